@@ -1,0 +1,162 @@
+/* Frame parser shared by the XDP program and userspace (AF_XDP frames, pcap replay):
+ * Ethernet, up to two VLAN tags, IPv4 with options, IPv6 with a bounded extension
+ * chain, then UDP or TCP. Every read is checked against data_end, which the verifier
+ * demands and which keeps userspace safe on hostile frames. */
+#ifndef XDPKNOCK_PARSE_H
+#define XDPKNOCK_PARSE_H
+
+#include <linux/types.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+#define XK_MAX_VLAN 2
+#define XK_MAX_IPV6_EXT 4
+
+enum xk_parse_result {
+    XK_PARSE_OK,        /* family, addresses, l4proto set; ports/flags set for TCP/UDP */
+    XK_PARSE_NOT_IP,    /* ARP or another EtherType */
+    XK_PARSE_NOT_L4,    /* IP but neither TCP nor UDP */
+    XK_PARSE_TRUNCATED, /* a header runs past the end of the frame */
+    XK_PARSE_FRAGMENT,  /* non-first fragment: no transport header */
+    XK_PARSE_FRAG_SHORT, /* first fragment that does not hold the whole L4 header */
+    XK_PARSE_EXT_DEEP,  /* IPv6 extension chain longer than XK_MAX_IPV6_EXT */
+};
+
+struct xk_pkt {
+    __u8 family;    /* 4 or 6 */
+    __u8 l4proto;   /* IPPROTO_TCP / IPPROTO_UDP / other */
+    __u8 tcp_flags; /* byte 13 of the TCP header */
+    __u8 pad;
+    __u16 sport, dport; /* host byte order */
+    __u8 saddr[16];     /* IPv6 or IPv4-mapped */
+    __u8 daddr[16];
+    __u32 payload_off; /* L4 payload offset from the frame start */
+    __u32 payload_len; /* bytes of L4 payload present (UDP: bounded by the UDP length) */
+};
+
+#define XK_TCP_FIN 0x01
+#define XK_TCP_SYN 0x02
+#define XK_TCP_RST 0x04
+#define XK_TCP_ACK 0x10
+
+static __always_inline __u16 xk_ntohs(__u16 v) { return __builtin_bswap16(v); }
+
+static __always_inline void xk_map_v4(__u8 *dst, const void *v4) {
+    const __u8 *s = (const __u8 *)v4;
+    for (int i = 0; i < 10; i++) dst[i] = 0;
+    dst[10] = 0xff;
+    dst[11] = 0xff;
+    dst[12] = s[0];
+    dst[13] = s[1];
+    dst[14] = s[2];
+    dst[15] = s[3];
+}
+
+static __always_inline void xk_copy16(__u8 *dst, const void *src) {
+    const __u8 *s = (const __u8 *)src;
+    for (int i = 0; i < 16; i++) dst[i] = s[i];
+}
+
+static __always_inline int xk_is_ipv6_ext(__u8 nh) {
+    return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_FRAGMENT ||
+           nh == IPPROTO_DSTOPTS;
+}
+
+static __always_inline int xk_parse_frame(const void *data, const void *data_end,
+                                          struct xk_pkt *p) {
+    const __u8 *pos = (const __u8 *)data;
+    const __u8 *end = (const __u8 *)data_end;
+    const struct ethhdr *eth = (const struct ethhdr *)pos;
+    if ((const __u8 *)(eth + 1) > end) return XK_PARSE_TRUNCATED;
+    __u16 proto = eth->h_proto;
+    pos += sizeof(*eth);
+
+#pragma unroll
+    for (int i = 0; i < XK_MAX_VLAN; i++) {
+        if (proto != __builtin_bswap16(ETH_P_8021Q) && proto != __builtin_bswap16(ETH_P_8021AD))
+            break;
+        if (pos + 4 > end) return XK_PARSE_TRUNCATED;
+        proto = *(const __u16 *)(pos + 2); /* TCI, then the inner EtherType */
+        pos += 4;
+    }
+
+    int fragment_first = 0;
+    if (proto == __builtin_bswap16(ETH_P_IP)) {
+        const struct iphdr *ip = (const struct iphdr *)pos;
+        if ((const __u8 *)(ip + 1) > end) return XK_PARSE_TRUNCATED;
+        __u32 ihl = ip->ihl * 4u;
+        if (ihl < sizeof(*ip)) return XK_PARSE_TRUNCATED;
+        if (pos + ihl > end) return XK_PARSE_TRUNCATED;
+        p->family = 4;
+        p->l4proto = ip->protocol;
+        xk_map_v4(p->saddr, &ip->saddr);
+        xk_map_v4(p->daddr, &ip->daddr);
+        __u16 frag = xk_ntohs(ip->frag_off);
+        if (frag & 0x1fff) return XK_PARSE_FRAGMENT;
+        fragment_first = (frag & 0x2000) != 0; /* MF set, offset 0 */
+        pos += ihl;
+    } else if (proto == __builtin_bswap16(ETH_P_IPV6)) {
+        const struct ipv6hdr *ip6 = (const struct ipv6hdr *)pos;
+        if ((const __u8 *)(ip6 + 1) > end) return XK_PARSE_TRUNCATED;
+        p->family = 6;
+        xk_copy16(p->saddr, &ip6->saddr);
+        xk_copy16(p->daddr, &ip6->daddr);
+        __u8 nh = ip6->nexthdr;
+        pos += sizeof(*ip6);
+#pragma unroll
+        for (int i = 0; i < XK_MAX_IPV6_EXT; i++) {
+            if (!xk_is_ipv6_ext(nh)) break;
+            if (pos + 8 > end) return XK_PARSE_TRUNCATED;
+            __u8 next = pos[0];
+            __u32 len = nh == IPPROTO_FRAGMENT ? 8u : (pos[1] + 1u) * 8u;
+            if (nh == IPPROTO_FRAGMENT) {
+                __u16 off = (__u16)((pos[2] << 8) | pos[3]);
+                if (off & 0xfff8) return XK_PARSE_FRAGMENT;
+                fragment_first = (off & 1) != 0;
+            }
+            nh = next;
+            pos += len;
+        }
+        if (xk_is_ipv6_ext(nh)) return XK_PARSE_EXT_DEEP;
+        p->l4proto = nh;
+    } else {
+        return XK_PARSE_NOT_IP;
+    }
+
+    int short_result = fragment_first ? XK_PARSE_FRAG_SHORT : XK_PARSE_TRUNCATED;
+    if (p->l4proto == IPPROTO_UDP) {
+        const struct udphdr *udp = (const struct udphdr *)pos;
+        if ((const __u8 *)(udp + 1) > end) return short_result;
+        p->sport = xk_ntohs(udp->source);
+        p->dport = xk_ntohs(udp->dest);
+        p->tcp_flags = 0;
+        pos += sizeof(*udp);
+        __u32 avail = (__u32)(end - pos);
+        __u32 ulen = xk_ntohs(udp->len);
+        __u32 claimed = ulen >= sizeof(*udp) ? ulen - (__u32)sizeof(*udp) : 0;
+        p->payload_off = (__u32)(pos - (const __u8 *)data);
+        p->payload_len = claimed < avail ? claimed : avail;
+        return XK_PARSE_OK;
+    }
+    if (p->l4proto == IPPROTO_TCP) {
+        const struct tcphdr *tcp = (const struct tcphdr *)pos;
+        if ((const __u8 *)(tcp + 1) > end) return short_result;
+        p->sport = xk_ntohs(tcp->source);
+        p->dport = xk_ntohs(tcp->dest);
+        p->tcp_flags = pos[13];
+        p->payload_off = 0;
+        p->payload_len = 0;
+        return XK_PARSE_OK;
+    }
+    return XK_PARSE_NOT_L4;
+}
+
+#endif

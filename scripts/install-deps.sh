@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian package needed to build, test, benchmark and demo xdpknock.
+# Idempotent and quiet: packages already present are skipped.
+set -euo pipefail
+[ "$(id -u)" -eq 0 ] || exec sudo -E "$0" "$@"
+
+packages=(
+  build-essential cmake pkg-config git clang llvm clang-format
+  libbpf-dev libxdp-dev bpftool xdp-tools libelf-dev zlib1g-dev linux-libc-dev
+  libssl-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev
+  libclang-rt-14-dev libfko3-dev fwknop-client fwknop-server
+  iproute2 iputils-ping netcat-openbsd nmap hping3 tcpreplay tshark procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
