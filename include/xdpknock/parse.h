@@ -17,6 +17,14 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/* clang (BPF) unrolls the bounded header loops; GCC builds of userspace do not know
+ * "#pragma unroll" and -Wall -Werror rejects it. */
+#ifdef __clang__
+#define XK_UNROLL _Pragma("unroll")
+#else
+#define XK_UNROLL
+#endif
+
 #define XK_MAX_VLAN 2
 #define XK_MAX_IPV6_EXT 4
 
@@ -79,7 +87,7 @@ static __always_inline int xk_parse_frame(const void *data, const void *data_end
     __u16 proto = eth->h_proto;
     pos += sizeof(*eth);
 
-#pragma unroll
+XK_UNROLL
     for (int i = 0; i < XK_MAX_VLAN; i++) {
         if (proto != __builtin_bswap16(ETH_P_8021Q) && proto != __builtin_bswap16(ETH_P_8021AD))
             break;
@@ -111,7 +119,7 @@ static __always_inline int xk_parse_frame(const void *data, const void *data_end
         xk_copy16(p->daddr, &ip6->daddr);
         __u8 nh = ip6->nexthdr;
         pos += sizeof(*ip6);
-#pragma unroll
+XK_UNROLL
         for (int i = 0; i < XK_MAX_IPV6_EXT; i++) {
             if (!xk_is_ipv6_ext(nh)) break;
             if (pos + 8 > end) return XK_PARSE_TRUNCATED;

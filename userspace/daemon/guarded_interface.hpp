@@ -1,0 +1,33 @@
+#pragma once
+// Everything the daemon runs for one interface: the gate, its AF_XDP sockets and
+// workers, and the sink that writes grants into that interface's map.
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/map_grant_sink.hpp"
+#include "gate/gate.hpp"
+#include "workers/worker_pool.hpp"
+
+namespace xk::daemon {
+
+class GuardedInterface {
+public:
+    GuardedInterface(const policy::Config &config, const policy::KnockPolicy &policy,
+                     const policy::Interface &iface, const std::string &pin_root);
+    ~GuardedInterface();
+
+    void stop(bool keep_attached);
+    void sweep();
+    nlohmann::json stats() const;
+    const std::string &name() const { return name_; }
+
+private:
+    std::string name_;
+    std::unique_ptr<gate::Gate> gate_;
+    std::unique_ptr<MapGrantSink> sink_;
+    std::unique_ptr<workers::WorkerPool> pool_;
+};
+
+}  // namespace xk::daemon

@@ -1,0 +1,32 @@
+#include "gate/counters.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <vector>
+
+namespace xk::gate {
+
+const char *counter_name(unsigned which) {
+    static const char *const names[XK_CNT__MAX] = {
+        "knock_redirect", "knock_no_socket", "syn_pass",        "syn_drop",
+        "syn_expired",    "tcp_pass",        "udp_pass",        "other_pass",
+        "malformed_pass", "fragment_pass",   "fragment_drop",   "ipv6_ext_drop",
+    };
+    static_assert(sizeof(names) / sizeof(names[0]) == XK_CNT__MAX);
+    return which < XK_CNT__MAX ? names[which] : "?";
+}
+
+Counters read_counters(int counters_fd) {
+    Counters out{};
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return out;
+    std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
+    for (uint32_t i = 0; i < XK_CNT__MAX; ++i) {
+        if (bpf_map_lookup_elem(counters_fd, &i, per_cpu.data()) != 0) continue;
+        for (uint64_t v : per_cpu) out[i] += v;
+    }
+    return out;
+}
+
+}  // namespace xk::gate

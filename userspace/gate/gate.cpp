@@ -1,0 +1,151 @@
+#include "gate/gate.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "log/log.hpp"
+#include "xdpknock.skel.h"
+#include "xdpknock/maps.h"
+
+namespace xk::gate {
+namespace {
+
+std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
+
+bpf_map *const *maps_of(struct xdpknock *s, size_t &n) {
+    static thread_local bpf_map *list[4];
+    list[0] = s->maps.ports;
+    list[1] = s->maps.authorized;
+    list[2] = s->maps.xsks;
+    list[3] = s->maps.counters;
+    n = 4;
+    return list;
+}
+
+// Name of the XDP program attached to ifindex in any mode, or "" when none.
+std::string attached_prog_name(int ifindex, uint32_t &prog_id, uint32_t &mode) {
+    LIBBPF_OPTS(bpf_xdp_query_opts, q);
+    if (bpf_xdp_query(ifindex, 0, &q) != 0 || q.prog_id == 0) return "";
+    prog_id = q.prog_id;
+    mode = q.attach_mode;
+    int fd = bpf_prog_get_fd_by_id(q.prog_id);
+    if (fd < 0) return "?";
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    std::string name = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.name : "?";
+    close(fd);
+    return name;
+}
+
+}  // namespace
+
+std::string pin_dir_for(const std::string &pin_root, const std::string &ifname) {
+    return (pin_root.empty() ? std::string(XK_PIN_ROOT) : pin_root) + "/" + ifname;
+}
+
+void ensure_bpffs() {
+    struct statfs fs {};
+    if (statfs("/sys/fs/bpf", &fs) == 0 && fs.f_type == BPF_FS_MAGIC) return;
+    if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0) {
+        throw GateError(std::string("/sys/fs/bpf: cannot mount bpffs: ") + std::strerror(errno));
+    }
+}
+
+std::unique_ptr<Gate> Gate::attach(const GateOptions &options) {
+    std::unique_ptr<Gate> g(new Gate());
+    g->ifname_ = options.ifname;
+    g->ifindex_ = static_cast<int>(if_nametoindex(options.ifname.c_str()));
+    if (g->ifindex_ == 0) throw GateError(options.ifname + ": no such interface");
+    ensure_bpffs();
+    g->pin_dir_ = pin_dir_for(options.pin_root, options.ifname);
+    std::error_code ec;
+    std::filesystem::create_directories(g->pin_dir_, ec);
+    if (ec) throw GateError(g->pin_dir_ + ": " + ec.message());
+    g->load(true);
+    g->attach_xdp(options.mode);
+    return g;
+}
+
+void Gate::load(bool reuse_pins) {
+    skel_ = xdpknock__open();
+    if (!skel_) throw GateError("cannot open the BPF object: " + errstr(errno));
+    size_t n = 0;
+    bpf_map *const *maps = maps_of(skel_, n);
+    for (size_t i = 0; i < n; ++i) {
+        std::string path = pin_dir_ + "/" + bpf_map__name(maps[i]);
+        if (!reuse_pins) unlink(path.c_str());
+        bpf_map__set_pin_path(maps[i], path.c_str());
+    }
+    int err = xdpknock__load(skel_);
+    if (err && reuse_pins) {
+        // Pins from an incompatible build: start fresh rather than refuse to guard.
+        XK_WARN("%s: pinned maps in %s do not match this build (%s); recreating them",
+                ifname_.c_str(), pin_dir_.c_str(), errstr(err).c_str());
+        xdpknock__destroy(skel_);
+        skel_ = nullptr;
+        load(false);
+        return;
+    }
+    if (err) throw GateError("cannot load the XDP program: " + errstr(err));
+}
+
+void Gate::attach_xdp(policy::XdpMode mode) {
+    int prog_fd = bpf_program__fd(skel_->progs.xdpknock);
+    uint32_t old_id = 0, old_mode = 0;
+    std::string old = attached_prog_name(ifindex_, old_id, old_mode);
+    if (!old.empty() && old != "xdpknock") {
+        throw GateError(ifname_ + " already runs XDP program '" + old + "' (id " +
+                        std::to_string(old_id) + "); detach it first");
+    }
+    auto try_attach = [&](uint32_t flags) {
+        // An earlier xdpknock in the other mode must go first: the kernel allows one.
+        if (!old.empty()) {
+            uint32_t other = old_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+            if (other != flags) bpf_xdp_detach(ifindex_, other, nullptr);
+        }
+        return bpf_xdp_attach(ifindex_, prog_fd, flags, nullptr);
+    };
+    int err = 0;
+    if (mode != policy::XdpMode::generic) {
+        err = try_attach(XDP_FLAGS_DRV_MODE);
+        if (err == 0) return;
+        if (mode == policy::XdpMode::native) {
+            throw GateError(ifname_ + ": native XDP attach failed: " + errstr(err));
+        }
+        XK_WARN("%s: driver has no native XDP (%s); falling back to generic mode, which is slower",
+                ifname_.c_str(), errstr(err).c_str());
+    }
+    err = try_attach(XDP_FLAGS_SKB_MODE);
+    if (err) throw GateError(ifname_ + ": generic XDP attach failed: " + errstr(err));
+    generic_ = true;
+}
+
+void Gate::detach_and_unpin() {
+    if (!skel_) return;
+    bpf_xdp_detach(ifindex_, generic_ ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE, nullptr);
+    size_t n = 0;
+    bpf_map *const *maps = maps_of(skel_, n);
+    for (size_t i = 0; i < n; ++i) bpf_map__unpin(maps[i], nullptr);
+    rmdir(pin_dir_.c_str());
+}
+
+Gate::~Gate() {
+    if (skel_) xdpknock__destroy(skel_);
+}
+
+int Gate::ports_fd() const { return bpf_map__fd(skel_->maps.ports); }
+int Gate::authorized_fd() const { return bpf_map__fd(skel_->maps.authorized); }
+int Gate::xsks_fd() const { return bpf_map__fd(skel_->maps.xsks); }
+int Gate::counters_fd() const { return bpf_map__fd(skel_->maps.counters); }
+
+}  // namespace xk::gate

@@ -1,0 +1,57 @@
+#pragma once
+// The XDP gate on one interface: the skeleton's program and maps, pinned under
+// <pin_root>/<ifname>/ so they outlive the daemon (fail closed) and bpftool can read them.
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "policy/config.hpp"
+
+struct xdpknock;
+
+namespace xk::gate {
+
+class GateError : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct GateOptions {
+    std::string ifname;
+    policy::XdpMode mode = policy::XdpMode::automatic;
+    std::string pin_root;  // default XK_PIN_ROOT
+};
+
+class Gate {
+public:
+    // Loads the program (reusing pinned maps, so authorizations survive a restart),
+    // pins the maps and attaches, replacing an earlier xdpknock program atomically.
+    static std::unique_ptr<Gate> attach(const GateOptions &options);
+    ~Gate();  // leaves program and pins in place: a dead daemon keeps the gate closed
+
+    void detach_and_unpin();
+
+    int ports_fd() const;
+    int authorized_fd() const;
+    int xsks_fd() const;
+    int counters_fd() const;
+    int ifindex() const { return ifindex_; }
+    const char *mode_name() const { return generic_ ? "generic" : "native"; }
+    const std::string &pin_dir() const { return pin_dir_; }
+
+private:
+    Gate() = default;
+    void load(bool reuse_pins);
+    void attach_xdp(policy::XdpMode mode);
+
+    struct xdpknock *skel_ = nullptr;
+    std::string ifname_, pin_dir_;
+    int ifindex_ = 0;
+    bool generic_ = false;
+};
+
+std::string pin_dir_for(const std::string &pin_root, const std::string &ifname);
+// Mounts bpffs at /sys/fs/bpf when a fresh machine or netns has none.
+void ensure_bpffs();
+
+}  // namespace xk::gate

@@ -1,0 +1,303 @@
+#include "policy/config.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "spa/base64.hpp"
+
+namespace xk::policy {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(const std::string &path, const std::string &problem) {
+    throw ConfigError(path + ": " + problem);
+}
+
+void only_keys(const json &obj, const std::string &path, std::initializer_list<const char *> keys) {
+    if (!obj.is_object()) fail(path, "must be an object");
+    for (const auto &[k, _] : obj.items()) {
+        if (std::none_of(keys.begin(), keys.end(), [&](const char *x) { return k == x; })) {
+            fail(path + "." + k, "unknown key");
+        }
+    }
+}
+
+std::string get_string(const json &obj, const std::string &path, const char *key,
+                       const std::string &fallback, bool required = false) {
+    if (!obj.contains(key)) {
+        if (required) fail(path + "." + key, "missing");
+        return fallback;
+    }
+    const json &v = obj.at(key);
+    if (!v.is_string() || v.get<std::string>().empty()) {
+        fail(path + "." + key, "must be a non-empty string");
+    }
+    return v.get<std::string>();
+}
+
+uint64_t get_uint(const json &obj, const std::string &path, const char *key, uint64_t fallback,
+                  uint64_t lo, uint64_t hi) {
+    if (!obj.contains(key)) return fallback;
+    const json &v = obj.at(key);
+    if (!v.is_number_unsigned() || v.get<uint64_t>() < lo || v.get<uint64_t>() > hi) {
+        fail(path + "." + key,
+             "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+    return v.get<uint64_t>();
+}
+
+bool get_bool(const json &obj, const std::string &path, const char *key, bool fallback) {
+    if (!obj.contains(key)) return fallback;
+    if (!obj.at(key).is_boolean()) fail(path + "." + key, "must be true or false");
+    return obj.at(key).get<bool>();
+}
+
+const json &get_array(const json &obj, const std::string &path, const char *key,
+                      bool required) {
+    static const json empty = json::array();
+    if (!obj.contains(key)) {
+        if (required) fail(path + "." + key, "missing");
+        return empty;
+    }
+    if (!obj.at(key).is_array()) fail(path + "." + key, "must be an array");
+    return obj.at(key);
+}
+
+std::vector<uint8_t> decode_base64(const std::string &text, const std::string &path) {
+    std::vector<uint8_t> out(spa::b64_decoded_max(text.size()) + 3);
+    size_t n = 0;
+    if (!spa::b64_decode(text, out, n)) fail(path, "is not valid base64");
+    out.resize(n);
+    return out;
+}
+
+std::vector<uint8_t> secret_bytes(const json &obj, const std::string &path, const char *text_key,
+                                  const char *b64_key, bool required) {
+    bool has_text = obj.contains(text_key), has_b64 = obj.contains(b64_key);
+    if (has_text && has_b64) fail(path, std::string("give either ") + text_key + " or " + b64_key);
+    if (has_text) {
+        std::string s = get_string(obj, path, text_key, "");
+        return {s.begin(), s.end()};
+    }
+    if (has_b64) {
+        auto bytes = decode_base64(get_string(obj, path, b64_key, ""), path + "." + b64_key);
+        if (bytes.empty()) fail(path + "." + b64_key, "decodes to nothing");
+        return bytes;
+    }
+    if (required) fail(path + "." + text_key, "missing (or " + std::string(b64_key) + ")");
+    return {};
+}
+
+bool one_of(const std::string &v, std::initializer_list<const char *> names) {
+    return std::any_of(names.begin(), names.end(), [&](const char *n) { return v == n; });
+}
+
+Secret parse_secret(const json &j, const std::string &path, Method method) {
+    Secret s;
+    if (method == Method::plain) {
+        only_keys(j, path, {"label", "secret", "secret_base64"});
+        s.label = get_string(j, path, "label", "", true);
+        s.plain = secret_bytes(j, path, "secret", "secret_base64", true);
+        return s;
+    }
+    only_keys(j, path, {"label", "key", "key_base64", "hmac_key", "hmac_key_base64", "hmac", "mode"});
+    s.label = get_string(j, path, "label", "", true);
+    s.key = secret_bytes(j, path, "key", "key_base64", true);
+    if (s.key.size() > 32) fail(path + ".key", "at most 32 bytes (fwknop's limit)");
+    s.hmac_key = secret_bytes(j, path, "hmac_key", "hmac_key_base64", false);
+    if (s.hmac_key.size() > 136) fail(path + ".hmac_key", "at most 136 bytes");
+    s.hmac = get_string(j, path, "hmac", s.hmac_key.empty() ? "none" : "sha256");
+    if (!one_of(s.hmac, {"none", "md5", "sha1", "sha256", "sha384", "sha512", "sha3_256", "sha3_512"})) {
+        fail(path + ".hmac", "unknown HMAC type '" + s.hmac + "'");
+    }
+    if ((s.hmac == "none") != s.hmac_key.empty()) {
+        fail(path + ".hmac", "an HMAC type needs hmac_key, and hmac_key needs a type");
+    }
+    s.mode = get_string(j, path, "mode", "cbc");
+    if (!one_of(s.mode, {"cbc", "ecb", "cfb", "ofb", "ctr", "legacy"})) {
+        fail(path + ".mode", "unknown encryption mode '" + s.mode + "'");
+    }
+    if (s.mode == "legacy" && !s.hmac_key.empty()) {
+        fail(path + ".mode", "legacy IV mode cannot be combined with an HMAC");
+    }
+    return s;
+}
+
+Range parse_range(const json &j, const std::string &path, const std::vector<Service> &services) {
+    only_keys(j, path, {"name", "method", "port", "timeout", "sources", "open", "secrets",
+                        "proof_ip", "proof_time", "max_client_timeout"});
+    Range r;
+    r.name = get_string(j, path, "name", "", true);
+    std::string method = get_string(j, path, "method", "", true);
+    if (method == "plain") {
+        r.method = Method::plain;
+    } else if (method == "fko") {
+        r.method = Method::fko;
+    } else {
+        fail(path + ".method", "must be \"plain\" or \"fko\", not \"" + method + "\"");
+    }
+    r.port = static_cast<uint16_t>(get_uint(j, path, "port", 62201, 1, 65535));
+    r.timeout_s = static_cast<uint32_t>(get_uint(j, path, "timeout", 30, 1, 86400));
+    r.proof_ip = get_bool(j, path, "proof_ip", false);
+    r.proof_time_s = static_cast<uint32_t>(get_uint(j, path, "proof_time", 120, 0, 86400));
+    r.max_client_timeout_s =
+        static_cast<uint32_t>(get_uint(j, path, "max_client_timeout", 300, 1, 65536));
+
+    const json &sources = get_array(j, path, "sources", false);
+    for (size_t i = 0; i < sources.size(); ++i) {
+        std::string p = path + ".sources[" + std::to_string(i) + "]";
+        if (!sources[i].is_string()) fail(p, "must be a CIDR string");
+        auto cidr = parse_cidr(sources[i].get<std::string>());
+        if (!cidr) fail(p, "is not an IPv4/IPv6 address or CIDR");
+        r.sources.push_back(*cidr);
+    }
+    if (r.sources.empty()) r.sources.push_back(*parse_cidr("::/0"));
+
+    const json &open = get_array(j, path, "open", true);
+    if (open.empty()) fail(path + ".open", "must list at least one proto/port or \"*\"");
+    for (size_t i = 0; i < open.size(); ++i) {
+        std::string p = path + ".open[" + std::to_string(i) + "]";
+        if (!open[i].is_string()) fail(p, "must be a string like \"tcp/22\" or \"*\"");
+        PortRef ref;
+        try {
+            ref = parse_port_ref(open[i].get<std::string>());
+        } catch (const ConfigError &e) {
+            fail(p, e.what());
+        }
+        bool guarded = ref.port == 0 || std::any_of(services.begin(), services.end(),
+                                                    [&](const Service &s) { return s.port == ref; });
+        if (!guarded) fail(p, format_port(ref) + " is not a protected service (add it to services)");
+        r.open.push_back(ref);
+    }
+
+    const json &secrets = get_array(j, path, "secrets", true);
+    if (secrets.empty()) fail(path + ".secrets", "needs at least one secret");
+    for (size_t i = 0; i < secrets.size(); ++i) {
+        r.secrets.push_back(
+            parse_secret(secrets[i], path + ".secrets[" + std::to_string(i) + "]", r.method));
+    }
+    return r;
+}
+
+}  // namespace
+
+std::string format_port(const PortRef &p) {
+    if (p.proto == 0) return "*";
+    return std::string(p.proto == 6 ? "tcp/" : "udp/") + std::to_string(p.port);
+}
+
+PortRef parse_port_ref(std::string_view text) {
+    if (text == "*") return {};
+    auto slash = text.find('/');
+    if (slash == std::string_view::npos) throw ConfigError("expected proto/port, e.g. tcp/22");
+    auto proto = text.substr(0, slash), digits = text.substr(slash + 1);
+    PortRef ref;
+    if (proto == "tcp") {
+        ref.proto = 6;
+    } else if (proto == "udp") {
+        ref.proto = 17;
+    } else {
+        throw ConfigError("protocol must be tcp or udp");
+    }
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc() || end != digits.data() + digits.size() || port == 0 || port > 65535) {
+        throw ConfigError("port must be 1..65535");
+    }
+    ref.port = static_cast<uint16_t>(port);
+    return ref;
+}
+
+Config parse_config(std::string_view json_text) {
+    json root;
+    try {
+        root = json::parse(json_text);
+    } catch (const json::parse_error &e) {
+        throw ConfigError(std::string("config: not valid JSON: ") + e.what());
+    }
+    only_keys(root, "config", {"interfaces", "ranges", "services", "state_dir", "workers", "log_level"});
+    Config c;
+    c.state_dir = get_string(root, "config", "state_dir", c.state_dir);
+    c.workers = static_cast<unsigned>(get_uint(root, "config", "workers", 0, 0, 1024));
+    c.log_level = get_string(root, "config", "log_level", c.log_level);
+    if (!one_of(c.log_level, {"debug", "info", "warn", "error"})) {
+        fail("config.log_level", "must be debug, info, warn or error");
+    }
+
+    const json &ifaces = get_array(root, "config", "interfaces", true);
+    if (ifaces.empty()) fail("config.interfaces", "needs at least one interface");
+    for (size_t i = 0; i < ifaces.size(); ++i) {
+        std::string p = "interfaces[" + std::to_string(i) + "]";
+        only_keys(ifaces[i], p, {"name", "xdp_mode"});
+        Interface iface;
+        iface.name = get_string(ifaces[i], p, "name", "", true);
+        if (iface.name.size() >= 16) fail(p + ".name", "longer than an interface name can be");
+        std::string mode = get_string(ifaces[i], p, "xdp_mode", "auto");
+        if (mode == "auto") {
+            iface.mode = XdpMode::automatic;
+        } else if (mode == "native") {
+            iface.mode = XdpMode::native;
+        } else if (mode == "generic") {
+            iface.mode = XdpMode::generic;
+        } else {
+            fail(p + ".xdp_mode", "must be auto, native or generic");
+        }
+        c.interfaces.push_back(iface);
+    }
+
+    const json &services = get_array(root, "config", "services", true);
+    for (size_t i = 0; i < services.size(); ++i) {
+        std::string p = "services[" + std::to_string(i) + "]";
+        only_keys(services[i], p, {"name", "port"});
+        Service s;
+        s.name = get_string(services[i], p, "name", "", true);
+        try {
+            s.port = parse_port_ref(get_string(services[i], p, "port", "", true));
+        } catch (const ConfigError &e) {
+            fail(p + ".port", e.what());
+        }
+        if (s.port.proto != 6) fail(p + ".port", "only tcp services can be gated");
+        c.services.push_back(s);
+    }
+
+    const json &ranges = get_array(root, "config", "ranges", true);
+    if (ranges.empty()) fail("config.ranges", "needs at least one range");
+    for (size_t i = 0; i < ranges.size(); ++i) {
+        c.ranges.push_back(parse_range(ranges[i], "ranges[" + std::to_string(i) + "]", c.services));
+        for (size_t k = 0; k < i; ++k) {
+            if (c.ranges[k].name == c.ranges[i].name) {
+                fail("ranges[" + std::to_string(i) + "].name", "duplicates ranges[" +
+                                                                  std::to_string(k) + "]");
+            }
+        }
+    }
+    return c;
+}
+
+Config load_config(const std::string &path) {
+    std::ifstream in(path);
+    if (!in) throw ConfigError(path + ": cannot open");
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) throw ConfigError(path + ": cannot stat");
+    std::stringstream text;
+    text << in.rdbuf();
+    Config c = parse_config(text.str());
+    // Every range holds secrets, so the file must be private, as ssh demands of its keys.
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        char mode[8];
+        snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
+        throw ConfigError(path + ": holds secrets but is accessible by group/others (mode " +
+                          mode + "); chmod 600 it");
+    }
+    return c;
+}
+
+}  // namespace xk::policy

@@ -1,0 +1,79 @@
+#pragma once
+// The daemon's configuration: interfaces, knock ranges and protected services.
+// Parsing validates everything up front so a bad file fails before anything attaches.
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/address.hpp"
+
+namespace xk::policy {
+
+enum class Method { plain, fko };
+enum class XdpMode { automatic, native, generic };
+
+// proto 0 / port 0 means "every protected port".
+struct PortRef {
+    uint8_t proto = 0;
+    uint16_t port = 0;
+    bool operator==(const PortRef &) const = default;
+};
+
+struct Secret {
+    std::string label;
+    std::vector<uint8_t> plain;  // plain: the payload to match
+    // fko: encryption key (raw bytes), HMAC key, names checked against the known lists.
+    std::vector<uint8_t> key;
+    std::vector<uint8_t> hmac_key;
+    std::string hmac = "sha256";  // "none" when no HMAC key is given
+    std::string mode = "cbc";
+};
+
+struct Range {
+    std::string name;
+    Method method = Method::plain;
+    uint16_t port = 62201;
+    uint32_t timeout_s = 30;
+    std::vector<Cidr> sources;  // empty never happens: defaults to everything
+    std::vector<PortRef> open;
+    std::vector<Secret> secrets;
+    bool proof_ip = false;
+    uint32_t proof_time_s = 120;  // 0 disables the time window
+    uint32_t max_client_timeout_s = 300;
+};
+
+struct Service {
+    std::string name;
+    PortRef port;
+};
+
+struct Interface {
+    std::string name;
+    XdpMode mode = XdpMode::automatic;
+};
+
+struct Config {
+    std::vector<Interface> interfaces;
+    std::vector<Range> ranges;
+    std::vector<Service> services;
+    std::string state_dir = "/var/lib/xdpknock";
+    unsigned workers = 0;  // 0: one per rx queue
+    std::string log_level = "info";
+};
+
+class ConfigError : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+std::string format_port(const PortRef &p);
+PortRef parse_port_ref(std::string_view text);  // "tcp/22", "udp/53", "*"; throws
+
+// Throws ConfigError("<key path>: <problem>").
+Config parse_config(std::string_view json_text);
+// Also refuses a file holding secrets that group or others can read, like ssh.
+Config load_config(const std::string &path);
+
+}  // namespace xk::policy

@@ -1,0 +1,40 @@
+#include "workers/knock_handler.hpp"
+
+#include "log/log.hpp"
+#include "xdpknock/parse.h"
+
+namespace xk::workers {
+namespace {
+log::RateLimit g_refusal_log(20);
+}
+
+spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len) {
+    stats_.frames.fetch_add(1, std::memory_order_relaxed);
+    xk_pkt pkt{};
+    if (xk_parse_frame(data, data + len, &pkt) != XK_PARSE_OK || pkt.l4proto != IPPROTO_UDP ||
+        !policy_.listens(pkt.dport)) {
+        stats_.not_knock.fetch_add(1, std::memory_order_relaxed);
+        return spa::Reject::bad_fields;
+    }
+    policy::Knock knock;
+    knock.source = policy::Address::from_bytes(pkt.saddr);
+    knock.port = pkt.dport;
+    knock.payload = {data + pkt.payload_off, pkt.payload_len};
+
+    policy::Decision d = policy_.check(knock);
+    if (d.accepted()) {
+        stats_.accepted.fetch_add(1, std::memory_order_relaxed);
+        sink_.grant(knock, d);
+        return d.reason;
+    }
+    stats_.rejected[static_cast<size_t>(d.reason)].fetch_add(1, std::memory_order_relaxed);
+    // Never answered on the wire; logged at debug, rate-limited against floods.
+    if (log::enabled(log::Level::debug) && g_refusal_log.allow()) {
+        XK_DEBUG("knock refused from %s to udp/%u: %s",
+                 policy::format_address(knock.source).c_str(), knock.port,
+                 spa::reject_name(d.reason));
+    }
+    return d.reason;
+}
+
+}  // namespace xk::workers

@@ -1,0 +1,43 @@
+#pragma once
+// One step of the data path per frame: parse → knock → policy verdict → grant. The
+// daemon's workers and the offline pcap replay share it, so both judge alike.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "policy/knock_policy.hpp"
+#include "spa/reject.hpp"
+
+namespace xk::workers {
+
+// Where accepted knocks go: the BPF map (daemon) or stdout (dry run).
+class GrantSink {
+public:
+    virtual ~GrantSink() = default;
+    virtual void grant(const policy::Knock &knock, const policy::Decision &decision) = 0;
+};
+
+// Per-worker counters; relaxed atomics so status can read them from another thread.
+struct alignas(64) HandlerStats {
+    std::atomic<uint64_t> frames{0};
+    std::atomic<uint64_t> not_knock{0};  // frames that did not parse as UDP to a knock port
+    std::atomic<uint64_t> accepted{0};
+    std::array<std::atomic<uint64_t>, spa::kRejectCount> rejected{};
+};
+
+class KnockHandler {
+public:
+    KnockHandler(const policy::KnockPolicy &policy, GrantSink &sink, HandlerStats &stats)
+        : policy_(policy), sink_(sink), stats_(stats) {}
+
+    // Returns the verdict's reason (ok when a grant was made).
+    spa::Reject handle_frame(const uint8_t *data, uint32_t len);
+
+private:
+    const policy::KnockPolicy &policy_;
+    GrantSink &sink_;
+    HandlerStats &stats_;
+};
+
+}  // namespace xk::workers

@@ -1,0 +1,154 @@
+#include "xsk/xsk_socket.hpp"
+
+#include <linux/ethtool.h>
+#include <linux/if_xdp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <xdp/xsk.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace xk::xsk {
+
+struct XskSocket::Rings {
+    xsk_ring_prod fill{};
+    xsk_ring_cons comp{};
+    xsk_ring_cons rx{};
+};
+
+namespace {
+constexpr uint32_t kFrameSize = XSK_UMEM__DEFAULT_FRAME_SIZE;
+
+std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
+}  // namespace
+
+std::unique_ptr<XskSocket> XskSocket::open(const std::string &ifname, uint32_t queue,
+                                           int xsks_map_fd, const XskOptions &options) {
+    std::unique_ptr<XskSocket> s(new XskSocket());
+    s->queue_ = queue;
+    s->rings_ = std::make_unique<Rings>();
+    s->area_size_ = size_t{options.frames} * kFrameSize;
+    s->area_ = mmap(nullptr, s->area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                    -1, 0);
+    if (s->area_ == MAP_FAILED) {
+        s->area_ = nullptr;
+        throw XskError("cannot map UMEM: " + errstr(errno));
+    }
+    s->pending_addrs_ = new uint64_t[options.ring_size];
+
+    xsk_umem_config ucfg{};
+    ucfg.fill_size = options.ring_size;
+    ucfg.comp_size = options.ring_size;
+    ucfg.frame_size = kFrameSize;
+    ucfg.frame_headroom = 0;
+    int err = xsk_umem__create(&s->umem_, s->area_, s->area_size_, &s->rings_->fill,
+                               &s->rings_->comp, &ucfg);
+    if (err) throw XskError("cannot create UMEM: " + errstr(err));
+
+    xsk_socket_config scfg{};
+    scfg.rx_size = options.ring_size;
+    scfg.tx_size = 0;
+    // Our program and XSKMAP do the steering; libxdp must not load its own.
+    scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
+    scfg.bind_flags = XDP_USE_NEED_WAKEUP;  // no COPY/ZEROCOPY: the kernel picks zero-copy if it can
+    err = xsk_socket__create(&s->socket_, ifname.c_str(), queue, s->umem_, &s->rings_->rx,
+                             nullptr, &scfg);
+    if (err) {
+        throw XskError(ifname + " queue " + std::to_string(queue) +
+                       ": cannot bind AF_XDP socket: " + errstr(err));
+    }
+    err = xsk_socket__update_xskmap(s->socket_, xsks_map_fd);
+    if (err) throw XskError("cannot register AF_XDP socket in xsks: " + errstr(err));
+    s->refill(options.frames / 2 < options.ring_size ? options.frames / 2 : options.ring_size);
+    return s;
+}
+
+XskSocket::~XskSocket() {
+    if (socket_) xsk_socket__delete(socket_);
+    if (umem_) xsk_umem__delete(umem_);
+    if (area_) munmap(area_, area_size_);
+    delete[] pending_addrs_;
+}
+
+// Initial fill: frames 0..n-1. Later refills recycle the addresses just released.
+void XskSocket::refill(uint32_t n) {
+    uint32_t idx = 0;
+    if (xsk_ring_prod__reserve(&rings_->fill, n, &idx) != n) return;
+    for (uint32_t i = 0; i < n; ++i) {
+        *xsk_ring_prod__fill_addr(&rings_->fill, idx + i) = uint64_t{i} * kFrameSize;
+    }
+    xsk_ring_prod__submit(&rings_->fill, n);
+}
+
+size_t XskSocket::receive(Frame *out, size_t max, int timeout_ms) {
+    uint32_t idx = 0;
+    size_t n = xsk_ring_cons__peek(&rings_->rx, static_cast<uint32_t>(max), &idx);
+    if (n == 0) {
+        pollfd p{xsk_socket__fd(socket_), POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) return 0;
+        n = xsk_ring_cons__peek(&rings_->rx, static_cast<uint32_t>(max), &idx);
+    }
+    for (size_t i = 0; i < n; ++i) {
+        const xdp_desc *d = xsk_ring_cons__rx_desc(&rings_->rx, idx + static_cast<uint32_t>(i));
+        pending_addrs_[i] = xsk_umem__extract_addr(d->addr);
+        out[i].data = static_cast<const uint8_t *>(xsk_umem__get_data(area_, d->addr));
+        out[i].len = d->len;
+    }
+    pending_ = static_cast<uint32_t>(n);
+    return n;
+}
+
+void XskSocket::release() {
+    if (pending_ == 0) return;
+    xsk_ring_cons__release(&rings_->rx, pending_);
+    uint32_t idx = 0;
+    // The fill ring has room for every released frame: it had them before.
+    while (xsk_ring_prod__reserve(&rings_->fill, pending_, &idx) != pending_) {
+    }
+    for (uint32_t i = 0; i < pending_; ++i) {
+        *xsk_ring_prod__fill_addr(&rings_->fill, idx + i) = pending_addrs_[i];
+    }
+    xsk_ring_prod__submit(&rings_->fill, pending_);
+    if (xsk_ring_prod__needs_wakeup(&rings_->fill)) {
+        recvfrom(xsk_socket__fd(socket_), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    }
+    pending_ = 0;
+}
+
+int XskSocket::fd() const { return xsk_socket__fd(socket_); }
+
+RingStats XskSocket::stats() const {
+    xdp_statistics st{};
+    socklen_t len = sizeof(st);
+    RingStats out;
+    if (getsockopt(fd(), SOL_XDP, XDP_STATISTICS, &st, &len) == 0) {
+        out.rx_dropped = st.rx_dropped;
+        out.rx_ring_full = st.rx_ring_full;
+        out.fill_empty = st.rx_fill_ring_empty_descs;
+        out.rx_invalid = st.rx_invalid_descs;
+    }
+    return out;
+}
+
+uint32_t rx_queue_count(const std::string &ifname) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 1;
+    ethtool_channels ch{};
+    ch.cmd = ETHTOOL_GCHANNELS;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_data = reinterpret_cast<char *>(&ch);
+    uint32_t n = 1;
+    if (ioctl(fd, SIOCETHTOOL, &ifr) == 0) n = std::max({ch.rx_count, ch.combined_count, 1u});
+    close(fd);
+    return n;
+}
+
+}  // namespace xk::xsk
