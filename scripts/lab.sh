@@ -47,6 +47,6 @@ down() {
 case "${1:-}" in
     up) up ;;
     down) down ;;
-    exec) shift; ns=$1; shift; ns_exec "$ns" "$@" ;;
+    exec) shift; ns=$1; shift; exec nsenter --net="/run/netns/$ns" "$@" ;;
     *) echo "usage: $0 up|down|exec NS CMD..." >&2; exit 2 ;;
 esac

@@ -1,0 +1,91 @@
+# Shared by the lab tests: a fresh lab, a daemon on gw-out, checks that print what failed.
+# Usage: source it with XDPKNOCKD and XDPKNOCK set to the binaries under test.
+set -uo pipefail
+
+LAB="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scripts" && pwd)/lab.sh"
+PIN_ROOT=/sys/fs/bpf/xdpknock-test
+WORK=$(mktemp -d /tmp/xk-lab-test.XXXXXX)
+FAILS=0
+CHECKS=0
+DAEMON_PID=
+STARTS=0
+
+require_root() {
+    if [ "$(id -u)" -ne 0 ]; then
+        if [ "${CI:-}" = true ]; then echo "FAIL: lab tests need root and CI=true"; exit 1; fi
+        echo "SKIP: lab tests need root"; exit 77
+    fi
+}
+
+in_ns() { local ns=$1; shift; "$LAB" exec "$ns" "$@"; }
+
+ok() { CHECKS=$((CHECKS + 1)); echo "ok   $*"; }
+bad() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+lab_up() {
+    "$LAB" up >/dev/null
+    # A dual-stack listener on each protected port: a refused connect can only be the gate.
+    for port in "$@"; do
+        in_ns xk-gw sh -c "nc -4 -lk -p $port >/dev/null 2>&1 & nc -6 -lk -p $port >/dev/null 2>&1 &"
+    done
+}
+
+start_daemon() {  # config text on stdin
+    cat > "$WORK/config.json"
+    chmod 600 "$WORK/config.json"
+    "$LAB" exec xk-gw "$XDPKNOCKD" -c "$WORK/config.json" --pin-root "$PIN_ROOT" \
+        --run-dir "$WORK/run" -v ${DAEMON_FLAGS:-} >>"$WORK/daemon.log" 2>&1 &
+    DAEMON_PID=$!
+    for _ in $(seq 50); do
+        [ "$(grep -c "xdpknockd running" "$WORK/daemon.log")" -gt "$STARTS" ] && STARTS=$((STARTS + 1)) && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "daemon did not start:"; cat "$WORK/daemon.log"; exit 1
+}
+
+stop_daemon() {
+    [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+    DAEMON_PID=
+}
+
+finish() {
+    stop_daemon
+    in_ns xk-gw pkill -f "nc -[46] -lk" 2>/dev/null
+    "$LAB" down >/dev/null
+    rm -rf "$PIN_ROOT"
+    if [ "$FAILS" -ne 0 ]; then
+        echo "--- daemon log"; cat "$WORK/daemon.log"
+    fi
+    rm -rf "$WORK"
+    echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+    [ "$FAILS" -eq 0 ]
+}
+
+# connect_ok ADDR PORT: succeeds within about a second (the SYN passes).
+connect_ok() {
+    for _ in 1 2 3 4 5; do
+        in_ns xk-client nc -z -w1 "$1" "$2" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# connect_blocked ADDR PORT: times out with no answer — dropped, not refused by a RST.
+connect_blocked() {
+    local start end
+    start=$(date +%s%N)
+    in_ns xk-client nc -z -w1 "$1" "$2" 2>/dev/null && return 1
+    end=$(date +%s%N)
+    [ $(((end - start) / 1000000)) -ge 900 ]
+}
+
+status_json() { in_ns xk-gw "$XDPKNOCK" --pin-root "$PIN_ROOT" status --json --run-dir "$WORK/run"; }
+
+# counter NAME: the gate's counter from the pinned map.
+counter() {
+    status_json | grep -o "\"$1\": [0-9]*" | head -1 | grep -o "[0-9]*$"
+}
+
+authorized_count() { status_json | grep -c '"source"'; }

@@ -1,0 +1,108 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "policy/config.hpp"
+
+using xk::policy::ConfigError;
+using xk::policy::parse_config;
+
+namespace {
+
+const char *kGood = R"({
+  "interfaces": [{"name": "eth0", "xdp_mode": "generic"}],
+  "services": [{"name": "ssh", "port": "tcp/22"}, {"name": "nas", "port": "tcp/445"}],
+  "ranges": [
+    {"name": "admins", "method": "plain", "port": 62201, "timeout": 45,
+     "sources": ["192.0.2.0/24", "2001:db8::/32"], "open": ["tcp/22"],
+     "secrets": [{"label": "new", "secret": "s3cret-knock"},
+                 {"label": "old", "secret_base64": "AAECAw=="}]},
+    {"name": "fko", "method": "fko", "open": ["*"],
+     "secrets": [{"label": "k", "key": "passphrase", "hmac_key_base64": "aGVsbG8=", "hmac": "sha512"}]}
+  ]
+})";
+
+// Expects parse_config(text) to fail with a message starting with `key`.
+void expect_error(const std::string &text, const std::string &key) {
+    try {
+        parse_config(text);
+        FAIL() << "accepted: " << text;
+    } catch (const ConfigError &e) {
+        EXPECT_EQ(std::string(e.what()).rfind(key, 0), 0u) << e.what();
+    }
+}
+
+std::string with(const std::string &from, const std::string &to) {
+    std::string s = kGood;
+    auto pos = s.find(from);
+    EXPECT_NE(pos, std::string::npos) << from;
+    return s.replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+TEST(Config, ParsesEveryField) {
+    auto c = parse_config(kGood);
+    ASSERT_EQ(c.interfaces.size(), 1u);
+    EXPECT_EQ(c.interfaces[0].mode, xk::policy::XdpMode::generic);
+    ASSERT_EQ(c.ranges.size(), 2u);
+    const auto &r = c.ranges[0];
+    EXPECT_EQ(r.timeout_s, 45u);
+    EXPECT_EQ(r.port, 62201);
+    ASSERT_EQ(r.secrets.size(), 2u);
+    EXPECT_EQ(r.secrets[0].label, "new");
+    EXPECT_EQ(std::string(r.secrets[0].plain.begin(), r.secrets[0].plain.end()), "s3cret-knock");
+    EXPECT_EQ(r.secrets[1].plain, (std::vector<uint8_t>{0, 1, 2, 3}));
+    ASSERT_EQ(r.open.size(), 1u);
+    EXPECT_EQ(r.open[0].proto, 6);
+    EXPECT_EQ(r.open[0].port, 22);
+    EXPECT_EQ(c.ranges[1].open[0].proto, 0);  // "*"
+    EXPECT_EQ(c.ranges[1].port, 62201);       // default
+    EXPECT_EQ(c.ranges[1].proof_time_s, 120u);
+    EXPECT_EQ(c.ranges[1].secrets[0].hmac, "sha512");
+    EXPECT_EQ(c.ranges[1].secrets[0].mode, "cbc");
+}
+
+TEST(Config, NamesTheKeyAndTheProblem) {
+    expect_error("{", "config: not valid JSON");
+    expect_error(with("\"xdp_mode\": \"generic\"", "\"xdp_mode\": \"turbo\""), "interfaces[0].xdp_mode");
+    expect_error(with("\"timeout\": 45", "\"timeout\": 0"), "ranges[0].timeout");
+    expect_error(with("\"timeout\": 45", "\"timeuot\": 45"), "ranges[0].timeuot: unknown key");
+    expect_error(with("\"192.0.2.0/24\"", "\"192.0.2.0/33\""), "ranges[0].sources[0]");
+    expect_error(with("\"open\": [\"tcp/22\"]", "\"open\": [\"tcp/2222\"]"), "ranges[0].open[0]");
+    expect_error(with("\"open\": [\"tcp/22\"]", "\"open\": []"), "ranges[0].open");
+    expect_error(with("\"method\": \"plain\"", "\"method\": \"gpg\""), "ranges[0].method");
+    expect_error(with("\"secret_base64\": \"AAECAw==\"", "\"secret_base64\": \"!!\""),
+                 "ranges[0].secrets[1].secret_base64");
+    expect_error(with("\"hmac\": \"sha512\"", "\"hmac\": \"crc32\""), "ranges[1].secrets[0].hmac");
+    expect_error(with("\"name\": \"fko\"", "\"name\": \"admins\""), "ranges[1].name");
+    expect_error(with("\"port\": \"tcp/445\"", "\"port\": \"udp/445\""), "services[1].port");
+}
+
+TEST(Config, RefusesSecretsReadableByOthers) {
+    char path[] = "/tmp/xk-config-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, kGood, strlen(kGood)), static_cast<ssize_t>(strlen(kGood)));
+    close(fd);
+    chmod(path, 0600);
+    EXPECT_NO_THROW(xk::policy::load_config(path));
+    chmod(path, 0640);
+    try {
+        xk::policy::load_config(path);
+        ADD_FAILURE() << "a group-readable secret file was accepted";
+    } catch (const ConfigError &e) {
+        EXPECT_NE(std::string(e.what()).find("chmod 600"), std::string::npos) << e.what();
+    }
+    unlink(path);
+}
+
+TEST(Config, ExampleConfigIsValid) {
+    std::ifstream in(std::string(XDPKNOCK_SOURCE_DIR) + "/examples/xdpknock.json");
+    ASSERT_TRUE(in);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NO_THROW(parse_config(text));
+}
