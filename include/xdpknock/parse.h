@@ -25,6 +25,22 @@
 #define XK_UNROLL
 #endif
 
+/* IP sits at frame offset 14, so its header is not 4-byte aligned. BPF reads it through
+ * the natural types (the verifier allows it and the loads stay word-sized); C and C++
+ * userspace must read through 1-aligned types, or the access is undefined behaviour
+ * (UBSan flags every frame). */
+#ifdef __bpf__
+typedef struct iphdr xk_iphdr;
+typedef struct ipv6hdr xk_ipv6hdr;
+typedef struct udphdr xk_udphdr;
+typedef struct tcphdr xk_tcphdr;
+#else
+typedef struct iphdr xk_iphdr __attribute__((aligned(1)));
+typedef struct ipv6hdr xk_ipv6hdr __attribute__((aligned(1)));
+typedef struct udphdr xk_udphdr __attribute__((aligned(1)));
+typedef struct tcphdr xk_tcphdr __attribute__((aligned(1)));
+#endif
+
 #define XK_MAX_VLAN 2
 #define XK_MAX_IPV6_EXT 4
 
@@ -98,7 +114,7 @@ XK_UNROLL
 
     int fragment_first = 0;
     if (proto == __builtin_bswap16(ETH_P_IP)) {
-        const struct iphdr *ip = (const struct iphdr *)pos;
+        const xk_iphdr *ip = (const xk_iphdr *)pos;
         if ((const __u8 *)(ip + 1) > end) return XK_PARSE_TRUNCATED;
         __u32 ihl = ip->ihl * 4u;
         if (ihl < sizeof(*ip)) return XK_PARSE_TRUNCATED;
@@ -112,7 +128,7 @@ XK_UNROLL
         fragment_first = (frag & 0x2000) != 0; /* MF set, offset 0 */
         pos += ihl;
     } else if (proto == __builtin_bswap16(ETH_P_IPV6)) {
-        const struct ipv6hdr *ip6 = (const struct ipv6hdr *)pos;
+        const xk_ipv6hdr *ip6 = (const xk_ipv6hdr *)pos;
         if ((const __u8 *)(ip6 + 1) > end) return XK_PARSE_TRUNCATED;
         p->family = 6;
         xk_copy16(p->saddr, &ip6->saddr);
@@ -141,7 +157,7 @@ XK_UNROLL
 
     int short_result = fragment_first ? XK_PARSE_FRAG_SHORT : XK_PARSE_TRUNCATED;
     if (p->l4proto == IPPROTO_UDP) {
-        const struct udphdr *udp = (const struct udphdr *)pos;
+        const xk_udphdr *udp = (const xk_udphdr *)pos;
         if ((const __u8 *)(udp + 1) > end) return short_result;
         p->sport = xk_ntohs(udp->source);
         p->dport = xk_ntohs(udp->dest);
@@ -155,7 +171,7 @@ XK_UNROLL
         return XK_PARSE_OK;
     }
     if (p->l4proto == IPPROTO_TCP) {
-        const struct tcphdr *tcp = (const struct tcphdr *)pos;
+        const xk_tcphdr *tcp = (const xk_tcphdr *)pos;
         if ((const __u8 *)(tcp + 1) > end) return short_result;
         p->sport = xk_ntohs(tcp->source);
         p->dport = xk_ntohs(tcp->dest);

@@ -62,8 +62,9 @@ TEST(Config, ParsesEveryField) {
     EXPECT_EQ(c.ranges[1].open[0].proto, 0);  // "*"
     EXPECT_EQ(c.ranges[1].port, 62201);       // default
     EXPECT_EQ(c.ranges[1].proof_time_s, 120u);
-    EXPECT_EQ(c.ranges[1].secrets[0].hmac, "sha512");
-    EXPECT_EQ(c.ranges[1].secrets[0].mode, "cbc");
+    EXPECT_EQ(c.ranges[1].secrets[0].fko.hmac, xk::spa::HmacType::sha512);
+    EXPECT_EQ(c.ranges[1].secrets[0].fko.mode, xk::spa::Mode::cbc);
+    EXPECT_EQ(c.ranges[1].secrets[0].fko.hmac_key, (std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o'}));
 }
 
 TEST(Config, NamesTheKeyAndTheProblem) {

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "policy/knock_policy.hpp"
+#include "spa/fko_encode.hpp"
 #include "spa/plain.hpp"
 
 using namespace xk::policy;
@@ -47,7 +49,8 @@ TEST(Plain, ExactBytesOnly) {
 
 TEST(KnockPolicy, FirstRangeAndSecretInOrderWin) {
     Config c = two_ranges();
-    KnockPolicy p(c);
+    ReplayCache replay("", 240);
+    KnockPolicy p(c, &replay);
     std::string alpha = "alpha-knock", bravo = "bravo-knock", charlie = "charlie";
 
     Decision d = p.check(knock("192.0.2.7", alpha));
@@ -66,7 +69,8 @@ TEST(KnockPolicy, FirstRangeAndSecretInOrderWin) {
 
 TEST(KnockPolicy, RefusalsCarryTheirReason) {
     Config c = two_ranges();
-    KnockPolicy p(c);
+    ReplayCache replay("", 240);
+    KnockPolicy p(c, &replay);
     std::string alpha = "alpha-knock", wrong = "wrong-knock";
     // alpha is only valid for 192.0.2.0/24 on 62201.
     EXPECT_EQ(p.check(knock("198.51.100.1", alpha)).reason, Reject::plain_mismatch);
@@ -75,4 +79,161 @@ TEST(KnockPolicy, RefusalsCarryTheirReason) {
     EXPECT_EQ(p.check(knock("198.51.100.1", alpha, 5000)).reason, Reject::source_not_allowed);
     EXPECT_TRUE(p.listens(4000));
     EXPECT_FALSE(p.listens(5000));
+}
+
+namespace {
+
+// A gateway with one fko range (proof_ip on) and one without, rotated keys in the first.
+Config fko_config() {
+    return parse_config(R"({
+      "interfaces": [{"name": "eth0"}],
+      "services": [{"name": "ssh", "port": "tcp/22"}, {"name": "web", "port": "tcp/443"}],
+      "ranges": [
+        {"name": "strict", "method": "fko", "port": 62201, "open": ["tcp/22"], "proof_ip": true,
+         "timeout": 30, "max_client_timeout": 100,
+         "secrets": [{"label": "new", "key": "new key", "hmac_key": "new hmac", "hmac": "sha256"},
+                     {"label": "old", "key": "old key", "hmac_key": "old hmac", "hmac": "sha512"}]},
+        {"name": "loose", "method": "fko", "port": 62202, "open": ["*"],
+         "secrets": [{"label": "l", "key": "loose key", "hmac_key": "loose hmac"}]}
+      ]})");
+}
+
+class FkoPolicy : public ::testing::Test {
+protected:
+    static constexpr int64_t kNow = 1790000000;
+    Config config = fko_config();
+    ReplayCache replay{"", 240};
+    KnockPolicy policy{config, &replay};
+
+    // A real fko packet for range/secret, built by our encoder.
+    std::string packet(size_t range, size_t secret, const std::string &message,
+                       int64_t ts = kNow, xk::spa::MsgType type = xk::spa::MsgType::access,
+                       uint32_t client_timeout = 0, std::string_view nat = {}) {
+        std::string error;
+        auto ctx = xk::spa::FkoKeyContext::create(config.ranges[range].secrets[secret].fko, error);
+        EXPECT_TRUE(ctx) << error;
+        xk::spa::FkoRequest req;
+        req.timestamp = ts;
+        req.message = message;
+        req.type = type;
+        req.client_timeout = client_timeout;
+        req.nat_access = nat;
+        std::string out(xk::spa::kMaxEncoded, '\0');
+        size_t n = 0;
+        EXPECT_EQ(xk::spa::fko_encode(*ctx, req, out, n), Reject::ok);
+        out.resize(n);
+        return out;
+    }
+
+    Decision check(const std::string &pkt, const char *src = "192.0.2.10", uint16_t port = 62201,
+                   int64_t now = kNow) {
+        Knock k;
+        k.source = *parse_address(src);
+        k.port = port;
+        k.now = now;
+        k.payload = {reinterpret_cast<const uint8_t *>(pkt.data()), pkt.size()};
+        return policy.check(k);
+    }
+};
+
+}  // namespace
+
+TEST_F(FkoPolicy, AcceptsAndGrantsTheRequestedPorts) {
+    Decision d = check(packet(0, 0, "192.0.2.10,tcp/22"));
+    ASSERT_EQ(d.reason, Reject::ok) << xk::spa::reject_name(d.reason);
+    EXPECT_EQ(d.range_id, 0u);
+    EXPECT_EQ(d.secret_id, 0u);
+    EXPECT_EQ(d.timeout_s, 30u);
+    ASSERT_EQ(d.grant().size(), 1u);
+    EXPECT_EQ(d.grant()[0], (PortRef{6, 22}));
+    ASSERT_NE(d.fko, nullptr);
+    EXPECT_EQ(d.fko->user.view(), "root");
+}
+
+TEST_F(FkoPolicy, OldSecretStillWorksAfterRotation) {
+    Decision d = check(packet(0, 1, "192.0.2.10,tcp/22"));
+    ASSERT_EQ(d.reason, Reject::ok) << xk::spa::reject_name(d.reason);
+    EXPECT_EQ(d.secret_id, 1u);
+}
+
+TEST_F(FkoPolicy, ReplayIsRefusedEvenAfterAFirstRefusal) {
+    std::string pkt = packet(0, 0, "192.0.2.10,tcp/22");
+    EXPECT_TRUE(check(pkt).accepted());
+    EXPECT_EQ(check(pkt).reason, Reject::replay);
+    std::string late = packet(0, 0, "192.0.2.10,tcp/22", kNow - 500);
+    EXPECT_EQ(check(late).reason, Reject::too_old);
+    EXPECT_EQ(check(late).reason, Reject::replay);  // authentic packets are remembered
+}
+
+TEST_F(FkoPolicy, TimeWindowIsSymmetric) {
+    EXPECT_EQ(check(packet(0, 0, "192.0.2.10,tcp/22", kNow - 121)).reason, Reject::too_old);
+    EXPECT_EQ(check(packet(0, 0, "192.0.2.10,tcp/22", kNow + 121)).reason, Reject::too_new);
+    EXPECT_TRUE(check(packet(0, 0, "192.0.2.10,tcp/22", kNow + 119)).accepted());
+    EXPECT_TRUE(check(packet(0, 0, "192.0.2.10,tcp/22", kNow - 119)).accepted());
+}
+
+TEST_F(FkoPolicy, ProofIpBindsTheKnockToItsSource) {
+    EXPECT_EQ(check(packet(0, 0, "192.0.2.99,tcp/22")).reason, Reject::source_mismatch);
+    EXPECT_EQ(check(packet(0, 0, "0.0.0.0,tcp/22")).reason, Reject::allow_ip_any_refused);
+    EXPECT_EQ(check(packet(0, 0, "192.0.2.10,tcp/22"), "2001:db8::10").reason,
+              Reject::source_mismatch);
+    // Without proof_ip the claim is ignored: only the source is ever authorized.
+    Decision d = check(packet(1, 0, "0.0.0.0,tcp/443"), "2001:db8::10", 62202);
+    EXPECT_TRUE(d.accepted()) << xk::spa::reject_name(d.reason);
+}
+
+TEST_F(FkoPolicy, PortsOutsideTheOpenListRefuseTheWholeRequest) {
+    EXPECT_EQ(check(packet(0, 0, "192.0.2.10,tcp/22,tcp/443")).reason, Reject::port_not_allowed);
+    Decision d = check(packet(1, 0, "192.0.2.10,tcp/22,tcp/443,udp/53"), "192.0.2.10", 62202);
+    ASSERT_TRUE(d.accepted());
+    EXPECT_EQ(d.grant().size(), 3u);
+}
+
+TEST_F(FkoPolicy, CommandAndNatAreRefused) {
+    EXPECT_EQ(check(packet(0, 0, "192.0.2.10,echo hi", kNow, xk::spa::MsgType::command)).reason,
+              Reject::command_refused);
+    EXPECT_EQ(check(packet(0, 0, "192.0.2.10,tcp/22", kNow, xk::spa::MsgType::nat_access, 0,
+                           "10.0.0.5,22"))
+                  .reason,
+              Reject::nat_refused);
+}
+
+TEST_F(FkoPolicy, ClientTimeoutIsCapped) {
+    Decision d = check(packet(0, 0, "192.0.2.10,tcp/22", kNow,
+                              xk::spa::MsgType::client_timeout_access, 5000));
+    ASSERT_TRUE(d.accepted()) << xk::spa::reject_name(d.reason);
+    EXPECT_EQ(d.timeout_s, 100u);
+    d = check(packet(0, 0, "192.0.2.10,tcp/22", kNow, xk::spa::MsgType::client_timeout_access, 7));
+    EXPECT_EQ(d.timeout_s, 7u);
+}
+
+TEST_F(FkoPolicy, WrongKeyOrTamperingIsAnHmacFailure) {
+    std::string other = packet(1, 0, "192.0.2.10,tcp/22");  // loose range's key on strict port
+    EXPECT_EQ(check(other).reason, Reject::hmac_mismatch);
+    std::string pkt = packet(0, 0, "192.0.2.10,tcp/22");
+    pkt[40] = pkt[40] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(check(pkt).reason, Reject::hmac_mismatch);
+    EXPECT_EQ(check("too short").reason, Reject::too_short);
+}
+
+TEST(ReplayCacheFile, SurvivesARestartAndForgetsOldEntries) {
+    char dir[] = "/tmp/xk-replay-XXXXXX";
+    ASSERT_TRUE(mkdtemp(dir));
+    std::string path = std::string(dir) + "/replay.journal";
+    xk::spa::ReplayDigest a{}, b{};
+    a[0] = 1;
+    b[0] = 2;
+    int64_t now = time(nullptr);
+    {
+        ReplayCache cache(path, 240);
+        EXPECT_TRUE(cache.insert(a, now));
+        EXPECT_FALSE(cache.insert(a, now));
+        EXPECT_TRUE(cache.insert(b, now - 1000));  // already past retention
+    }
+    ReplayCache again(path, 240);
+    EXPECT_TRUE(again.contains(a));
+    EXPECT_FALSE(again.contains(b));
+    EXPECT_EQ(again.prune(now + 241), 0u);
+    EXPECT_FALSE(again.contains(a));
+    std::filesystem::remove_all(dir);
 }

@@ -6,8 +6,7 @@
 
 namespace xk::daemon {
 
-GuardedInterface::GuardedInterface(const policy::Config &config,
-                                   const policy::KnockPolicy &policy,
+GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayCache &replay,
                                    const policy::Interface &iface, const std::string &pin_root)
     : name_(iface.name) {
     gate_ = gate::Gate::attach({iface.name, iface.mode, pin_root});
@@ -19,7 +18,7 @@ GuardedInterface::GuardedInterface(const policy::Config &config,
     for (uint32_t q = 0; q < queues && q < XK_MAX_QUEUES; ++q) {
         sockets.push_back(xsk::XskSocket::open(iface.name, q, gate_->xsks_fd()));
     }
-    pool_ = std::make_unique<workers::WorkerPool>(policy, *sink_);
+    pool_ = std::make_unique<workers::WorkerPool>(config, replay, *sink_);
     pool_->start(std::move(sockets));
     XK_INFO("%s: gate attached (%s XDP), %u rx queue(s), %zu authorization(s) kept from before, "
             "maps in %s",

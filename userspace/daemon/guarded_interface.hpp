@@ -14,7 +14,7 @@ namespace xk::daemon {
 
 class GuardedInterface {
 public:
-    GuardedInterface(const policy::Config &config, const policy::KnockPolicy &policy,
+    GuardedInterface(const policy::Config &config, policy::ReplayCache &replay,
                      const policy::Interface &iface, const std::string &pin_root);
     ~GuardedInterface();
 

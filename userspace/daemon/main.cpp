@@ -12,9 +12,11 @@
 #include <memory>
 
 #include "daemon/guarded_interface.hpp"
+#include "daemon/pcap_replay.hpp"
 #include "log/log.hpp"
 #include "policy/config.hpp"
 #include "policy/knock_policy.hpp"
+#include "policy/replay_cache.hpp"
 
 namespace {
 
@@ -43,14 +45,26 @@ void write_stats(const std::string &run_dir,
 int main(int argc, char **argv) {
     CLI::App app{"xdpknockd: single packet authorization gateway (XDP + AF_XDP)"};
     std::string config_path, pin_root = XK_PIN_ROOT, run_dir = "/run/xdpknock";
-    bool keep_attached = false, verbose = false;
+    std::string pcap_path;
+    bool keep_attached = false, verbose = false, dry_run = false, no_time_check = false,
+         quiet = false;
     app.add_option("-c,--config", config_path, "JSON config file (mode 0600)")->required();
     app.add_flag("--keep-attached", keep_attached,
                  "on exit leave the XDP gate attached and its maps pinned (for restarts)");
     app.add_option("--pin-root", pin_root, "bpffs folder for the pinned maps");
     app.add_option("--run-dir", run_dir, "folder for stats.json");
     app.add_flag("-v,--verbose", verbose, "debug logging (refused knocks, rate-limited)");
+    auto *pcap_opt = app.add_option("--pcap", pcap_path, "replay this capture offline");
+    app.add_flag("--dry-run", dry_run, "with --pcap: print authorizations, change nothing")
+        ->needs(pcap_opt);
+    app.add_flag("--no-time-check", no_time_check, "with --pcap: ignore fko time windows")
+        ->needs(pcap_opt);
+    app.add_flag("-q,--quiet", quiet, "with --pcap: print the summary only")->needs(pcap_opt);
     CLI11_PARSE(app, argc, argv);
+    if (!pcap_path.empty() && !dry_run) {
+        fprintf(stderr, "xdpknockd: --pcap needs --dry-run (a capture never writes the map)\n");
+        return 2;
+    }
 
     xk::policy::Config config;
     try {
@@ -60,6 +74,17 @@ int main(int argc, char **argv) {
         return 2;
     }
     xk::log::set_level(verbose ? xk::log::Level::debug : level_of(config.log_level));
+    if (dry_run) {
+        if (no_time_check) {
+            for (auto &r : config.ranges) r.proof_time_s = 0;
+        }
+        try {
+            return xk::daemon::replay_pcap(config, {pcap_path, quiet});
+        } catch (const std::exception &e) {
+            fprintf(stderr, "xdpknockd: %s\n", e.what());
+            return 1;
+        }
+    }
 
     // Map memory is charged to the memcg on current kernels; a refused raise is fine.
     rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
@@ -72,12 +97,18 @@ int main(int argc, char **argv) {
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-    xk::policy::KnockPolicy policy(config);
     std::vector<std::unique_ptr<xk::daemon::GuardedInterface>> ifaces;
+    std::unique_ptr<xk::policy::ReplayCache> replay;
     try {
+        std::filesystem::create_directories(config.state_dir);
+        std::filesystem::permissions(config.state_dir, std::filesystem::perms::owner_all);
+        replay = std::make_unique<xk::policy::ReplayCache>(
+            config.state_dir + "/replay.journal", xk::policy::KnockPolicy::replay_retention(config));
+        XK_INFO("replay cache: %zu digest(s) restored from %s/replay.journal", replay->size(),
+                config.state_dir.c_str());
         for (const auto &iface : config.interfaces) {
             ifaces.push_back(
-                std::make_unique<xk::daemon::GuardedInterface>(config, policy, iface, pin_root));
+                std::make_unique<xk::daemon::GuardedInterface>(config, *replay, iface, pin_root));
         }
     } catch (const std::exception &e) {
         XK_ERROR("%s", e.what());
@@ -91,10 +122,11 @@ int main(int argc, char **argv) {
 
     timespec tick{1, 0};
     int sig = 0;
-    while (true) {
+    for (uint64_t seconds = 1;; ++seconds) {
         sig = sigtimedwait(&stop_signals, nullptr, &tick);
         if (sig == SIGTERM || sig == SIGINT) break;
         for (auto &i : ifaces) i->sweep();
+        if (seconds % 60 == 0) replay->prune(time(nullptr));
         if (!ec) write_stats(run_dir, ifaces);
     }
     XK_INFO("xdpknockd: %s received, stopping", strsignal(sig));

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "spa/base64.hpp"
+#include "spa/fko_types.hpp"
 
 namespace xk::policy {
 namespace {
@@ -110,24 +111,20 @@ Secret parse_secret(const json &j, const std::string &path, Method method) {
     }
     only_keys(j, path, {"label", "key", "key_base64", "hmac_key", "hmac_key_base64", "hmac", "mode"});
     s.label = get_string(j, path, "label", "", true);
-    s.key = secret_bytes(j, path, "key", "key_base64", true);
-    if (s.key.size() > 32) fail(path + ".key", "at most 32 bytes (fwknop's limit)");
-    s.hmac_key = secret_bytes(j, path, "hmac_key", "hmac_key_base64", false);
-    if (s.hmac_key.size() > 136) fail(path + ".hmac_key", "at most 136 bytes");
-    s.hmac = get_string(j, path, "hmac", s.hmac_key.empty() ? "none" : "sha256");
-    if (!one_of(s.hmac, {"none", "md5", "sha1", "sha256", "sha384", "sha512", "sha3_256", "sha3_512"})) {
-        fail(path + ".hmac", "unknown HMAC type '" + s.hmac + "'");
-    }
-    if ((s.hmac == "none") != s.hmac_key.empty()) {
+    s.fko.key = secret_bytes(j, path, "key", "key_base64", true);
+    s.fko.hmac_key = secret_bytes(j, path, "hmac_key", "hmac_key_base64", false);
+    std::string hmac = get_string(j, path, "hmac", s.fko.hmac_key.empty() ? "none" : "sha256");
+    auto hmac_type = spa::parse_hmac_type(hmac);
+    if (!hmac_type) fail(path + ".hmac", "unknown HMAC type '" + hmac + "'");
+    s.fko.hmac = *hmac_type;
+    if ((s.fko.hmac == spa::HmacType::none) != s.fko.hmac_key.empty()) {
         fail(path + ".hmac", "an HMAC type needs hmac_key, and hmac_key needs a type");
     }
-    s.mode = get_string(j, path, "mode", "cbc");
-    if (!one_of(s.mode, {"cbc", "ecb", "cfb", "ofb", "ctr", "legacy"})) {
-        fail(path + ".mode", "unknown encryption mode '" + s.mode + "'");
-    }
-    if (s.mode == "legacy" && !s.hmac_key.empty()) {
-        fail(path + ".mode", "legacy IV mode cannot be combined with an HMAC");
-    }
+    std::string mode = get_string(j, path, "mode", "cbc");
+    auto m = spa::parse_mode(mode);
+    if (!m) fail(path + ".mode", "unknown encryption mode '" + mode + "'");
+    s.fko.mode = *m;
+    if (const char *problem = spa::secret_problem(s.fko)) fail(path, problem);
     return s;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "policy/address.hpp"
+#include "spa/fko_secret.hpp"
 
 namespace xk::policy {
 
@@ -25,11 +26,7 @@ struct PortRef {
 struct Secret {
     std::string label;
     std::vector<uint8_t> plain;  // plain: the payload to match
-    // fko: encryption key (raw bytes), HMAC key, names checked against the known lists.
-    std::vector<uint8_t> key;
-    std::vector<uint8_t> hmac_key;
-    std::string hmac = "sha256";  // "none" when no HMAC key is given
-    std::string mode = "cbc";
+    spa::FkoSecret fko;          // fko: keys, HMAC type, mode
 };
 
 struct Range {

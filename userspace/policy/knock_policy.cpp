@@ -1,15 +1,42 @@
 #include "policy/knock_policy.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <stdexcept>
 
+#include "spa/fko_decode.hpp"
 #include "spa/plain.hpp"
 
 namespace xk::policy {
 
-KnockPolicy::KnockPolicy(const Config &config) : config_(config) {
+using spa::Reject;
+
+KnockPolicy::KnockPolicy(const Config &config, ReplayCache *replay)
+    : config_(config), replay_(replay) {
     for (uint32_t i = 0; i < config.ranges.size(); ++i) by_port_.emplace_back(config.ranges[i].port, i);
     std::stable_sort(by_port_.begin(), by_port_.end(),
                      [](const auto &a, const auto &b) { return a.first < b.first; });
+    contexts_.resize(config.ranges.size());
+    for (size_t r = 0; r < config.ranges.size(); ++r) {
+        const Range &range = config.ranges[r];
+        if (range.method != Method::fko) continue;
+        if (!replay_) throw std::logic_error("fko ranges need a replay cache");
+        for (const auto &secret : range.secrets) {
+            std::string error;
+            auto ctx = spa::FkoKeyContext::create(secret.fko, error);
+            if (!ctx) throw ConfigError("range " + range.name + ", secret " + secret.label + ": " + error);
+            contexts_[r].push_back(std::move(ctx));
+        }
+    }
+    if (!digester_.ok()) throw std::runtime_error("OpenSSL has no SHA-256");
+}
+
+KnockPolicy::~KnockPolicy() = default;
+
+int64_t KnockPolicy::replay_retention(const Config &config) {
+    int64_t longest = 120;
+    for (const auto &r : config.ranges) longest = std::max<int64_t>(longest, r.proof_time_s);
+    return 2 * longest;
 }
 
 bool KnockPolicy::listens(uint16_t port) const {
@@ -17,7 +44,7 @@ bool KnockPolicy::listens(uint16_t port) const {
     return it != by_port_.end() && it->first == port;
 }
 
-Decision KnockPolicy::check(const Knock &knock) const {
+Decision KnockPolicy::check(const Knock &knock) {
     Decision d;
     auto it = std::lower_bound(by_port_.begin(), by_port_.end(), std::make_pair(knock.port, 0u));
     bool any_source = false;
@@ -27,30 +54,87 @@ Decision KnockPolicy::check(const Knock &knock) const {
                                        [&](const Cidr &c) { return c.contains(knock.source); });
         if (!from_source) continue;
         any_source = true;
-        spa::Reject r = range.method == Method::plain ? check_plain(range, knock, d)
-                                                      : spa::Reject::no_secret_matched;
-        if (r == spa::Reject::ok) {
-            d.reason = r;
+        Reject r = range.method == Method::plain ? check_plain(range, knock, d)
+                                                 : check_fko(it->second, knock, d);
+        d.reason = r;
+        if (r == Reject::ok) {
             d.range_id = it->second;
-            d.timeout_s = range.timeout_s;
             return d;
         }
-        d.reason = r;
     }
-    if (!any_source) d.reason = spa::Reject::source_not_allowed;
+    if (!any_source) d.reason = Reject::source_not_allowed;
     return d;
 }
 
-spa::Reject KnockPolicy::check_plain(const Range &range, const Knock &knock, Decision &d) const {
+Reject KnockPolicy::check_plain(const Range &range, const Knock &knock, Decision &d) const {
     for (uint32_t i = 0; i < range.secrets.size(); ++i) {
         if (!spa::plain_matches(knock.payload, range.secrets[i].plain)) continue;
         d.secret_id = i;
+        d.timeout_s = range.timeout_s;
         // A plain knock opens the range's whole list.
         d.nports = std::min(range.open.size(), kMaxGrantPorts);
         std::copy_n(range.open.begin(), d.nports, d.ports.begin());
-        return spa::Reject::ok;
+        return Reject::ok;
     }
-    return spa::Reject::plain_mismatch;
+    return Reject::plain_mismatch;
+}
+
+// ARCHITECTURE.md's order: structure → replay → HMAC → decrypt → parse → inner digest
+// (all inside fko_decode) → time → source proof → port policy.
+Reject KnockPolicy::check_fko(uint32_t range_id, const Knock &knock, Decision &d) {
+    if (Reject r = spa::fko_precheck(knock.payload); r != Reject::ok) return r;
+    spa::ReplayDigest digest;
+    if (!digester_.digest(knock.payload, digest)) return Reject::crypto_error;
+    if (replay_->contains(digest)) return Reject::replay;
+
+    const Range &range = config_.ranges[range_id];
+    Reject last = Reject::no_secret_matched;
+    for (uint32_t i = 0; i < contexts_[range_id].size(); ++i) {
+        last = spa::fko_decode(*contexts_[range_id][i], knock.payload, message_);
+        if (last != Reject::ok) continue;  // wrong key: try the next secret
+        d.secret_id = i;
+        d.fko = &message_;
+        // Authentic: remember it before judging, so even a refused packet never counts twice.
+        if (!replay_->insert(digest, knock.now)) return Reject::replay;
+        return judge_fko(range, knock, d);
+    }
+    return last;
+}
+
+Reject KnockPolicy::judge_fko(const Range &range, const Knock &knock, Decision &d) const {
+    const spa::FkoMessage &m = message_;
+    if (range.proof_time_s) {
+        if (m.timestamp < knock.now - range.proof_time_s) return Reject::too_old;
+        if (m.timestamp > knock.now + range.proof_time_s) return Reject::too_new;
+    }
+    if (m.type == spa::MsgType::command) return Reject::command_refused;
+    if (spa::msg_has_nat(m.type)) return Reject::nat_refused;
+
+    if (range.proof_ip) {
+        if (m.allow_ip == 0) return Reject::allow_ip_any_refused;
+        auto ip = m.allow_ip_bytes();
+        if (!knock.source.is_v4() || std::memcmp(knock.source.bytes.data() + 12, ip.data(), 4) != 0) {
+            return Reject::source_mismatch;
+        }
+    }
+    // Whatever the packet claims, only its source is ever authorized.
+
+    d.nports = 0;
+    for (size_t i = 0; i < m.port_count; ++i) {
+        PortRef want{static_cast<uint8_t>(m.ports[i].proto), m.ports[i].port};
+        bool allowed = std::any_of(range.open.begin(), range.open.end(), [&](const PortRef &o) {
+            return o.proto == 0 || o == want;
+        });
+        if (!allowed) return Reject::port_not_allowed;  // refused whole, as fwknopd does
+        d.ports[d.nports++] = want;
+    }
+    if (d.nports == 0) return Reject::bad_access;
+
+    d.timeout_s = range.timeout_s;
+    if (spa::msg_has_timeout(m.type) && m.client_timeout > 0) {
+        d.timeout_s = std::min(m.client_timeout, range.max_client_timeout_s);
+    }
+    return Reject::ok;
 }
 
 }  // namespace xk::policy

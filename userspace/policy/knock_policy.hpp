@@ -1,15 +1,20 @@
 #pragma once
 // Judges one knock against the ranges listening on its port, in config order; the first
 // range and secret that accept it win. One instance per worker: it owns that worker's
-// pre-built crypto contexts, so checks take no lock and allocate nothing.
+// pre-keyed crypto contexts, so a check takes no lock (but the replay cache's shard) and
+// allocates nothing.
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "policy/address.hpp"
 #include "policy/config.hpp"
+#include "policy/replay_cache.hpp"
+#include "spa/fko_key_context.hpp"
+#include "spa/fko_types.hpp"
 #include "spa/reject.hpp"
 
 namespace xk::policy {
@@ -18,9 +23,10 @@ struct Knock {
     Address source;  // the packet's source: the only address a knock can authorize
     uint16_t port = 0;
     std::span<const uint8_t> payload;
+    int64_t now = 0;  // Unix seconds the time window is judged against
 };
 
-constexpr size_t kMaxGrantPorts = 128;
+constexpr size_t kMaxGrantPorts = spa::kMaxAccessPorts;
 
 struct Decision {
     spa::Reject reason = spa::Reject::no_secret_matched;
@@ -29,6 +35,7 @@ struct Decision {
     uint32_t timeout_s = 0;
     std::array<PortRef, kMaxGrantPorts> ports{};
     size_t nports = 0;
+    const spa::FkoMessage *fko = nullptr;  // the decoded message (fko), valid until the next check
 
     bool accepted() const { return reason == spa::Reject::ok; }
     std::span<const PortRef> grant() const { return {ports.data(), nports}; }
@@ -36,18 +43,28 @@ struct Decision {
 
 class KnockPolicy {
 public:
-    explicit KnockPolicy(const Config &config);
+    // replay may be null only for configs without fko ranges.
+    KnockPolicy(const Config &config, ReplayCache *replay);
+    ~KnockPolicy();
 
-    Decision check(const Knock &knock) const;
+    Decision check(const Knock &knock);
     const Config &config() const { return config_; }
-    // True when some range listens on this UDP port.
-    bool listens(uint16_t port) const;
+    bool listens(uint16_t port) const;  // some range takes knocks on this UDP port
+    // Longest time an fko replay must be remembered: 2 × the largest proof_time.
+    static int64_t replay_retention(const Config &config);
 
 private:
     spa::Reject check_plain(const Range &range, const Knock &knock, Decision &d) const;
+    spa::Reject check_fko(uint32_t range_id, const Knock &knock, Decision &d);
+    spa::Reject judge_fko(const Range &range, const Knock &knock, Decision &d) const;
 
     const Config &config_;
+    ReplayCache *replay_;
     std::vector<std::pair<uint16_t, uint32_t>> by_port_;  // sorted (port, range index)
+    // contexts_[range][secret]; empty for plain ranges.
+    std::vector<std::vector<std::unique_ptr<spa::FkoKeyContext>>> contexts_;
+    spa::ReplayDigester digester_;
+    spa::FkoMessage message_;  // scratch, reused: no allocation per knock
 };
 
 }  // namespace xk::policy

@@ -8,7 +8,7 @@ namespace {
 log::RateLimit g_refusal_log(20);
 }
 
-spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len) {
+spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len, int64_t now_unix) {
     stats_.frames.fetch_add(1, std::memory_order_relaxed);
     xk_pkt pkt{};
     if (xk_parse_frame(data, data + len, &pkt) != XK_PARSE_OK || pkt.l4proto != IPPROTO_UDP ||
@@ -20,6 +20,7 @@ spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len) {
     knock.source = policy::Address::from_bytes(pkt.saddr);
     knock.port = pkt.dport;
     knock.payload = {data + pkt.payload_off, pkt.payload_len};
+    knock.now = now_unix;
 
     policy::Decision d = policy_.check(knock);
     if (d.accepted()) {
@@ -28,6 +29,7 @@ spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len) {
         return d.reason;
     }
     stats_.rejected[static_cast<size_t>(d.reason)].fetch_add(1, std::memory_order_relaxed);
+    sink_.refuse(knock, d);
     // Never answered on the wire; logged at debug, rate-limited against floods.
     if (log::enabled(log::Level::debug) && g_refusal_log.allow()) {
         XK_DEBUG("knock refused from %s to udp/%u: %s",

@@ -16,6 +16,8 @@ class GrantSink {
 public:
     virtual ~GrantSink() = default;
     virtual void grant(const policy::Knock &knock, const policy::Decision &decision) = 0;
+    // Refusals are never answered; a dry run reports them, the daemon only counts them.
+    virtual void refuse(const policy::Knock &, const policy::Decision &) {}
 };
 
 // Per-worker counters; relaxed atomics so status can read them from another thread.
@@ -28,14 +30,15 @@ struct alignas(64) HandlerStats {
 
 class KnockHandler {
 public:
-    KnockHandler(const policy::KnockPolicy &policy, GrantSink &sink, HandlerStats &stats)
+    KnockHandler(policy::KnockPolicy &policy, GrantSink &sink, HandlerStats &stats)
         : policy_(policy), sink_(sink), stats_(stats) {}
 
+    // Judges the frame as of now_unix (wall clock; a capture's time in replays).
     // Returns the verdict's reason (ok when a grant was made).
-    spa::Reject handle_frame(const uint8_t *data, uint32_t len);
+    spa::Reject handle_frame(const uint8_t *data, uint32_t len, int64_t now_unix);
 
 private:
-    const policy::KnockPolicy &policy_;
+    policy::KnockPolicy &policy_;
     GrantSink &sink_;
     HandlerStats &stats_;
 };

@@ -13,7 +13,10 @@ namespace xk::workers {
 
 class WorkerPool {
 public:
-    WorkerPool(const policy::KnockPolicy &policy, GrantSink &sink) : policy_(policy), sink_(sink) {}
+    // Each worker builds its own KnockPolicy (own crypto contexts) over the shared
+    // config and replay cache.
+    WorkerPool(const policy::Config &config, policy::ReplayCache &replay, GrantSink &sink)
+        : config_(config), replay_(replay), sink_(sink) {}
     ~WorkerPool() { stop(); }
 
     void start(std::vector<std::unique_ptr<xsk::XskSocket>> sockets);
@@ -26,11 +29,13 @@ public:
 private:
     void run(size_t index);
 
-    const policy::KnockPolicy &policy_;
+    const policy::Config &config_;
+    policy::ReplayCache &replay_;
     GrantSink &sink_;
     std::atomic<bool> running_{false};
     std::vector<std::unique_ptr<xsk::XskSocket>> sockets_;
     std::vector<std::unique_ptr<HandlerStats>> stats_;
+    std::vector<std::unique_ptr<policy::KnockPolicy>> policies_;
     std::vector<std::thread> threads_;
 };
 

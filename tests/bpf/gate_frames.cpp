@@ -1,0 +1,261 @@
+#include "gate_frames.hpp"
+
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <iterator>
+#include <stdexcept>
+#include <utility>
+
+#include "xdpknock/maps.h"
+#include "xdpknock/parse.h"
+
+namespace xk::test {
+namespace {
+
+constexpr uint16_t kClientPort = 40000;
+
+PacketBuilder v4(std::string_view src, Ipv4Options opts = {}) {
+    return PacketBuilder().eth().ipv4(src, kV4Gateway, std::move(opts));
+}
+PacketBuilder v6(std::string_view src) {
+    return PacketBuilder().eth().ipv6(src, kV6Gateway);
+}
+
+Bytes knock4(PacketBuilder b) {
+    return b.udp(kClientPort, kKnockPort).payload("knock").build();
+}
+Bytes syn4(std::string_view src, uint16_t dport) {
+    return v4(src).tcp(kClientPort, dport, kTcpSyn).build();
+}
+Bytes tcp6(std::string_view src, uint16_t dport, uint8_t flags) {
+    return v6(src).tcp(kClientPort, dport, flags).build();
+}
+
+// First 8 bytes of a SYN's TCP header: ports and sequence number, no flags byte.
+Bytes tinyTcpHead() {
+    Bytes syn = syn4(kV4Stranger, kSshPort);
+    return Bytes(syn.begin() + 34, syn.begin() + 42);
+}
+
+std::vector<GateCase> buildCases() {
+    const Bytes fragBody(16, 0xab);
+    const Bytes tinyHead = tinyTcpHead();
+    std::vector<GateCase> c;
+    auto add = [&](std::string name, Bytes frame, int parse, uint32_t action, uint32_t counter) {
+        c.push_back({std::move(name), std::move(frame), parse, action, counter});
+    };
+    constexpr auto OK = XK_PARSE_OK;
+
+    // Knock candidates; with no AF_XDP socket in xsks the redirect falls back to DROP.
+    add("knock_v4", knock4(v4(kV4Stranger)), OK, XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_v6", v6(kV6Stranger).udp(kClientPort, kKnockPort).payload("knock").build(), OK,
+        XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_vlan", knock4(PacketBuilder().eth().vlan(10).ipv4(kV4Stranger, kV4Gateway)), OK,
+        XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_qinq",
+        knock4(PacketBuilder().eth().vlan(100).vlan(10).ipv4(kV4Stranger, kV4Gateway)), OK,
+        XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_v4_options",
+        knock4(v4(kV4Stranger, {.options = {0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01}})), OK,
+        XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_v4_max_options", knock4(v4(kV4Stranger, {.options = Bytes(40, 0x01)})), OK, XDP_DROP,
+        XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_v4_padded",
+        v4(kV4Stranger).udp(kClientPort, kKnockPort).payload("k").padTo(60).build(), OK, XDP_DROP,
+        XK_CNT_KNOCK_NO_SOCKET);
+
+    // SYNs to protected ports.
+    add("syn_auth_port", syn4(kV4AuthSsh, kSshPort), OK, XDP_PASS, XK_CNT_SYN_PASS);
+    add("syn_auth_port_other_port", syn4(kV4AuthSsh, kHttpsPort), OK, XDP_DROP, XK_CNT_SYN_DROP);
+    add("syn_auth_all_ssh", syn4(kV4AuthAll, kSshPort), OK, XDP_PASS, XK_CNT_SYN_PASS);
+    add("syn_auth_all_https", syn4(kV4AuthAll, kHttpsPort), OK, XDP_PASS, XK_CNT_SYN_PASS);
+    add("syn_unauth", syn4(kV4Stranger, kSshPort), OK, XDP_DROP, XK_CNT_SYN_DROP);
+    add("syn_expired", syn4(kV4Expired, kSshPort), OK, XDP_DROP, XK_CNT_SYN_EXPIRED);
+    add("syn_expired_port_live_all", syn4(kV4ExpiredPort, kSshPort), OK, XDP_PASS, XK_CNT_SYN_PASS);
+    add("syn_v6_auth", tcp6(kV6AuthSsh, kSshPort, kTcpSyn), OK, XDP_PASS, XK_CNT_SYN_PASS);
+    add("syn_v6_unauth", tcp6(kV6Stranger, kSshPort, kTcpSyn), OK, XDP_DROP, XK_CNT_SYN_DROP);
+    add("syn_vlan_unauth",
+        PacketBuilder()
+            .eth()
+            .vlan(10)
+            .ipv4(kV4Stranger, kV4Gateway)
+            .tcp(1, kSshPort, kTcpSyn)
+            .build(),
+        OK, XDP_DROP, XK_CNT_SYN_DROP);
+    add("syn_v4_options_auth",
+        v4(kV4AuthSsh, {.options = Bytes(12, 0x01)}).tcp(kClientPort, kSshPort, kTcpSyn).build(),
+        OK, XDP_PASS, XK_CNT_SYN_PASS);
+    add("syn_v4_options_unauth",
+        v4(kV4Stranger, {.options = Bytes(12, 0x01)}).tcp(kClientPort, kSshPort, kTcpSyn).build(),
+        OK, XDP_DROP, XK_CNT_SYN_DROP);
+    add("syn_v6_hbh_dstopts_auth",
+        v6(kV6AuthSsh).hopByHop(16).destOpts().tcp(kClientPort, kSshPort, kTcpSyn).build(), OK,
+        XDP_PASS, XK_CNT_SYN_PASS);
+    add("syn_v6_hbh_dstopts_unauth",
+        v6(kV6Stranger).hopByHop(16).destOpts().tcp(kClientPort, kSshPort, kTcpSyn).build(), OK,
+        XDP_DROP, XK_CNT_SYN_DROP);
+    // XK_MAX_IPV6_EXT headers are still parsed; one more is refused.
+    add("syn_v6_four_ext_auth",
+        v6(kV6AuthSsh)
+            .hopByHop()
+            .destOpts()
+            .fragment6(0, false)
+            .destOpts(24)
+            .tcp(kClientPort, kSshPort, kTcpSyn)
+            .build(),
+        OK, XDP_PASS, XK_CNT_SYN_PASS);
+    add("syn_v6_five_ext",
+        v6(kV6AuthSsh)
+            .hopByHop()
+            .destOpts()
+            .destOpts()
+            .destOpts()
+            .destOpts()
+            .tcp(kClientPort, kSshPort, kTcpSyn)
+            .build(),
+        XK_PARSE_EXT_DEEP, XDP_DROP, XK_CNT_IPV6_EXT_DROP);
+
+    // Other TCP to a protected port passes: established flows outlive an expiry.
+    add("synack_protected", v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpSyn | kTcpAck).build(),
+        OK, XDP_PASS, XK_CNT_TCP_PASS);
+    add("rst_protected", v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpRst).build(), OK, XDP_PASS,
+        XK_CNT_TCP_PASS);
+    add("ack_protected", v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpAck).build(), OK, XDP_PASS,
+        XK_CNT_TCP_PASS);
+    add("ack_v6_protected", tcp6(kV6Stranger, kHttpsPort, kTcpAck | kTcpPsh), OK, XDP_PASS,
+        XK_CNT_TCP_PASS);
+    add("syn_unprotected", syn4(kV4Stranger, kWebPort), OK, XDP_PASS, XK_CNT_TCP_PASS);
+    add("udp_other_port", v4(kV4Stranger).udp(kClientPort, kDnsPort).payload("q").build(), OK,
+        XDP_PASS, XK_CNT_UDP_PASS);
+
+    // Not ours to judge.
+    add("arp", PacketBuilder().eth().arp().build(), XK_PARSE_NOT_IP, XDP_PASS, XK_CNT_OTHER_PASS);
+    add("icmp_v4", v4(kV4Stranger).icmp(8).payload("ping").build(), XK_PARSE_NOT_L4, XDP_PASS,
+        XK_CNT_OTHER_PASS);
+    add("icmp_v6", v6(kV6Stranger).icmp(128).payload("ping").build(), XK_PARSE_NOT_L4, XDP_PASS,
+        XK_CNT_OTHER_PASS);
+
+    // Truncated headers pass; the stack drops them. (Frames under 14 bytes never reach XDP.)
+    add("truncated_eth", PacketBuilder().eth().truncate(13).build(), XK_PARSE_TRUNCATED, XDP_PASS,
+        XK_CNT_MALFORMED_PASS);
+    add("truncated_vlan",
+        PacketBuilder().eth().vlan(10).ipv4(kV4Stranger, kV4Gateway).truncate(16).build(),
+        XK_PARSE_TRUNCATED, XDP_PASS, XK_CNT_MALFORMED_PASS);
+    add("truncated_ipv4", v4(kV4Stranger).truncate(14 + 19).build(), XK_PARSE_TRUNCATED, XDP_PASS,
+        XK_CNT_MALFORMED_PASS);
+    Bytes shortIhl = syn4(kV4Stranger, kSshPort);
+    shortIhl[14] = 0x44;  // IHL 4: below the 20-byte minimum
+    add("ipv4_ihl_below_min", shortIhl, XK_PARSE_TRUNCATED, XDP_PASS, XK_CNT_MALFORMED_PASS);
+    add("truncated_ipv4_options",
+        v4(kV4Stranger, {.options = Bytes(8, 0x01)})
+            .tcp(1, kSshPort, kTcpSyn)
+            .truncate(14 + 24)
+            .build(),
+        XK_PARSE_TRUNCATED, XDP_PASS, XK_CNT_MALFORMED_PASS);
+    add("truncated_ipv6", v6(kV6Stranger).truncate(14 + 39).build(), XK_PARSE_TRUNCATED, XDP_PASS,
+        XK_CNT_MALFORMED_PASS);
+    add("truncated_ipv6_ext",
+        v6(kV6Stranger).hopByHop(16).tcp(1, kSshPort, kTcpSyn).truncate(14 + 40 + 7).build(),
+        XK_PARSE_TRUNCATED, XDP_PASS, XK_CNT_MALFORMED_PASS);
+    add("truncated_tcp", v4(kV4Stranger).tcp(1, kSshPort, kTcpSyn).truncate(14 + 20 + 19).build(),
+        XK_PARSE_TRUNCATED, XDP_PASS, XK_CNT_MALFORMED_PASS);
+    add("truncated_udp", v4(kV4Stranger).udp(1, kKnockPort).truncate(14 + 20 + 7).build(),
+        XK_PARSE_TRUNCATED, XDP_PASS, XK_CNT_MALFORMED_PASS);
+
+    // Fragments: later ones carry no ports; a first one must hold the whole L4 header.
+    add("fragment_v4_non_first",
+        v4(kV4Stranger, {.fragOffset = 24, .moreFragments = true})
+            .l4Raw(IPPROTO_TCP, fragBody)
+            .build(),
+        XK_PARSE_FRAGMENT, XDP_PASS, XK_CNT_FRAGMENT_PASS);
+    add("fragment_v4_last", v4(kV4Stranger, {.fragOffset = 8}).l4Raw(IPPROTO_UDP, fragBody).build(),
+        XK_PARSE_FRAGMENT, XDP_PASS, XK_CNT_FRAGMENT_PASS);
+    add("fragment_v6_non_first",
+        v6(kV6Stranger).fragment6(8, false).l4Raw(IPPROTO_TCP, fragBody).build(), XK_PARSE_FRAGMENT,
+        XDP_PASS, XK_CNT_FRAGMENT_PASS);
+    add("fragment_v4_first_tiny_tcp",
+        v4(kV4Stranger, {.moreFragments = true}).l4Raw(IPPROTO_TCP, tinyHead).build(),
+        XK_PARSE_FRAG_SHORT, XDP_DROP, XK_CNT_FRAGMENT_DROP);
+    add("fragment_v6_first_tiny_tcp",
+        v6(kV6Stranger).fragment6(0, true).l4Raw(IPPROTO_TCP, tinyHead).build(),
+        XK_PARSE_FRAG_SHORT, XDP_DROP, XK_CNT_FRAGMENT_DROP);
+    add("fragment_v4_first_tiny_udp",
+        v4(kV4Stranger, {.moreFragments = true}).l4Raw(IPPROTO_UDP, Bytes(4, 0)).build(),
+        XK_PARSE_FRAG_SHORT, XDP_DROP, XK_CNT_FRAGMENT_DROP);
+    add("fragment_v4_first_syn_unauth",
+        v4(kV4Stranger, {.moreFragments = true}).tcp(kClientPort, kSshPort, kTcpSyn).build(), OK,
+        XDP_DROP, XK_CNT_SYN_DROP);
+    add("fragment_v6_atomic_syn_auth",
+        v6(kV6AuthSsh).fragment6(0, false).tcp(kClientPort, kSshPort, kTcpSyn).build(), OK,
+        XDP_PASS, XK_CNT_SYN_PASS);
+    add("v4_dont_fragment_syn_unauth",
+        v4(kV4Stranger, {.dontFragment = true}).tcp(kClientPort, kSshPort, kTcpSyn).build(), OK,
+        XDP_DROP, XK_CNT_SYN_DROP);
+    return c;
+}
+
+constexpr const char *kCounterNames[] = {
+    "KNOCK_REDIRECT", "KNOCK_NO_SOCKET", "SYN_PASS",      "SYN_DROP",
+    "SYN_EXPIRED",    "TCP_PASS",        "UDP_PASS",      "OTHER_PASS",
+    "MALFORMED_PASS", "FRAGMENT_PASS",   "FRAGMENT_DROP", "IPV6_EXT_DROP",
+};
+static_assert(std::size(kCounterNames) == XK_CNT__MAX, "a counter was added to maps.h");
+
+constexpr AuthGrant kGrants[] = {
+    {kV4AuthSsh, IPPROTO_TCP, kSshPort, false},
+    {kV4AuthAll, 0, 0, false},
+    {kV4Expired, IPPROTO_TCP, kSshPort, true},
+    {kV4ExpiredPort, IPPROTO_TCP, kSshPort, true},
+    {kV4ExpiredPort, 0, 0, false},
+    {kV6AuthSsh, IPPROTO_TCP, kSshPort, false},
+};
+
+}  // namespace
+
+std::span<const AuthGrant> authGrants() {
+    return kGrants;
+}
+
+const std::vector<GateCase> &gateCases() {
+    static const std::vector<GateCase> cases = buildCases();
+    return cases;
+}
+
+const GateCase &gateCase(std::string_view name) {
+    for (const GateCase &c : gateCases())
+        if (c.name == name) return c;
+    throw std::out_of_range("no gate case " + std::string(name));
+}
+
+Ipv6Addr gateAddr(std::string_view text) {
+    if (text.find(':') != std::string_view::npos) return parseIpv6(text);
+    Ipv4Addr v4 = parseIpv4(text);
+    Ipv6Addr mapped{};
+    mapped[10] = mapped[11] = 0xff;
+    std::copy(v4.begin(), v4.end(), mapped.begin() + 12);
+    return mapped;
+}
+
+const char *counterName(uint32_t counter) {
+    return counter < XK_CNT__MAX ? kCounterNames[counter] : "?";
+}
+
+const char *actionName(uint32_t action) {
+    switch (action) {
+        case XDP_ABORTED:
+            return "ABORTED";
+        case XDP_DROP:
+            return "DROP";
+        case XDP_PASS:
+            return "PASS";
+        case XDP_TX:
+            return "TX";
+        case XDP_REDIRECT:
+            return "REDIRECT";
+        default:
+            return "?";
+    }
+}
+
+}  // namespace xk::test

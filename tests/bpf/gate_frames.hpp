@@ -1,0 +1,56 @@
+// The frame catalog every gate test and the perf tool share: one named frame per class
+// of traffic, with the parser result, XDP action and counter it must produce in the
+// world described here (ports and authorizations that LoadedGate installs).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/packet_builder.hpp"
+
+namespace xk::test {
+
+inline constexpr uint16_t kKnockPort = 62201;
+inline constexpr uint16_t kSshPort = 22;     // protected
+inline constexpr uint16_t kHttpsPort = 443;  // protected
+inline constexpr uint16_t kWebPort = 80;     // not protected
+inline constexpr uint16_t kDnsPort = 53;     // plain UDP
+
+inline constexpr std::string_view kV4Gateway = "198.51.100.1";
+inline constexpr std::string_view kV4AuthSsh = "192.0.2.10";      // tcp/22, live
+inline constexpr std::string_view kV4AuthAll = "192.0.2.11";      // every port, live
+inline constexpr std::string_view kV4Expired = "192.0.2.12";      // tcp/22, expired
+inline constexpr std::string_view kV4Stranger = "192.0.2.13";     // nothing
+inline constexpr std::string_view kV4ExpiredPort = "192.0.2.14";  // tcp/22 expired, all live
+inline constexpr std::string_view kV6Gateway = "2001:db8:1::1";
+inline constexpr std::string_view kV6AuthSsh = "2001:db8::10";   // tcp/22, live
+inline constexpr std::string_view kV6Stranger = "2001:db8::13";  // nothing
+
+struct AuthGrant {
+    std::string_view addr;  // IPv4 or IPv6 text
+    uint8_t proto;          // IPPROTO_TCP, or 0 with port 0 for every port
+    uint16_t port;
+    bool expired;
+};
+std::span<const AuthGrant> authGrants();
+
+struct GateCase {
+    std::string name;  // a gtest-friendly identifier
+    Bytes frame;
+    int parse;         // enum xk_parse_result
+    uint32_t action;   // enum xdp_action
+    uint32_t counter;  // enum xk_counter
+};
+const std::vector<GateCase> &gateCases();
+const GateCase &gateCase(std::string_view name);
+
+// The map key form of an address: IPv6 as is, IPv4 as ::ffff:a.b.c.d.
+Ipv6Addr gateAddr(std::string_view text);
+
+const char *counterName(uint32_t counter);
+const char *actionName(uint32_t action);
+
+}  // namespace xk::test
