@@ -69,7 +69,8 @@ TEST(Config, ParsesEveryField) {
 
 TEST(Config, NamesTheKeyAndTheProblem) {
     expect_error("{", "config: not valid JSON");
-    expect_error(with("\"xdp_mode\": \"generic\"", "\"xdp_mode\": \"turbo\""), "interfaces[0].xdp_mode");
+    expect_error(with("\"xdp_mode\": \"generic\"", "\"xdp_mode\": \"turbo\""),
+                 "interfaces[0].xdp_mode");
     expect_error(with("\"timeout\": 45", "\"timeout\": 0"), "ranges[0].timeout");
     expect_error(with("\"timeout\": 45", "\"timeuot\": 45"), "ranges[0].timeuot: unknown key");
     expect_error(with("\"192.0.2.0/24\"", "\"192.0.2.0/33\""), "ranges[0].sources[0]");

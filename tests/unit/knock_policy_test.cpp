@@ -99,15 +99,15 @@ Config fko_config() {
 }
 
 class FkoPolicy : public ::testing::Test {
-protected:
+  protected:
     static constexpr int64_t kNow = 1790000000;
     Config config = fko_config();
     ReplayCache replay{"", 240};
     KnockPolicy policy{config, &replay};
 
     // A real fko packet for range/secret, built by our encoder.
-    std::string packet(size_t range, size_t secret, const std::string &message,
-                       int64_t ts = kNow, xk::spa::MsgType type = xk::spa::MsgType::access,
+    std::string packet(size_t range, size_t secret, const std::string &message, int64_t ts = kNow,
+                       xk::spa::MsgType type = xk::spa::MsgType::access,
                        uint32_t client_timeout = 0, std::string_view nat = {}) {
         std::string error;
         auto ctx = xk::spa::FkoKeyContext::create(config.ranges[range].secrets[secret].fko, error);
@@ -199,8 +199,8 @@ TEST_F(FkoPolicy, CommandAndNatAreRefused) {
 }
 
 TEST_F(FkoPolicy, ClientTimeoutIsCapped) {
-    Decision d = check(packet(0, 0, "192.0.2.10,tcp/22", kNow,
-                              xk::spa::MsgType::client_timeout_access, 5000));
+    Decision d = check(
+        packet(0, 0, "192.0.2.10,tcp/22", kNow, xk::spa::MsgType::client_timeout_access, 5000));
     ASSERT_TRUE(d.accepted()) << xk::spa::reject_name(d.reason);
     EXPECT_EQ(d.timeout_s, 100u);
     d = check(packet(0, 0, "192.0.2.10,tcp/22", kNow, xk::spa::MsgType::client_timeout_access, 7));

@@ -26,7 +26,7 @@ struct Entry {
 };
 
 class Authorized {
-public:
+  public:
     explicit Authorized(int map_fd) : fd_(map_fd) {}
 
     // Authorizes addr for each port until now + timeout. A refresh only ever extends:
@@ -39,7 +39,7 @@ public:
     // Deletes entries that expired before now_ns; returns them for the log.
     std::vector<Entry> sweep(uint64_t now_ns);
 
-private:
+  private:
     int fd_;
 };
 

@@ -61,8 +61,8 @@ json interface_status(const fs::path &dir) {
             return a.value.expires_ns > b.value.expires_ns;
         });
         for (const auto &e : entries) {
-            int64_t left = (static_cast<int64_t>(e.value.expires_ns) - static_cast<int64_t>(now)) /
-                           1000000000;
+            int64_t left =
+                (static_cast<int64_t>(e.value.expires_ns) - static_cast<int64_t>(now)) / 1000000000;
             j["authorized"].push_back({{"source", policy::format_address(e.addr)},
                                        {"port", policy::format_port(e.port)},
                                        {"seconds_left", left > 0 ? left : 0},

@@ -20,13 +20,16 @@ GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayC
     }
     pool_ = std::make_unique<workers::WorkerPool>(config, replay, *sink_);
     pool_->start(std::move(sockets));
-    XK_INFO("%s: gate attached (%s XDP), %u rx queue(s), %zu authorization(s) kept from before, "
-            "maps in %s",
-            name_.c_str(), gate_->mode_name(), queues, sink_->authorized().list().size(),
-            gate_->pin_dir().c_str());
+    XK_INFO(
+        "%s: gate attached (%s XDP), %u rx queue(s), %zu authorization(s) kept from before, "
+        "maps in %s",
+        name_.c_str(), gate_->mode_name(), queues, sink_->authorized().list().size(),
+        gate_->pin_dir().c_str());
 }
 
-GuardedInterface::~GuardedInterface() { stop(true); }
+GuardedInterface::~GuardedInterface() {
+    stop(true);
+}
 
 void GuardedInterface::stop(bool keep_attached) {
     if (!pool_) return;

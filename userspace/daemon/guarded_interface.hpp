@@ -13,7 +13,7 @@
 namespace xk::daemon {
 
 class GuardedInterface {
-public:
+  public:
     GuardedInterface(const policy::Config &config, policy::ReplayCache &replay,
                      const policy::Interface &iface, const std::string &pin_root);
     ~GuardedInterface();
@@ -23,7 +23,7 @@ public:
     nlohmann::json stats() const;
     const std::string &name() const { return name_; }
 
-private:
+  private:
     std::string name_;
     std::unique_ptr<gate::Gate> gate_;
     std::unique_ptr<MapGrantSink> sink_;

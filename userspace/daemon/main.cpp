@@ -103,7 +103,8 @@ int main(int argc, char **argv) {
         std::filesystem::create_directories(config.state_dir);
         std::filesystem::permissions(config.state_dir, std::filesystem::perms::owner_all);
         replay = std::make_unique<xk::policy::ReplayCache>(
-            config.state_dir + "/replay.journal", xk::policy::KnockPolicy::replay_retention(config));
+            config.state_dir + "/replay.journal",
+            xk::policy::KnockPolicy::replay_retention(config));
         XK_INFO("replay cache: %zu digest(s) restored from %s/replay.journal", replay->size(),
                 config.state_dir.c_str());
         for (const auto &iface : config.interfaces) {

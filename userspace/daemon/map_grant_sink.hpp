@@ -8,14 +8,14 @@
 namespace xk::daemon {
 
 class MapGrantSink : public workers::GrantSink {
-public:
+  public:
     MapGrantSink(const policy::Config &config, int authorized_fd, std::string ifname)
         : config_(config), authorized_(authorized_fd), ifname_(std::move(ifname)) {}
 
     void grant(const policy::Knock &knock, const policy::Decision &decision) override;
     auth::Authorized &authorized() { return authorized_; }
 
-private:
+  private:
     const policy::Config &config_;
     auth::Authorized authorized_;
     std::string ifname_;

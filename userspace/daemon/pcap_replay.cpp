@@ -16,14 +16,14 @@ namespace {
 using nlohmann::json;
 
 class PrintSink : public workers::GrantSink {
-public:
+  public:
     PrintSink(const policy::Config &config, bool quiet) : config_(config), quiet_(quiet) {}
     uint64_t frame = 0;
 
     void grant(const policy::Knock &k, const policy::Decision &d) override { print(k, d); }
     void refuse(const policy::Knock &k, const policy::Decision &d) override { print(k, d); }
 
-private:
+  private:
     void print(const policy::Knock &k, const policy::Decision &d) {
         if (quiet_) return;
         json j = {{"frame", frame},
@@ -78,13 +78,15 @@ int replay_pcap(const policy::Config &config, const PcapReplayOptions &options) 
         ++sink.frame;
         handler.handle_frame(data, hdr->caplen, hdr->ts.tv_sec);
     }
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     pcap_close(pcap);
 
     uint64_t frames = stats.frames.load(), not_knock = stats.not_knock.load();
     json rejected = json::object();
     for (size_t r = 0; r < spa::kRejectCount; ++r) {
-        if (uint64_t v = stats.rejected[r].load()) rejected[spa::reject_name(static_cast<spa::Reject>(r))] = v;
+        if (uint64_t v = stats.rejected[r].load())
+            rejected[spa::reject_name(static_cast<spa::Reject>(r))] = v;
     }
     uint64_t knocks = frames - not_knock;
     json summary = {{"frames", frames},

@@ -20,7 +20,9 @@
 namespace xk::gate {
 namespace {
 
-std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
+std::string errstr(int err) {
+    return std::strerror(err < 0 ? -err : err);
+}
 
 bpf_map *const *maps_of(struct xdpknock *s, size_t &n) {
     static thread_local bpf_map *list[4];
@@ -143,9 +145,17 @@ Gate::~Gate() {
     if (skel_) xdpknock__destroy(skel_);
 }
 
-int Gate::ports_fd() const { return bpf_map__fd(skel_->maps.ports); }
-int Gate::authorized_fd() const { return bpf_map__fd(skel_->maps.authorized); }
-int Gate::xsks_fd() const { return bpf_map__fd(skel_->maps.xsks); }
-int Gate::counters_fd() const { return bpf_map__fd(skel_->maps.counters); }
+int Gate::ports_fd() const {
+    return bpf_map__fd(skel_->maps.ports);
+}
+int Gate::authorized_fd() const {
+    return bpf_map__fd(skel_->maps.authorized);
+}
+int Gate::xsks_fd() const {
+    return bpf_map__fd(skel_->maps.xsks);
+}
+int Gate::counters_fd() const {
+    return bpf_map__fd(skel_->maps.counters);
+}
 
 }  // namespace xk::gate

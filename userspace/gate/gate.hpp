@@ -23,7 +23,7 @@ struct GateOptions {
 };
 
 class Gate {
-public:
+  public:
     // Loads the program (reusing pinned maps, so authorizations survive a restart),
     // pins the maps and attaches, replacing an earlier xdpknock program atomically.
     static std::unique_ptr<Gate> attach(const GateOptions &options);
@@ -39,7 +39,7 @@ public:
     const char *mode_name() const { return generic_ ? "generic" : "native"; }
     const std::string &pin_dir() const { return pin_dir_; }
 
-private:
+  private:
     Gate() = default;
     void load(bool reuse_pins);
     void attach_xdp(policy::XdpMode mode);

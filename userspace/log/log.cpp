@@ -10,9 +10,13 @@ std::atomic<Level> g_level{Level::info};
 const char *const kNames[] = {"debug", "info", "warn", "error"};
 }  // namespace
 
-void set_level(Level level) { g_level.store(level, std::memory_order_relaxed); }
+void set_level(Level level) {
+    g_level.store(level, std::memory_order_relaxed);
+}
 
-bool enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+    return level >= g_level.load(std::memory_order_relaxed);
+}
 
 void write(Level level, const char *fmt, ...) {
     char line[1024];
@@ -26,8 +30,8 @@ void write(Level level, const char *fmt, ...) {
     gmtime_r(&ts.tv_sec, &utc);
     // One fprintf per line keeps lines from different threads whole.
     fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s\n", utc.tm_year + 1900,
-            utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-            ts.tv_nsec / 1000000, kNames[static_cast<int>(level)], line);
+            utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ts.tv_nsec / 1000000,
+            kNames[static_cast<int>(level)], line);
 }
 
 bool RateLimit::allow() {

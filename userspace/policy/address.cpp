@@ -10,7 +10,9 @@ namespace {
 constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 }
 
-bool Address::is_v4() const { return std::memcmp(bytes.data(), kMappedPrefix, 12) == 0; }
+bool Address::is_v4() const {
+    return std::memcmp(bytes.data(), kMappedPrefix, 12) == 0;
+}
 
 Address Address::from_v4(uint32_t network_order) {
     Address a;

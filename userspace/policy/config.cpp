@@ -61,8 +61,7 @@ bool get_bool(const json &obj, const std::string &path, const char *key, bool fa
     return obj.at(key).get<bool>();
 }
 
-const json &get_array(const json &obj, const std::string &path, const char *key,
-                      bool required) {
+const json &get_array(const json &obj, const std::string &path, const char *key, bool required) {
     static const json empty = json::array();
     if (!obj.contains(key)) {
         if (required) fail(path + "." + key, "missing");
@@ -109,7 +108,8 @@ Secret parse_secret(const json &j, const std::string &path, Method method) {
         s.plain = secret_bytes(j, path, "secret", "secret_base64", true);
         return s;
     }
-    only_keys(j, path, {"label", "key", "key_base64", "hmac_key", "hmac_key_base64", "hmac", "mode"});
+    only_keys(j, path,
+              {"label", "key", "key_base64", "hmac_key", "hmac_key_base64", "hmac", "mode"});
     s.label = get_string(j, path, "label", "", true);
     s.fko.key = secret_bytes(j, path, "key", "key_base64", true);
     s.fko.hmac_key = secret_bytes(j, path, "hmac_key", "hmac_key_base64", false);
@@ -129,8 +129,9 @@ Secret parse_secret(const json &j, const std::string &path, Method method) {
 }
 
 Range parse_range(const json &j, const std::string &path, const std::vector<Service> &services) {
-    only_keys(j, path, {"name", "method", "port", "timeout", "sources", "open", "secrets",
-                        "proof_ip", "proof_time", "max_client_timeout"});
+    only_keys(j, path,
+              {"name", "method", "port", "timeout", "sources", "open", "secrets", "proof_ip",
+               "proof_time", "max_client_timeout"});
     Range r;
     r.name = get_string(j, path, "name", "", true);
     std::string method = get_string(j, path, "method", "", true);
@@ -169,9 +170,11 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
         } catch (const ConfigError &e) {
             fail(p, e.what());
         }
-        bool guarded = ref.port == 0 || std::any_of(services.begin(), services.end(),
-                                                    [&](const Service &s) { return s.port == ref; });
-        if (!guarded) fail(p, format_port(ref) + " is not a protected service (add it to services)");
+        bool guarded =
+            ref.port == 0 || std::any_of(services.begin(), services.end(),
+                                         [&](const Service &s) { return s.port == ref; });
+        if (!guarded)
+            fail(p, format_port(ref) + " is not a protected service (add it to services)");
         r.open.push_back(ref);
     }
 
@@ -220,7 +223,8 @@ Config parse_config(std::string_view json_text) {
     } catch (const json::parse_error &e) {
         throw ConfigError(std::string("config: not valid JSON: ") + e.what());
     }
-    only_keys(root, "config", {"interfaces", "ranges", "services", "state_dir", "workers", "log_level"});
+    only_keys(root, "config",
+              {"interfaces", "ranges", "services", "state_dir", "workers", "log_level"});
     Config c;
     c.state_dir = get_string(root, "config", "state_dir", c.state_dir);
     c.workers = static_cast<unsigned>(get_uint(root, "config", "workers", 0, 0, 1024));
@@ -271,8 +275,8 @@ Config parse_config(std::string_view json_text) {
         c.ranges.push_back(parse_range(ranges[i], "ranges[" + std::to_string(i) + "]", c.services));
         for (size_t k = 0; k < i; ++k) {
             if (c.ranges[k].name == c.ranges[i].name) {
-                fail("ranges[" + std::to_string(i) + "].name", "duplicates ranges[" +
-                                                                  std::to_string(k) + "]");
+                fail("ranges[" + std::to_string(i) + "].name",
+                     "duplicates ranges[" + std::to_string(k) + "]");
             }
         }
     }
@@ -291,8 +295,8 @@ Config load_config(const std::string &path) {
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         char mode[8];
         snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
-        throw ConfigError(path + ": holds secrets but is accessible by group/others (mode " +
-                          mode + "); chmod 600 it");
+        throw ConfigError(path + ": holds secrets but is accessible by group/others (mode " + mode +
+                          "); chmod 600 it");
     }
     return c;
 }

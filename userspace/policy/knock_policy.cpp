@@ -13,7 +13,8 @@ using spa::Reject;
 
 KnockPolicy::KnockPolicy(const Config &config, ReplayCache *replay)
     : config_(config), replay_(replay) {
-    for (uint32_t i = 0; i < config.ranges.size(); ++i) by_port_.emplace_back(config.ranges[i].port, i);
+    for (uint32_t i = 0; i < config.ranges.size(); ++i)
+        by_port_.emplace_back(config.ranges[i].port, i);
     std::stable_sort(by_port_.begin(), by_port_.end(),
                      [](const auto &a, const auto &b) { return a.first < b.first; });
     contexts_.resize(config.ranges.size());
@@ -24,7 +25,9 @@ KnockPolicy::KnockPolicy(const Config &config, ReplayCache *replay)
         for (const auto &secret : range.secrets) {
             std::string error;
             auto ctx = spa::FkoKeyContext::create(secret.fko, error);
-            if (!ctx) throw ConfigError("range " + range.name + ", secret " + secret.label + ": " + error);
+            if (!ctx)
+                throw ConfigError("range " + range.name + ", secret " + secret.label + ": " +
+                                  error);
             contexts_[r].push_back(std::move(ctx));
         }
     }
@@ -113,7 +116,8 @@ Reject KnockPolicy::judge_fko(const Range &range, const Knock &knock, Decision &
     if (range.proof_ip) {
         if (m.allow_ip == 0) return Reject::allow_ip_any_refused;
         auto ip = m.allow_ip_bytes();
-        if (!knock.source.is_v4() || std::memcmp(knock.source.bytes.data() + 12, ip.data(), 4) != 0) {
+        if (!knock.source.is_v4() ||
+            std::memcmp(knock.source.bytes.data() + 12, ip.data(), 4) != 0) {
             return Reject::source_mismatch;
         }
     }
@@ -122,9 +126,8 @@ Reject KnockPolicy::judge_fko(const Range &range, const Knock &knock, Decision &
     d.nports = 0;
     for (size_t i = 0; i < m.port_count; ++i) {
         PortRef want{static_cast<uint8_t>(m.ports[i].proto), m.ports[i].port};
-        bool allowed = std::any_of(range.open.begin(), range.open.end(), [&](const PortRef &o) {
-            return o.proto == 0 || o == want;
-        });
+        bool allowed = std::any_of(range.open.begin(), range.open.end(),
+                                   [&](const PortRef &o) { return o.proto == 0 || o == want; });
         if (!allowed) return Reject::port_not_allowed;  // refused whole, as fwknopd does
         d.ports[d.nports++] = want;
     }

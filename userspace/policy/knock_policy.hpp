@@ -42,7 +42,7 @@ struct Decision {
 };
 
 class KnockPolicy {
-public:
+  public:
     // replay may be null only for configs without fko ranges.
     KnockPolicy(const Config &config, ReplayCache *replay);
     ~KnockPolicy();
@@ -53,7 +53,7 @@ public:
     // Longest time an fko replay must be remembered: 2 × the largest proof_time.
     static int64_t replay_retention(const Config &config);
 
-private:
+  private:
     spa::Reject check_plain(const Range &range, const Knock &knock, Decision &d) const;
     spa::Reject check_fko(uint32_t range_id, const Knock &knock, Decision &d);
     spa::Reject judge_fko(const Range &range, const Knock &knock, Decision &d) const;

@@ -16,7 +16,7 @@
 namespace xk::policy {
 
 class ReplayCache {
-public:
+  public:
     // journal_path "" keeps the cache in memory only (tests, dry runs).
     ReplayCache(std::string journal_path, int64_t retention_s);
     ~ReplayCache();
@@ -30,7 +30,7 @@ public:
     size_t prune(int64_t now_unix);
     size_t size() const;
 
-private:
+  private:
     struct DigestHash {
         size_t operator()(const spa::ReplayDigest &d) const;
     };

@@ -13,7 +13,7 @@ namespace xk::workers {
 
 // Where accepted knocks go: the BPF map (daemon) or stdout (dry run).
 class GrantSink {
-public:
+  public:
     virtual ~GrantSink() = default;
     virtual void grant(const policy::Knock &knock, const policy::Decision &decision) = 0;
     // Refusals are never answered; a dry run reports them, the daemon only counts them.
@@ -29,7 +29,7 @@ struct alignas(64) HandlerStats {
 };
 
 class KnockHandler {
-public:
+  public:
     KnockHandler(policy::KnockPolicy &policy, GrantSink &sink, HandlerStats &stats)
         : policy_(policy), sink_(sink), stats_(stats) {}
 
@@ -37,7 +37,7 @@ public:
     // Returns the verdict's reason (ok when a grant was made).
     spa::Reject handle_frame(const uint8_t *data, uint32_t len, int64_t now_unix);
 
-private:
+  private:
     policy::KnockPolicy &policy_;
     GrantSink &sink_;
     HandlerStats &stats_;

@@ -12,7 +12,7 @@
 namespace xk::workers {
 
 class WorkerPool {
-public:
+  public:
     // Each worker builds its own KnockPolicy (own crypto contexts) over the shared
     // config and replay cache.
     WorkerPool(const policy::Config &config, policy::ReplayCache &replay, GrantSink &sink)
@@ -26,7 +26,7 @@ public:
     const HandlerStats &stats(size_t i) const { return *stats_[i]; }
     const xsk::XskSocket &socket(size_t i) const { return *sockets_[i]; }
 
-private:
+  private:
     void run(size_t index);
 
     const policy::Config &config_;

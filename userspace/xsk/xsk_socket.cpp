@@ -26,7 +26,9 @@ struct XskSocket::Rings {
 namespace {
 constexpr uint32_t kFrameSize = XSK_UMEM__DEFAULT_FRAME_SIZE;
 
-std::string errstr(int err) { return std::strerror(err < 0 ? -err : err); }
+std::string errstr(int err) {
+    return std::strerror(err < 0 ? -err : err);
+}
 }  // namespace
 
 std::unique_ptr<XskSocket> XskSocket::open(const std::string &ifname, uint32_t queue,
@@ -35,8 +37,8 @@ std::unique_ptr<XskSocket> XskSocket::open(const std::string &ifname, uint32_t q
     s->queue_ = queue;
     s->rings_ = std::make_unique<Rings>();
     s->area_size_ = size_t{options.frames} * kFrameSize;
-    s->area_ = mmap(nullptr, s->area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                    -1, 0);
+    s->area_ =
+        mmap(nullptr, s->area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (s->area_ == MAP_FAILED) {
         s->area_ = nullptr;
         throw XskError("cannot map UMEM: " + errstr(errno));
@@ -57,9 +59,10 @@ std::unique_ptr<XskSocket> XskSocket::open(const std::string &ifname, uint32_t q
     scfg.tx_size = 0;
     // Our program and XSKMAP do the steering; libxdp must not load its own.
     scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
-    scfg.bind_flags = XDP_USE_NEED_WAKEUP;  // no COPY/ZEROCOPY: the kernel picks zero-copy if it can
-    err = xsk_socket__create(&s->socket_, ifname.c_str(), queue, s->umem_, &s->rings_->rx,
-                             nullptr, &scfg);
+    scfg.bind_flags =
+        XDP_USE_NEED_WAKEUP;  // no COPY/ZEROCOPY: the kernel picks zero-copy if it can
+    err = xsk_socket__create(&s->socket_, ifname.c_str(), queue, s->umem_, &s->rings_->rx, nullptr,
+                             &scfg);
     if (err) {
         throw XskError(ifname + " queue " + std::to_string(queue) +
                        ": cannot bind AF_XDP socket: " + errstr(err));
@@ -122,7 +125,9 @@ void XskSocket::release() {
     pending_ = 0;
 }
 
-int XskSocket::fd() const { return xsk_socket__fd(socket_); }
+int XskSocket::fd() const {
+    return xsk_socket__fd(socket_);
+}
 
 RingStats XskSocket::stats() const {
     xdp_statistics st{};

@@ -22,9 +22,9 @@ struct Frame {
 };
 
 struct RingStats {
-    uint64_t rx_dropped = 0;     // dropped by the kernel: no room in the rx ring, etc.
-    uint64_t rx_ring_full = 0;   // frames lost because our rx ring was full
-    uint64_t fill_empty = 0;     // times the fill ring had no buffer
+    uint64_t rx_dropped = 0;    // dropped by the kernel: no room in the rx ring, etc.
+    uint64_t rx_ring_full = 0;  // frames lost because our rx ring was full
+    uint64_t fill_empty = 0;    // times the fill ring had no buffer
     uint64_t rx_invalid = 0;
 };
 
@@ -34,7 +34,7 @@ struct XskOptions {
 };
 
 class XskSocket {
-public:
+  public:
     // Binds to ifname/queue (zero-copy where the driver offers it, copy otherwise),
     // with need-wakeup, and registers itself in xsks[queue].
     static std::unique_ptr<XskSocket> open(const std::string &ifname, uint32_t queue,
@@ -52,7 +52,7 @@ public:
     uint32_t queue() const { return queue_; }
     RingStats stats() const;
 
-private:
+  private:
     XskSocket() = default;
     void refill(uint32_t n);
 
