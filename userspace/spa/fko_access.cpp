@@ -1,0 +1,108 @@
+#include "spa/fko_access.hpp"
+
+namespace xk::spa {
+
+namespace {
+
+bool all_digits(std::string_view s) {
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return !s.empty();
+}
+
+// Splits "IPv4,rest" at the first comma; rest must be non-empty.
+Reject split_allow_ip(std::string_view msg, uint32_t &ip, std::string_view &rest, Reject no_rest) {
+    size_t comma = msg.find(',');
+    if (!parse_ipv4(msg.substr(0, comma), ip)) return Reject::bad_allow_ip;
+    if (comma == std::string_view::npos || comma + 1 >= msg.size()) return no_rest;
+    rest = msg.substr(comma + 1);
+    return Reject::ok;
+}
+
+}  // namespace
+
+bool parse_ipv4(std::string_view s, uint32_t &ip) {
+    uint32_t v = 0;
+    for (int octet = 0; octet < 4; ++octet) {
+        size_t end = s.find('.');
+        if (octet == 3) {
+            if (end != std::string_view::npos) return false;
+            end = s.size();
+        } else if (end == std::string_view::npos) {
+            return false;
+        }
+        std::string_view part = s.substr(0, end);
+        if (part.size() < 1 || part.size() > 3 || !all_digits(part)) return false;
+        if (part.size() > 1 && part[0] == '0') return false;
+        uint32_t o = 0;
+        for (char c : part) o = o * 10 + uint32_t(c - '0');
+        if (o > 255) return false;
+        v = (v << 8) | o;
+        s.remove_prefix(octet == 3 ? end : end + 1);
+    }
+    ip = v;
+    return true;
+}
+
+bool parse_port(std::string_view s, uint16_t &port) {
+    if (s.size() > 5 || !all_digits(s)) return false;
+    uint32_t v = 0;
+    for (char c : s) v = v * 10 + uint32_t(c - '0');
+    if (v < 1 || v > 65535) return false;
+    port = static_cast<uint16_t>(v);
+    return true;
+}
+
+Reject parse_access_message(FkoMessage &out) {
+    std::string_view rest;
+    if (Reject r = split_allow_ip(out.message.view(), out.allow_ip, rest, Reject::bad_access);
+        r != Reject::ok)
+        return r;
+    out.port_count = 0;
+    while (true) {
+        size_t comma = rest.find(',');
+        std::string_view spec = rest.substr(0, comma);
+        size_t slash = spec.find('/');
+        if (slash == std::string_view::npos) return Reject::bad_access;
+        std::string_view proto = spec.substr(0, slash);
+        PortSpec ps{};
+        // fwknopd's port lists know tcp and udp only; libfko's "icmp"/"none" never open anything.
+        if (proto == "tcp")
+            ps.proto = Proto::tcp;
+        else if (proto == "udp")
+            ps.proto = Proto::udp;
+        else
+            return Reject::bad_access;
+        if (!parse_port(spec.substr(slash + 1), ps.port)) return Reject::bad_access;
+        if (out.port_count >= kMaxAccessPorts) return Reject::too_many_ports;
+        out.ports[out.port_count++] = ps;
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    return Reject::ok;
+}
+
+Reject parse_command_message(FkoMessage &out) {
+    std::string_view rest;
+    if (Reject r = split_allow_ip(out.message.view(), out.allow_ip, rest, Reject::bad_command);
+        r != Reject::ok)
+        return r;
+    out.command_offset = static_cast<uint16_t>(out.message.len - rest.size());
+    return Reject::ok;
+}
+
+Reject parse_nat_access(FkoMessage &out) {
+    std::string_view s = out.nat_access.view();
+    size_t comma = s.find(',');
+    if (comma == std::string_view::npos || s.find(',', comma + 1) != std::string_view::npos)
+        return Reject::bad_nat_access;
+    std::string_view host = s.substr(0, comma);
+    if (host.empty() || host.size() > kMaxNatHost ||
+        host.find_first_of(" /?\"'\\") != std::string_view::npos)
+        return Reject::bad_nat_access;
+    if (!parse_port(s.substr(comma + 1), out.nat_port)) return Reject::bad_nat_access;
+    out.nat_host_len = static_cast<uint16_t>(host.size());
+    return Reject::ok;
+}
+
+}  // namespace xk::spa

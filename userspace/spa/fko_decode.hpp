@@ -1,0 +1,24 @@
+// Receive side of fko: wire payload in, typed message or a precise Reject out. No heap.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "spa/fko_key_context.hpp"
+#include "spa/fko_types.hpp"
+#include "spa/reject.hpp"
+
+namespace xk::spa {
+
+// Order: length/prefix/alphabet → HMAC (constant time, before touching the ciphertext) →
+// base64 → salt → key/IV → AES → fwknop's lenient unpadding → plaintext (digest, fields).
+// Replay, time window, source proof and port policy belong to the policy layer.
+Reject fko_decode(FkoKeyContext &kc, std::span<const uint8_t> wire, FkoMessage &out);
+
+// Cheap checks that depend on no secret (length, prefix, alphabet): run once per packet
+// before trying secrets. fko_decode repeats all but the alphabet scan (its base64 step refuses
+// bad characters later, after the HMAC), so with an HMAC a bad character reads hmac_mismatch
+// unless this ran first.
+Reject fko_precheck(std::span<const uint8_t> wire);
+
+}  // namespace xk::spa

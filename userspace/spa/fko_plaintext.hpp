@@ -1,0 +1,17 @@
+// The decrypted "encoded data": rand:user:ts:version:type:msg[:nat][:auth][:timeout]:digest.
+#pragma once
+
+#include <string_view>
+
+#include "spa/fko_key_context.hpp"
+#include "spa/fko_types.hpp"
+#include "spa/reject.hpp"
+
+namespace xk::spa {
+
+// Structure → inner digest (constant time) → every field with its FKO-WIRE.md limit.
+// Verifying the digest before reading fields keeps the field parser behind an integrity check
+// even for secrets without HMAC.
+Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &out);
+
+}  // namespace xk::spa

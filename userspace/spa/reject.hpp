@@ -1,0 +1,66 @@
+// Every reason a knock is refused, shared by counters, logs and the codec's return values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace xk::spa {
+
+enum class Reject : uint8_t {
+    ok = 0,
+    // Wire structure, checked before any cryptography.
+    too_short,
+    too_long,
+    bad_prefix,  // starts with "U2FsdGVkX1": a replayed fwknop packet with its prefix put back
+    bad_base64,
+    // Authentication and decryption.
+    hmac_mismatch,
+    bad_length,       // ciphertext is not "Salted__" + salt + whole AES blocks
+    bad_salt_header,  // the 8 bytes before the salt are not "Salted__"
+    decrypt_failed,
+    // Plaintext ("encoded data") fields.
+    bad_plaintext_length,
+    not_printable,
+    bad_fields,  // wrong number of ':'-separated fields for the message type
+    field_too_long,
+    unknown_digest,
+    digest_mismatch,
+    bad_rand,
+    bad_user,
+    bad_timestamp,
+    bad_version,
+    bad_message_type,
+    bad_message,  // message field does not base64-decode to a usable string
+    bad_allow_ip,
+    bad_access,  // proto/port list malformed
+    too_many_ports,
+    bad_command,
+    bad_nat_access,
+    bad_server_auth,
+    bad_client_timeout,
+    // Configuration and encoding (never produced by a received packet).
+    bad_secret,
+    buffer_too_small,
+    crypto_error,
+    // Policy, decided after a successful decode.
+    replay,
+    too_old,
+    too_new,
+    source_not_allowed,
+    source_mismatch,  // proof_ip: allow IP in the packet is not the packet's source
+    allow_ip_any_refused,
+    port_not_allowed,
+    command_refused,
+    nat_refused,
+    client_timeout_refused,
+    no_secret_matched,
+    plain_mismatch,
+    count_  // keep last
+};
+
+inline constexpr size_t kRejectCount = static_cast<size_t>(Reject::count_);
+
+// snake_case name for logs and metric labels; "unknown" for out-of-range values.
+const char *reject_name(Reject r);
+
+}  // namespace xk::spa
