@@ -237,3 +237,13 @@ TEST(ReplayCacheFile, SurvivesARestartAndForgetsOldEntries) {
     EXPECT_FALSE(again.contains(a));
     std::filesystem::remove_all(dir);
 }
+
+TEST_F(FkoPolicy, LongPacketsFwknopdWouldCallGpgAreAccepted) {
+    std::string message = "192.0.2.10";
+    for (int port = 10000; port < 10017; ++port) message += ",tcp/" + std::to_string(port);
+    std::string pkt = packet(1, 0, message);
+    ASSERT_GE(pkt.size(), 400u);  // fwknopd would classify this as GPG and refuse it
+    Decision d = check(pkt, "192.0.2.10", 62202);
+    ASSERT_TRUE(d.accepted()) << xk::spa::reject_name(d.reason);
+    EXPECT_EQ(d.grant().size(), 17u);
+}
