@@ -22,8 +22,13 @@ xk_auth_key make_key(const policy::Address &addr, const policy::PortRef &port) {
     return k;
 }
 
+std::mutex &Authorized::stripe(const policy::Address &addr) {
+    return stripes_[(addr.bytes[15] ^ addr.bytes[14] ^ addr.bytes[7]) % stripes_.size()];
+}
+
 int Authorized::grant(const policy::Address &addr, std::span<const policy::PortRef> ports,
                       uint32_t timeout_s, uint32_t range_id, uint32_t secret_id) {
+    std::lock_guard lock(stripe(addr));
     xk_auth_value v{};
     v.expires_ns = monotonic_ns() + uint64_t{timeout_s} * 1000000000ull;
     v.range_id = range_id;

@@ -1,7 +1,9 @@
 #pragma once
 // Writes and reads the gate's `authorized` map: who may open which port until when.
 
+#include <array>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -28,6 +30,8 @@ struct Entry {
 class Authorized {
   public:
     explicit Authorized(int map_fd) : fd_(map_fd) {}
+    Authorized(const Authorized &) = delete;
+    Authorized &operator=(const Authorized &) = delete;
 
     // Authorizes addr for each port until now + timeout. A refresh only ever extends:
     // an entry that already lasts longer keeps its expiry. Returns 0 or -errno.
@@ -40,7 +44,12 @@ class Authorized {
     std::vector<Entry> sweep(uint64_t now_ns);
 
   private:
+    // Workers of one interface share this object: the read-compare-write of a grant runs
+    // under the address's stripe, so a shorter grant never overwrites a longer one.
+    std::mutex &stripe(const policy::Address &addr);
+
     int fd_;
+    std::array<std::mutex, 64> stripes_;
 };
 
 }  // namespace xk::auth
