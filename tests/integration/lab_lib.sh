@@ -51,6 +51,7 @@ stop_daemon() {
 }
 
 finish() {
+    local rc=$?  # an `exit 1` before the trap (e.g. the daemon did not start) must stay a failure
     stop_daemon
     in_ns xk-gw pkill -f "nc -[46] -lk" 2>/dev/null
     "$LAB" down >/dev/null
@@ -60,7 +61,8 @@ finish() {
     fi
     rm -rf "$WORK"
     echo "$((CHECKS - FAILS)) passed, $FAILS failed"
-    [ "$FAILS" -eq 0 ]
+    # An EXIT trap's status is ignored: exit explicitly, or a failed check would pass.
+    exit $((FAILS == 0 && rc == 0 ? 0 : 1))
 }
 
 # connect_ok ADDR PORT: succeeds within about a second (the SYN passes).
