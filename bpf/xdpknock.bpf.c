@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The XDP gate: knock candidates to AF_XDP, SYNs to protected ports only from
- * authorized sources, everything else untouched. */
+ * authorized sources, everything else untouched. Knocks are pre-filtered on shape and a
+ * per-source rate so junk and floods never reach userspace. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -29,6 +30,17 @@ struct {
     __type(key, __u32);
     __type(value, __u32);
 } xsks SEC(".maps");
+
+/* Shared entries, so a source has one bucket whichever queue its packets land on;
+ * per-CPU LRU lists (NO_COMMON_LRU) so a flood of new sources never contends on one
+ * LRU lock. Updates are lock-free and approximate: see knock_rate_ok. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, XK_KNOCK_BUCKETS_MAX);
+    __uint(map_flags, BPF_F_NO_COMMON_LRU);
+    __type(key, struct xk_knock_source);
+    __type(value, struct xk_knock_bucket);
+} knock_buckets SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -68,6 +80,62 @@ static __always_inline int gate_syn(const struct xk_pkt *p) {
     return count(state < 0 ? XK_CNT_SYN_EXPIRED : XK_CNT_SYN_DROP, XDP_DROP);
 }
 
+/* The counter of the pre-filter rule a knock breaks, or XK_CNT__MAX if its shape fits one
+ * the port accepts. Only the length and one byte are read: the rest is userspace's job. */
+static __always_inline __u32 knock_shape(const struct xk_port *port, const struct xk_pkt *p,
+                                         const void *data, const void *data_end) {
+    __u32 len = p->payload_len;
+    __u16 shapes = port->knock_shapes;
+
+    if ((shapes & XK_KNOCK_PLAIN) && len >= port->plain_min_len && len <= port->plain_max_len) {
+        __u32 bit = len - port->plain_min_len;
+        /* Beyond the bitmap window the bounds alone decide: never a false drop. */
+        if (bit >= XK_PLAIN_LEN_BITS || ((port->plain_lens >> bit) & 1)) return XK_CNT__MAX;
+    }
+    if (!(shapes & XK_KNOCK_FKO) || len < XK_FKO_MIN_LEN || len > XK_FKO_MAX_LEN)
+        return XK_CNT_KNOCK_LEN_DROP;
+
+    /* The bound gives the verifier a range for the variable packet offset. */
+    __u32 off = p->payload_off;
+    if (off > 0x3fff) return XK_CNT_KNOCK_LEN_DROP;
+    const __u8 *first = (const __u8 *)data + off;
+    if (first + 1 > (const __u8 *)data_end) return XK_CNT_KNOCK_LEN_DROP;
+    /* Wire = b64("Salted__" || salt...) minus its first 10 chars: char 11 holds the low 4
+     * bits of '_' (1111) and 2 salt bits, so it is one of b64 indexes 60..63. Checked on
+     * fwknop 2.6 packets of every mode (legacy IV too), with and without HMAC. */
+    __u8 c = *first;
+    return (c == '8' || c == '9' || c == '+' || c == '/') ? XK_CNT__MAX : XK_CNT_KNOCK_BYTE_DROP;
+}
+
+/* GCRA token bucket: tat is when the source's bucket will be full again; a knock passes
+ * if tat is at most rate_burst_ns ahead of now, and moves it one interval on. Lock-free
+ * and approximate on purpose: racing CPUs may each pass a knock on the last token (at
+ * most one extra per CPU), which a pre-filter can afford and a spin lock per knock not. */
+static __always_inline int knock_rate_ok(const struct xk_port *port, const struct xk_pkt *p) {
+    __u64 interval = port->rate_interval_ns;
+    if (!interval) return 1;
+
+    struct xk_knock_source src;
+    __builtin_memcpy(src.addr, p->saddr, sizeof(src.addr));
+    if (p->family == 6) __builtin_memset(src.addr + 8, 0, 8); /* a /64 is one source */
+
+    __u64 now = bpf_ktime_get_ns();
+    struct xk_knock_bucket *b = bpf_map_lookup_elem(&knock_buckets, &src);
+    if (!b) {
+        struct xk_knock_bucket fresh = {.tat_ns = now + interval};
+        bpf_map_update_elem(&knock_buckets, &src, &fresh, BPF_NOEXIST);
+        return 1;
+    }
+    __u64 tat = *(volatile __u64 *)&b->tat_ns;
+    if (tat <= now) {
+        b->tat_ns = now + interval; /* idle source: full bucket, take one token */
+        return 1;
+    }
+    if (tat - now > port->rate_burst_ns) return 0; /* dropped knocks take no token */
+    __sync_fetch_and_add(&b->tat_ns, interval);
+    return 1;
+}
+
 SEC("xdp")
 int xdpknock(struct xdp_md *ctx) {
     void *data = (void *)(long)ctx->data;
@@ -97,6 +165,10 @@ int xdpknock(struct xdp_md *ctx) {
 
     if (p.l4proto == IPPROTO_UDP) {
         if (!(flags & XK_PORT_KNOCK_UDP)) return count(XK_CNT_UDP_PASS, XDP_PASS);
+        /* Shape first: junk must not spend a source's tokens or claim LRU slots. */
+        __u32 junk = knock_shape(port, &p, data, data_end);
+        if (junk != XK_CNT__MAX) return count(junk, XDP_DROP);
+        if (!knock_rate_ok(port, &p)) return count(XK_CNT_KNOCK_RATE_DROP, XDP_DROP);
         int action = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_DROP);
         return count(action == XDP_REDIRECT ? XK_CNT_KNOCK_REDIRECT : XK_CNT_KNOCK_NO_SOCKET,
                      action);

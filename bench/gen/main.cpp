@@ -50,12 +50,15 @@ int run(int argc, char **argv) {
     app.add_option("--fko", n_fko, "valid fko knocks (distinct sources)");
     app.add_option("--plain", n_plain, "valid plain knocks");
     app.add_option("--replay", n_replay, "byte-identical copies of earlier fko knocks");
-    app.add_option("--junk", n_junk, "junk to the knock port: base64-like, random, empty, oversize");
+    app.add_option("--junk", n_junk,
+                   "junk to the knock port: base64-like, random, empty, oversize");
     app.add_option("--syn", n_syn, "TCP SYNs to protected and other ports");
     app.add_option("--background", n_bg, "TCP ACK / UDP to other ports");
-    app.add_option("--ipv6-share", ipv6_share, "share of IPv6 sources")->check(CLI::Range(0.0, 1.0));
+    app.add_option("--ipv6-share", ipv6_share, "share of IPv6 sources")
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--time", start, "capture time of the first frame, Unix seconds (default now)");
-    app.add_option("--gap-us", gap_us, "capture time between frames")->check(CLI::Range(1u, 1000000u));
+    app.add_option("--gap-us", gap_us, "capture time between frames")
+        ->check(CLI::Range(1u, 1000000u));
     app.add_option("--fwknopd-access", access_path, "also write the matching fwknopd access.conf");
     CLI11_PARSE(app, argc, argv);
     if (out_path.empty() && access_path.empty()) {
@@ -92,7 +95,8 @@ int run(int argc, char **argv) {
         return 2;
     }
     if ((n_fko || n_replay || !access_path.empty()) && !fko) {
-        fprintf(stderr, "xdpknock-gen: fko knocks, replays and --fwknopd-access need an fko range\n");
+        fprintf(stderr,
+                "xdpknock-gen: fko knocks, replays and --fwknopd-access need an fko range\n");
         return 2;
     }
     if (n_plain && !plain) {
@@ -164,8 +168,14 @@ int run(int argc, char **argv) {
     pcap_dump_close(dumper);
     pcap_close(dead);
 
+    // What fwknopd's "udp port N" filter passes, i.e. the value its -C needs to stop at the end.
+    uint16_t knock_port = fko ? fko->port : plain ? plain->port : config.ranges[0].port;
+    uint64_t to_knock_port =
+        n_fko + n_replay + n_junk + (plain && plain->port == knock_port ? n_plain : 0);
     nlohmann::json summary = {{"out", out_path},
                               {"frames", frames},
+                              {"knock_port", knock_port},
+                              {"to_knock_port", to_knock_port},
                               {"fko", n_fko},
                               {"plain", n_plain},
                               {"replay", n_replay},
@@ -174,7 +184,9 @@ int run(int argc, char **argv) {
                               {"background", n_bg},
                               {"seed", seed},
                               {"time", opts.start_unix},
-                              {"range", fko ? fko->name : plain ? plain->name : ""},
+                              {"range", fko     ? fko->name
+                                        : plain ? plain->name
+                                                : ""},
                               {"secret", secret ? secret->label : ""},
                               {"mode", secret ? xk::spa::mode_name(secret->fko.mode) : ""},
                               {"hmac", secret ? xk::spa::hmac_name(secret->fko.hmac) : ""}};

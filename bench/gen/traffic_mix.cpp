@@ -38,7 +38,8 @@ TrafficMix::TrafficMix(const policy::Config &config, const policy::Range *fko,
         // A knock asks for one port its range may open; "*" means any protected service.
         for (const auto &p : fko->open) {
             if (p.proto == 0) {
-                for (const auto &s : config.services) requested_.push_back(policy::format_port(s.port));
+                for (const auto &s : config.services)
+                    requested_.push_back(policy::format_port(s.port));
             } else {
                 requested_.push_back(policy::format_port(p));
             }
@@ -138,8 +139,9 @@ std::vector<uint8_t> TrafficMix::tcp_frame(const Source &src, uint16_t dport, ui
 std::vector<uint8_t> TrafficMix::fko_payload(const Source &src, int64_t unix_time) {
     // fko access messages carry an IPv4 address; a v6 sender asks for "the packet's source".
     char allow[32] = "0.0.0.0";
-    if (!src.v6) snprintf(allow, sizeof allow, "%u.%u.%u.%u", src.addr[0], src.addr[1],
-                          src.addr[2], src.addr[3]);
+    if (!src.v6)
+        snprintf(allow, sizeof allow, "%u.%u.%u.%u", src.addr[0], src.addr[1], src.addr[2],
+                 src.addr[3]);
     std::string message = std::string(allow) + "," + requested_[rng_() % requested_.size()];
 
     std::array<char, spa::kRandLen> rand;
@@ -227,8 +229,9 @@ bool TrafficMix::next(FrameKind kind, std::vector<uint8_t> &frame, int64_t &sec,
             std::vector<uint8_t> payload(rng_() % 200);
             for (auto &c : payload) c = static_cast<uint8_t>(rng_());
             Source src = fresh_source();
-            frame = rng_() % 2 ? tcp_frame(src, other_port(), test::kTcpAck | test::kTcpPsh, payload)
-                               : udp_frame(src, other_port(), payload);
+            frame = rng_() % 2
+                        ? tcp_frame(src, other_port(), test::kTcpAck | test::kTcpPsh, payload)
+                        : udp_frame(src, other_port(), payload);
             return true;
         }
     }

@@ -24,7 +24,7 @@ struct MixOptions {
 };
 
 class TrafficMix {
-public:
+  public:
     // `fko` (may be null) is the range and secret fko knocks are made for; `plain` (may be
     // null) the range whose first secret plain knocks carry. Throws std::runtime_error.
     TrafficMix(const policy::Config &config, const policy::Range *fko,
@@ -35,7 +35,7 @@ public:
     // false when there is none yet.
     bool next(FrameKind kind, std::vector<uint8_t> &frame, int64_t &sec, uint32_t &usec);
 
-private:
+  private:
     struct Source {
         bool v6;
         std::array<uint8_t, 16> addr;  // v4 in the first 4 bytes

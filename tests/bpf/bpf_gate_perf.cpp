@@ -90,6 +90,19 @@ int main(int argc, char **argv) {
             if (c.frame.size() < 14 || c.name.find(filter) == std::string::npos) continue;
             rows.push_back(measure(gate, c.name, c.frame, c.action, c.counter, repeat, rounds));
         }
+        // A source over its bucket on kRatePort: after the burst every run is a rate drop.
+        const std::string rateDrop = "knock_v4_rate_drop";
+        if (rateDrop.find(filter) != std::string::npos) {
+            const Bytes knock = PacketBuilder()
+                                    .eth()
+                                    .ipv4("192.0.2.99", kV4Gateway)
+                                    .udp(40000, kRatePort)
+                                    .payload(fkoShaped())
+                                    .build();
+            gate.run(knock, kRateBurst);  // spend the burst
+            rows.push_back(
+                measure(gate, rateDrop, knock, XDP_DROP, XK_CNT_KNOCK_RATE_DROP, repeat, rounds));
+        }
         // The redirect path needs a bound AF_XDP socket in xsks[0].
         const std::string redirect = "knock_v4_redirect";
         if (redirect.find(filter) != std::string::npos) {

@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <thread>
 
 #include "gate_frames.hpp"
 #include "knock_socket.hpp"
@@ -94,6 +96,68 @@ TEST_F(BpfGate, EntryExpiringLaterPassesAndExpiredOneDrops) {
     expectVerdict(syn, XDP_DROP, XK_CNT_SYN_EXPIRED);
 }
 
+// Token bucket on kRatePort (10/s, burst 3). Each test knocks from its own sources, since
+// buckets outlive a test.
+Bytes rateKnock(std::string_view src) {
+    PacketBuilder b;
+    b.eth();
+    if (src.find(':') != std::string_view::npos) {
+        b.ipv6(src, kV6Gateway);
+    } else {
+        b.ipv4(src, kV4Gateway);
+    }
+    return b.udp(40000, kRatePort).payload(fkoShaped()).build();
+}
+
+TEST_F(BpfGate, KnockBurstPassesThenDropsCounted) {
+    const Bytes knock = rateKnock("192.0.2.60");
+    expectVerdict(knock, XDP_DROP, XK_CNT_KNOCK_NO_SOCKET, kRateBurst);
+    expectVerdict(knock, XDP_DROP, XK_CNT_KNOCK_RATE_DROP, 5);
+}
+
+TEST_F(BpfGate, KnockBucketRefillsWithTime) {
+    const Bytes knock = rateKnock("192.0.2.61");
+    expectVerdict(knock, XDP_DROP, XK_CNT_KNOCK_NO_SOCKET, kRateBurst);
+    expectVerdict(knock, XDP_DROP, XK_CNT_KNOCK_RATE_DROP);
+    // Real time: after 1.2 intervals one token is back, and only one (a second would need
+    // 2 intervals: 80 ms of slack for a late wake-up).
+    std::this_thread::sleep_for(std::chrono::nanoseconds(kRateIntervalNs * 6 / 5));
+    expectVerdict(knock, XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
+    expectVerdict(knock, XDP_DROP, XK_CNT_KNOCK_RATE_DROP);
+    // An idle source's bucket is full again: its theoretical arrival time lies in the past.
+    gate().setKnockBucket(gateAddr("192.0.2.61"), monotonicNowNs() - 10 * kRateIntervalNs);
+    expectVerdict(knock, XDP_DROP, XK_CNT_KNOCK_NO_SOCKET, kRateBurst);
+    expectVerdict(knock, XDP_DROP, XK_CNT_KNOCK_RATE_DROP);
+}
+
+TEST_F(BpfGate, KnockBucketsAreIndependentPerSource) {
+    expectVerdict(rateKnock("192.0.2.62"), XDP_DROP, XK_CNT_KNOCK_NO_SOCKET, kRateBurst);
+    expectVerdict(rateKnock("192.0.2.62"), XDP_DROP, XK_CNT_KNOCK_RATE_DROP);
+    expectVerdict(rateKnock("192.0.2.63"), XDP_DROP, XK_CNT_KNOCK_NO_SOCKET, kRateBurst);
+    expectVerdict(rateKnock("192.0.2.63"), XDP_DROP, XK_CNT_KNOCK_RATE_DROP);
+}
+
+TEST_F(BpfGate, KnockBucketsIpv6PerSlash64) {
+    expectVerdict(rateKnock("2001:db8:a:1::1"), XDP_DROP, XK_CNT_KNOCK_NO_SOCKET, kRateBurst);
+    expectVerdict(rateKnock("2001:db8:a:1::1"), XDP_DROP, XK_CNT_KNOCK_RATE_DROP);
+    // Another address of the same /64 is the same host, as far as a bucket can tell.
+    expectVerdict(rateKnock("2001:db8:a:1:ffff::2"), XDP_DROP, XK_CNT_KNOCK_RATE_DROP);
+    expectVerdict(rateKnock("2001:db8:a:2::1"), XDP_DROP, XK_CNT_KNOCK_NO_SOCKET, kRateBurst);
+    // An IPv4 source is apart from every IPv6 one.
+    expectVerdict(rateKnock("192.0.2.64"), XDP_DROP, XK_CNT_KNOCK_NO_SOCKET, kRateBurst);
+}
+
+TEST_F(BpfGate, KnockJunkSpendsNoTokens) {
+    const Bytes junk = PacketBuilder()
+                           .eth()
+                           .ipv4("192.0.2.65", kV4Gateway)
+                           .udp(40000, kRatePort)
+                           .payload(fkoShaped(100))
+                           .build();
+    expectVerdict(junk, XDP_DROP, XK_CNT_KNOCK_LEN_DROP, 20);
+    expectVerdict(rateKnock("192.0.2.65"), XDP_DROP, XK_CNT_KNOCK_NO_SOCKET, kRateBurst);
+}
+
 // A bound AF_XDP socket in xsks[rx queue] turns the knock into XDP_REDIRECT. Test runs
 // see rx_queue_index 0, so the socket sits on queue 0 of lo (copy mode).
 TEST_F(BpfGate, KnockRedirectsToBoundSocket) {
@@ -102,12 +166,15 @@ TEST_F(BpfGate, KnockRedirectsToBoundSocket) {
     struct Unset {
         ~Unset() { gate().clearXsk(0); }
     } unset;
-    for (const char *name : {"knock_v4", "knock_v6", "knock_vlan", "knock_qinq"}) {
+    for (const char *name : {"knock_v4", "knock_v6", "knock_vlan", "knock_qinq",
+                             "knock_plain_len_5", "knock_shared_plain", "knock_shared_fko"}) {
         SCOPED_TRACE(name);
         expectVerdict(gateCase(name).frame, XDP_REDIRECT, XK_CNT_KNOCK_REDIRECT);
     }
-    // Non-knocks are untouched by the socket's presence.
+    // Non-knocks are untouched by the socket's presence, and pre-filtered junk stays out.
     expectVerdict(gateCase("udp_other_port").frame, XDP_PASS, XK_CNT_UDP_PASS);
+    expectVerdict(gateCase("knock_fko_too_short").frame, XDP_DROP, XK_CNT_KNOCK_LEN_DROP);
+    expectVerdict(gateCase("knock_fko_prefix_replay").frame, XDP_DROP, XK_CNT_KNOCK_BYTE_DROP);
 }
 
 }  // namespace

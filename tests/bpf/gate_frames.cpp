@@ -23,7 +23,10 @@ PacketBuilder v6(std::string_view src) {
 }
 
 Bytes knock4(PacketBuilder b) {
-    return b.udp(kClientPort, kKnockPort).payload("knock").build();
+    return b.udp(kClientPort, kKnockPort).payload(fkoShaped()).build();
+}
+Bytes knockTo(uint16_t port, std::span<const uint8_t> payload) {
+    return v4(kV4Stranger).udp(kClientPort, port).payload(payload).build();
 }
 Bytes syn4(std::string_view src, uint16_t dport) {
     return v4(src).tcp(kClientPort, dport, kTcpSyn).build();
@@ -49,7 +52,7 @@ std::vector<GateCase> buildCases() {
 
     // Knock candidates; with no AF_XDP socket in xsks the redirect falls back to DROP.
     add("knock_v4", knock4(v4(kV4Stranger)), OK, XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
-    add("knock_v6", v6(kV6Stranger).udp(kClientPort, kKnockPort).payload("knock").build(), OK,
+    add("knock_v6", v6(kV6Stranger).udp(kClientPort, kKnockPort).payload(fkoShaped()).build(), OK,
         XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
     add("knock_vlan", knock4(PacketBuilder().eth().vlan(10).ipv4(kV4Stranger, kV4Gateway)), OK,
         XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
@@ -61,9 +64,61 @@ std::vector<GateCase> buildCases() {
         XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
     add("knock_v4_max_options", knock4(v4(kV4Stranger, {.options = Bytes(40, 0x01)})), OK, XDP_DROP,
         XK_CNT_KNOCK_NO_SOCKET);
+    // The Ethernet trailer is not payload: a 5-byte plain knock padded to 60 still fits.
     add("knock_v4_padded",
-        v4(kV4Stranger).udp(kClientPort, kKnockPort).payload("k").padTo(60).build(), OK, XDP_DROP,
+        v4(kV4Stranger).udp(kClientPort, kPlainPort).payload("knock").padTo(60).build(), OK,
+        XDP_DROP, XK_CNT_KNOCK_NO_SOCKET);
+
+    // Pre-filter: fko shape (length bounds, first byte) on an fko port.
+    add("knock_fko_min_len", knockTo(kKnockPort, fkoShaped(XK_FKO_MIN_LEN, '8')), OK, XDP_DROP,
         XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_fko_max_len", knockTo(kKnockPort, fkoShaped(XK_FKO_MAX_LEN, '/')), OK, XDP_DROP,
+        XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_fko_first_9", knockTo(kKnockPort, fkoShaped(225, '9')), OK, XDP_DROP,
+        XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_fko_too_short", knockTo(kKnockPort, fkoShaped(XK_FKO_MIN_LEN - 1)), OK, XDP_DROP,
+        XK_CNT_KNOCK_LEN_DROP);
+    add("knock_fko_too_long", knockTo(kKnockPort, fkoShaped(XK_FKO_MAX_LEN + 1)), OK, XDP_DROP,
+        XK_CNT_KNOCK_LEN_DROP);
+    add("knock_fko_empty", knockTo(kKnockPort, Bytes{}), OK, XDP_DROP, XK_CNT_KNOCK_LEN_DROP);
+    // fwknopd refuses a replayed "U2FsdGVkX1" prefix; 'w' is b64 index 48, which the
+    // "Salted__" header rules out.
+    add("knock_fko_prefix_replay", knockTo(kKnockPort, fkoShaped(192, 'U')), OK, XDP_DROP,
+        XK_CNT_KNOCK_BYTE_DROP);
+    add("knock_fko_first_w", knockTo(kKnockPort, fkoShaped(182, 'w')), OK, XDP_DROP,
+        XK_CNT_KNOCK_BYTE_DROP);
+    add("knock_fko_v6_bad_byte",
+        v6(kV6Stranger).udp(kClientPort, kKnockPort).payload(fkoShaped(182, 'A')).build(), OK,
+        XDP_DROP, XK_CNT_KNOCK_BYTE_DROP);
+    add("knock_fko_plain_sized", knockTo(kKnockPort, Bytes(12, 'x')), OK, XDP_DROP,
+        XK_CNT_KNOCK_LEN_DROP);
+
+    // Pre-filter: exact plain lengths on a plain port.
+    add("knock_plain_len_5", knockTo(kPlainPort, Bytes(5, 'p')), OK, XDP_DROP,
+        XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_plain_len_20", knockTo(kPlainPort, Bytes(20, 'p')), OK, XDP_DROP,
+        XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_plain_len_13", knockTo(kPlainPort, Bytes(13, 'p')), OK, XDP_DROP,
+        XK_CNT_KNOCK_LEN_DROP);
+    add("knock_plain_len_21", knockTo(kPlainPort, Bytes(21, 'p')), OK, XDP_DROP,
+        XK_CNT_KNOCK_LEN_DROP);
+    add("knock_plain_len_4", knockTo(kPlainPort, Bytes(4, 'p')), OK, XDP_DROP,
+        XK_CNT_KNOCK_LEN_DROP);
+    add("knock_plain_fko_sized", knockTo(kPlainPort, fkoShaped()), OK, XDP_DROP,
+        XK_CNT_KNOCK_LEN_DROP);
+    add("knock_plain_v6",
+        v6(kV6Stranger).udp(kClientPort, kPlainPort).payload(Bytes(12, 'p')).build(), OK, XDP_DROP,
+        XK_CNT_KNOCK_NO_SOCKET);
+
+    // Pre-filter: a port shared by an fko and a plain range takes either shape.
+    add("knock_shared_plain", knockTo(kSharedPort, Bytes(kSharedPlainLength, 'p')), OK, XDP_DROP,
+        XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_shared_fko", knockTo(kSharedPort, fkoShaped()), OK, XDP_DROP,
+        XK_CNT_KNOCK_NO_SOCKET);
+    add("knock_shared_len_mismatch", knockTo(kSharedPort, Bytes(kSharedPlainLength + 1, 'p')), OK,
+        XDP_DROP, XK_CNT_KNOCK_LEN_DROP);
+    add("knock_shared_bad_byte", knockTo(kSharedPort, fkoShaped(182, 'U')), OK, XDP_DROP,
+        XK_CNT_KNOCK_BYTE_DROP);
 
     // SYNs to protected ports.
     add("syn_auth_port", syn4(kV4AuthSsh, kSshPort), OK, XDP_PASS, XK_CNT_SYN_PASS);
@@ -196,9 +251,9 @@ std::vector<GateCase> buildCases() {
 }
 
 constexpr const char *kCounterNames[] = {
-    "KNOCK_REDIRECT", "KNOCK_NO_SOCKET", "SYN_PASS",      "SYN_DROP",
-    "SYN_EXPIRED",    "TCP_PASS",        "UDP_PASS",      "OTHER_PASS",
-    "MALFORMED_PASS", "FRAGMENT_PASS",   "FRAGMENT_DROP", "IPV6_EXT_DROP",
+    "KNOCK_REDIRECT", "KNOCK_NO_SOCKET", "SYN_PASS",       "SYN_DROP",        "SYN_EXPIRED",
+    "TCP_PASS",       "UDP_PASS",        "OTHER_PASS",     "MALFORMED_PASS",  "FRAGMENT_PASS",
+    "FRAGMENT_DROP",  "IPV6_EXT_DROP",   "KNOCK_LEN_DROP", "KNOCK_BYTE_DROP", "KNOCK_RATE_DROP",
 };
 static_assert(std::size(kCounterNames) == XK_CNT__MAX, "a counter was added to maps.h");
 
@@ -235,6 +290,15 @@ Ipv6Addr gateAddr(std::string_view text) {
     mapped[10] = mapped[11] = 0xff;
     std::copy(v4.begin(), v4.end(), mapped.begin() + 12);
     return mapped;
+}
+
+Bytes fkoShaped(size_t length, char first) {
+    static constexpr std::string_view kB64 =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    Bytes out(length);
+    for (size_t i = 0; i < length; i++) out[i] = uint8_t(kB64[(i * 7 + 3) % kB64.size()]);
+    if (length) out[0] = uint8_t(first);
+    return out;
 }
 
 const char *counterName(uint32_t counter) {

@@ -13,7 +13,18 @@
 
 namespace xk::test {
 
-inline constexpr uint16_t kKnockPort = 62201;
+inline constexpr uint16_t kKnockPort = 62201;   // fko
+inline constexpr uint16_t kPlainPort = 62202;   // plain secrets of kPlainLengths bytes
+inline constexpr uint16_t kSharedPort = 62203;  // fko, and a plain secret of kSharedPlainLength
+inline constexpr uint16_t kRatePort = 62204;    // fko, with a tight per-source token bucket
+inline constexpr uint16_t kPlainLengths[] = {5, 12, 20};
+inline constexpr uint16_t kSharedPlainLength = 16;
+// Catalog knock ports: 1 ns per token, so back-to-back test runs never run dry.
+inline constexpr uint32_t kOpenRateIntervalNs = 1;
+inline constexpr uint64_t kOpenRateBurstNs = 1000;
+// kRatePort: 10 knocks/s per source, burst 3.
+inline constexpr uint32_t kRateIntervalNs = 100'000'000;
+inline constexpr uint32_t kRateBurst = 3;
 inline constexpr uint16_t kSshPort = 22;     // protected
 inline constexpr uint16_t kHttpsPort = 443;  // protected
 inline constexpr uint16_t kWebPort = 80;     // not protected
@@ -49,6 +60,9 @@ const GateCase &gateCase(std::string_view name);
 
 // The map key form of an address: IPv6 as is, IPv4 as ::ffff:a.b.c.d.
 Ipv6Addr gateAddr(std::string_view text);
+
+// A payload of the fko shape: `length` base64 characters starting with `first`.
+Bytes fkoShaped(size_t length = 182, char first = '+');
 
 const char *counterName(uint32_t counter);
 const char *actionName(uint32_t action);

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -47,10 +48,22 @@ LoadedGate::~LoadedGate() {
 }
 
 void LoadedGate::setPort(uint16_t port, uint16_t flags) {
-    uint32_t key = port;
     xk_port value{};
     value.flags = flags;
+    setPort(port, value);
+}
+
+void LoadedGate::setPort(uint16_t port, const xk_port &value) {
+    uint32_t key = port;
     check("update ports", bpf_map_update_elem(bpf_map__fd(skel_->maps.ports), &key, &value, 0));
+}
+
+void LoadedGate::setKnockBucket(const Ipv6Addr &source, uint64_t tatNs) {
+    xk_knock_source key{};
+    std::memcpy(key.addr, source.data(), sizeof(key.addr));
+    xk_knock_bucket value{tatNs};
+    check("update knock_buckets",
+          bpf_map_update_elem(bpf_map__fd(skel_->maps.knock_buckets), &key, &value, 0));
 }
 
 void LoadedGate::authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, uint64_t expiresNs) {
@@ -65,7 +78,28 @@ void LoadedGate::authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, u
 }
 
 void LoadedGate::installCatalogWorld() {
-    setPort(kKnockPort, XK_PORT_KNOCK_UDP);
+    auto knockPort = [](uint16_t shapes, uint32_t intervalNs, uint64_t burstNs) {
+        xk_port p{};
+        p.flags = XK_PORT_KNOCK_UDP;
+        p.knock_shapes = shapes;
+        p.rate_interval_ns = intervalNs;
+        p.rate_burst_ns = burstNs;
+        return p;
+    };
+    setPort(kKnockPort, knockPort(XK_KNOCK_FKO, kOpenRateIntervalNs, kOpenRateBurstNs));
+    xk_port plain = knockPort(XK_KNOCK_PLAIN, kOpenRateIntervalNs, kOpenRateBurstNs);
+    plain.plain_min_len = kPlainLengths[0];
+    plain.plain_max_len = kPlainLengths[std::size(kPlainLengths) - 1];
+    for (uint16_t len : kPlainLengths)
+        plain.plain_lens |= uint64_t{1} << (len - plain.plain_min_len);
+    setPort(kPlainPort, plain);
+    xk_port shared =
+        knockPort(XK_KNOCK_FKO | XK_KNOCK_PLAIN, kOpenRateIntervalNs, kOpenRateBurstNs);
+    shared.plain_min_len = shared.plain_max_len = kSharedPlainLength;
+    shared.plain_lens = 1;
+    setPort(kSharedPort, shared);
+    setPort(kRatePort,
+            knockPort(XK_KNOCK_FKO, kRateIntervalNs, uint64_t(kRateBurst - 1) * kRateIntervalNs));
     setPort(kSshPort, XK_PORT_PROTECT_TCP);
     setPort(kHttpsPort, XK_PORT_PROTECT_TCP);
     const uint64_t now = monotonicNowNs();

@@ -25,6 +25,9 @@ class LoadedGate {
     LoadedGate &operator=(const LoadedGate &) = delete;
 
     void setPort(uint16_t port, uint16_t flags);
+    void setPort(uint16_t port, const xk_port &value);
+    // The GCRA state of a source's knock bucket; tatNs <= now means a full bucket.
+    void setKnockBucket(const Ipv6Addr &source, uint64_t tatNs);
     void authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, uint64_t expiresNs);
     // Ports and grants the frame catalog (gate_frames.hpp) expects.
     void installCatalogWorld();

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <string>
 
+#include "gate/ports.hpp"
 #include "policy/config.hpp"
 
 using xk::policy::ConfigError;
@@ -107,4 +108,76 @@ TEST(Config, ExampleConfigIsValid) {
     ASSERT_TRUE(in);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_NO_THROW(parse_config(text));
+}
+
+TEST(Config, KnockRate) {
+    auto defaults = parse_config(kGood);
+    EXPECT_EQ(defaults.knock_rate.per_source_pps, 20u);
+    EXPECT_EQ(defaults.knock_rate.burst, 40u);
+    auto set = parse_config(
+        with("\"ranges\":", "\"knock_rate\": {\"per_source_pps\": 5, \"burst\": 8}, \"ranges\":"));
+    EXPECT_EQ(set.knock_rate.per_source_pps, 5u);
+    EXPECT_EQ(set.knock_rate.burst, 8u);
+    auto half = parse_config(with("\"ranges\":", "\"knock_rate\": {\"burst\": 1}, \"ranges\":"));
+    EXPECT_EQ(half.knock_rate.per_source_pps, 20u);
+    EXPECT_EQ(half.knock_rate.burst, 1u);
+
+    auto bad = [](const std::string &rate) {
+        return with("\"ranges\":", "\"knock_rate\": " + rate + ", \"ranges\":");
+    };
+    expect_error(bad("20"), "knock_rate: must be an object");
+    expect_error(bad("{\"per_source_pps\": 0}"), "knock_rate.per_source_pps");
+    expect_error(bad("{\"per_source_pps\": 1000001}"), "knock_rate.per_source_pps");
+    expect_error(bad("{\"per_source_pps\": \"20\"}"), "knock_rate.per_source_pps");
+    expect_error(bad("{\"burst\": 0}"), "knock_rate.burst");
+    expect_error(bad("{\"burst\": -1}"), "knock_rate.burst");
+    expect_error(bad("{\"bursts\": 4}"), "knock_rate.bursts: unknown key");
+}
+
+// The ports map entries the gate writes from a config (gate/ports.cpp).
+TEST(Config, KnockPortFilters) {
+    const std::string text =
+        with("\"ranges\": [",
+             "\"knock_rate\": {\"per_source_pps\": 4, \"burst\": 3}, \"ranges\": ["
+             R"({"name": "plain2", "method": "plain", "port": 62205, "open": ["*"],
+            "secrets": [{"label": "a", "secret": "0123456789"},
+                        {"label": "far", "secret": ")" +
+                 std::string(100, 'f') +
+                 R"("}]},)"
+                 R"({"name": "shared", "method": "plain", "open": ["*"],
+            "secrets": [{"label": "s", "secret": "sixteen-bytes-ok"}]},)");
+    auto table = xk::gate::port_table(parse_config(text));
+    ASSERT_EQ(table.size(), 65536u);
+
+    const xk_port &plain = table[62201 + 0];  // "admins": plain, 12 and 4 bytes, + fko + shared
+    EXPECT_EQ(plain.flags, XK_PORT_KNOCK_UDP);
+    EXPECT_EQ(plain.knock_shapes, XK_KNOCK_FKO | XK_KNOCK_PLAIN);
+    EXPECT_EQ(plain.plain_min_len, 4);
+    EXPECT_EQ(plain.plain_max_len, 16);
+    EXPECT_EQ(plain.plain_lens, (1ull << 0) | (1ull << 8) | (1ull << 12));
+    EXPECT_EQ(plain.rate_interval_ns, 250'000'000u);
+    EXPECT_EQ(plain.rate_burst_ns, 500'000'000u);
+
+    const xk_port &wide = table[62205];  // 10 and 100 bytes: past the bitmap window
+    EXPECT_EQ(wide.knock_shapes, XK_KNOCK_PLAIN);
+    EXPECT_EQ(wide.plain_min_len, 10);
+    EXPECT_EQ(wide.plain_max_len, 100);
+    EXPECT_EQ(wide.plain_lens, 1ull);
+
+    EXPECT_EQ(table[22].flags, XK_PORT_PROTECT_TCP);
+    EXPECT_EQ(table[22].knock_shapes, 0);
+    EXPECT_EQ(table[445].flags, XK_PORT_PROTECT_TCP);
+    EXPECT_EQ(table[62202].flags, 0);
+}
+
+TEST(Config, KnockPortFiltersLowerMinimumShiftsTheBitmap) {
+    // Secrets listed longest first: the bitmap is rebased on each new minimum.
+    const std::string text = with("{\"label\": \"new\", \"secret\": \"s3cret-knock\"}",
+                                  "{\"label\": \"new\", \"secret\": \"s3cret-knock\"}, "
+                                  "{\"label\": \"x\", \"secret\": \"ab\"}");
+    auto table = xk::gate::port_table(parse_config(text));
+    const xk_port &e = table[62201];
+    EXPECT_EQ(e.plain_min_len, 2);
+    EXPECT_EQ(e.plain_max_len, 12);
+    EXPECT_EQ(e.plain_lens, (1ull << 0) | (1ull << 2) | (1ull << 10));
 }

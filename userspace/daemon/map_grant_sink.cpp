@@ -18,7 +18,8 @@ void MapGrantSink::grant(const policy::Knock &knock, const policy::Decision &d) 
                  std::strerror(-err));
         return;
     }
-    std::string user = d.fko ? ", user " + std::string(d.fko->user.view()) : "";
+    std::string user;  // appended, not concatenated: GCC 12 -O3 flags operator+ here (-Wrestrict)
+    if (d.fko) user.append(", user ").append(d.fko->user.view());
     XK_INFO("%s: authorized %s for %s for %us (range %s, secret %s%s)", ifname_.c_str(),
             policy::format_address(knock.source).c_str(), ports.c_str(), d.timeout_s,
             range.name.c_str(), range.secrets[d.secret_id].label.c_str(), user.c_str());

@@ -25,12 +25,13 @@ std::string errstr(int err) {
 }
 
 bpf_map *const *maps_of(struct xdpknock *s, size_t &n) {
-    static thread_local bpf_map *list[4];
+    static thread_local bpf_map *list[5];
     list[0] = s->maps.ports;
     list[1] = s->maps.authorized;
     list[2] = s->maps.xsks;
     list[3] = s->maps.counters;
-    n = 4;
+    list[4] = s->maps.knock_buckets;
+    n = 5;
     return list;
 }
 

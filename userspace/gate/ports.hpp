@@ -1,11 +1,20 @@
 #pragma once
-// Fills the gate's ports map from the config: knock ports and protected services.
+// Fills the gate's ports map from the config: knock ports with their pre-filter, and
+// protected services.
+
+#include <vector>
 
 #include "policy/config.hpp"
+#include "xdpknock/maps.h"
 
 namespace xk::gate {
 
-// Rewrites every entry, so ports dropped from the config stop being gated on restart.
+// One entry per port number (65536): flags, and for knock ports the payload shapes their
+// ranges accept and the per-source rate. Pure, so tests can check it without BPF.
+std::vector<xk_port> port_table(const policy::Config &config);
+
+// Rewrites every entry, so ports and filters dropped from the config stop applying on
+// restart (the pinned map is reused).
 void write_ports(int ports_fd, const policy::Config &config);
 
 }  // namespace xk::gate

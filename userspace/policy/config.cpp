@@ -223,14 +223,25 @@ Config parse_config(std::string_view json_text) {
     } catch (const json::parse_error &e) {
         throw ConfigError(std::string("config: not valid JSON: ") + e.what());
     }
-    only_keys(root, "config",
-              {"interfaces", "ranges", "services", "state_dir", "workers", "log_level"});
+    only_keys(
+        root, "config",
+        {"interfaces", "ranges", "services", "state_dir", "workers", "log_level", "knock_rate"});
     Config c;
     c.state_dir = get_string(root, "config", "state_dir", c.state_dir);
     c.workers = static_cast<unsigned>(get_uint(root, "config", "workers", 0, 0, 1024));
     c.log_level = get_string(root, "config", "log_level", c.log_level);
     if (!one_of(c.log_level, {"debug", "info", "warn", "error"})) {
         fail("config.log_level", "must be debug, info, warn or error");
+    }
+
+    if (root.contains("knock_rate")) {
+        const json &rate = root.at("knock_rate");
+        only_keys(rate, "knock_rate", {"per_source_pps", "burst"});
+        // 1 s per token at most: the BPF side holds the interval in 32-bit nanoseconds.
+        c.knock_rate.per_source_pps = static_cast<uint32_t>(get_uint(
+            rate, "knock_rate", "per_source_pps", c.knock_rate.per_source_pps, 1, 1000000));
+        c.knock_rate.burst = static_cast<uint32_t>(
+            get_uint(rate, "knock_rate", "burst", c.knock_rate.burst, 1, 1000000));
     }
 
     const json &ifaces = get_array(root, "config", "interfaces", true);

@@ -52,10 +52,17 @@ struct Interface {
     XdpMode mode = XdpMode::automatic;
 };
 
+// The XDP pre-filter's per-source token bucket on knock ports ("knock_rate").
+struct KnockRate {
+    uint32_t per_source_pps = 20;
+    uint32_t burst = 40;
+};
+
 struct Config {
     std::vector<Interface> interfaces;
     std::vector<Range> ranges;
     std::vector<Service> services;
+    KnockRate knock_rate;
     std::string state_dir = "/var/lib/xdpknock";
     unsigned workers = 0;  // 0: one per rx queue
     std::string log_level = "info";

@@ -56,7 +56,8 @@ bool ReplayCache::insert(const spa::ReplayDigest &d, int64_t now_unix) {
         std::lock_guard lock(s.mu);
         if (!s.seen.emplace(d, now_unix).second) return false;
     }
-    std::lock_guard lock(journal_mu_);  // a concurrent rewrite must not lose this record
+    if (path_.empty()) return true;  // in memory only: no journal lock to bounce between workers
+    std::shared_lock lock(journal_mu_);  // a concurrent rewrite must not lose this record
     if (journal_fd_ >= 0) {
         Record r{d, now_unix};
         // O_APPEND: one write per record, whole, even with several workers.
@@ -113,7 +114,7 @@ void ReplayCache::load() {
 
 // Writes the live entries to a new file and renames it over the journal.
 void ReplayCache::rewrite_journal() {
-    std::lock_guard journal_lock(journal_mu_);
+    std::unique_lock journal_lock(journal_mu_);
     std::string tmp = path_ + ".tmp";
     int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) throw std::runtime_error(tmp + ": " + std::strerror(errno));

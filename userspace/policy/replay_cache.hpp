@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
@@ -46,7 +47,9 @@ class ReplayCache {
 
     std::string path_;
     int64_t retention_s_;
-    std::mutex journal_mu_;  // orders appends against rewrites; accepted knocks only
+    // Appends share it (O_APPEND makes each record's write whole on its own), a rewrite takes it
+    // alone: workers no longer queue behind each other's write() on every accepted knock.
+    std::shared_mutex journal_mu_;
     int journal_fd_ = -1;
     mutable std::array<Shard, kShards> shards_;
 };

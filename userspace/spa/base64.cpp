@@ -1,6 +1,8 @@
 #include "spa/base64.hpp"
 
 #include <array>
+#include <bit>
+#include <cstring>
 
 namespace xk::spa {
 
@@ -30,6 +32,18 @@ constexpr std::array<uint32_t, 256> make_shifted(int shift) {
 constexpr std::array<uint32_t, 256> kD0 = make_shifted(18), kD1 = make_shifted(12),
                                     kD2 = make_shifted(6), kD3 = make_shifted(0);
 
+// Two characters per 12 bits: a 3-byte group encodes with two loads instead of four.
+constexpr std::array<uint16_t, 4096> make_pairs() {
+    std::array<uint16_t, 4096> t{};
+    for (size_t i = 0; i < 4096; ++i) {
+        const auto hi = static_cast<uint8_t>(kAlphabet[i >> 6]);
+        const auto lo = static_cast<uint8_t>(kAlphabet[i & 63]);
+        t[i] = static_cast<uint16_t>(hi | (lo << 8));  // little-endian: hi is the first char
+    }
+    return t;
+}
+constexpr std::array<uint16_t, 4096> kPairs = make_pairs();
+
 }  // namespace
 
 bool b64_is_alphabet(char c) {
@@ -56,11 +70,17 @@ size_t b64_encode(std::span<const uint8_t> in, std::span<char> out) {
     char *o = out.data();
     size_t i = 0;
     for (; i + 3 <= in.size(); i += 3) {
-        uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-        *o++ = kAlphabet[(v >> 18) & 63];
-        *o++ = kAlphabet[(v >> 12) & 63];
-        *o++ = kAlphabet[(v >> 6) & 63];
-        *o++ = kAlphabet[v & 63];
+        const uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
+        if constexpr (std::endian::native == std::endian::little) {
+            const uint32_t quad = kPairs[v >> 12] | (uint32_t{kPairs[v & 0xfff]} << 16);
+            std::memcpy(o, &quad, 4);
+            o += 4;
+        } else {
+            *o++ = kAlphabet[(v >> 18) & 63];
+            *o++ = kAlphabet[(v >> 12) & 63];
+            *o++ = kAlphabet[(v >> 6) & 63];
+            *o++ = kAlphabet[v & 63];
+        }
     }
     const size_t rest = in.size() - i;
     if (rest == 1) {

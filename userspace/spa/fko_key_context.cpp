@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 namespace xk::spa {
 
@@ -92,18 +90,8 @@ std::unique_ptr<FkoKeyContext> FkoKeyContext::create(const FkoSecret &secret, st
     }
 
     if (secret.hmac != HmacType::none) {
-        c->mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-        c->mac_ctx_ = c->mac_ ? EVP_MAC_CTX_new(c->mac_) : nullptr;
-        if (!c->mac_ctx_) {
-            error = "OpenSSL HMAC unavailable";
-            return nullptr;
-        }
-        OSSL_PARAM params[2];
-        params[0] = OSSL_PARAM_construct_utf8_string(
-            OSSL_MAC_PARAM_DIGEST,
-            const_cast<char *>(md_fetch_name(static_cast<DigestType>(secret.hmac))), 0);
-        params[1] = OSSL_PARAM_construct_end();
-        if (!EVP_MAC_init(c->mac_ctx_, secret.hmac_key.data(), secret.hmac_key.size(), params)) {
+        c->mac_ = std::make_unique<HmacState>();
+        if (!c->mac_->init(secret.hmac, secret.hmac_key)) {
             error = "HMAC keying failed";
             return nullptr;
         }
@@ -113,8 +101,6 @@ std::unique_ptr<FkoKeyContext> FkoKeyContext::create(const FkoSecret &secret, st
 
 FkoKeyContext::~FkoKeyContext() {
     OPENSSL_cleanse(pw_.data(), pw_.size());
-    EVP_MAC_CTX_free(mac_ctx_);
-    EVP_MAC_free(mac_);
     for (EVP_MD *m : md_) EVP_MD_free(m);
     for (EVP_MD_CTX *m : md_ctx_) EVP_MD_CTX_free(m);
     EVP_CIPHER_CTX_free(cipher_ctx_);
@@ -122,14 +108,7 @@ FkoKeyContext::~FkoKeyContext() {
 }
 
 bool FkoKeyContext::hmac(std::string_view prefix, std::string_view body, uint8_t *out) {
-    if (!mac_ctx_) return false;
-    // A NULL key re-initialises from the stored key: no re-keying, no context copy.
-    size_t n = 0;
-    return EVP_MAC_init(mac_ctx_, nullptr, 0, nullptr) &&
-           EVP_MAC_update(mac_ctx_, reinterpret_cast<const uint8_t *>(prefix.data()),
-                          prefix.size()) &&
-           EVP_MAC_update(mac_ctx_, reinterpret_cast<const uint8_t *>(body.data()), body.size()) &&
-           EVP_MAC_final(mac_ctx_, out, &n, kMaxHashLen) && n == hmac_raw_len(hmac_);
+    return mac_ && mac_->compute(prefix, body, out);
 }
 
 bool FkoKeyContext::derive(const uint8_t *salt, uint8_t *key32, uint8_t *iv16) {

@@ -10,11 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "spa/fko_hmac.hpp"
 #include "spa/fko_secret.hpp"
 #include "spa/fko_types.hpp"
 
-typedef struct evp_mac_st EVP_MAC;
-typedef struct evp_mac_ctx_st EVP_MAC_CTX;
 typedef struct evp_md_st EVP_MD;
 typedef struct evp_md_ctx_st EVP_MD_CTX;
 typedef struct evp_cipher_st EVP_CIPHER;
@@ -57,8 +56,7 @@ class FkoKeyContext {
     std::array<uint8_t, kMaxKeyLen> pw_{};
     size_t pw_len_ = 0;
 
-    EVP_MAC *mac_ = nullptr;
-    EVP_MAC_CTX *mac_ctx_ = nullptr;  // keyed once; re-initialised with a NULL key per packet
+    std::unique_ptr<HmacState> mac_;  // keyed once: pad states copied per packet
     std::array<EVP_MD *, 8> md_{};    // indexed by DigestType; [0] unused
     // One context per digest: re-initialising with the same digest keeps OpenSSL's provider
     // context, switching digests would free and allocate it every time.

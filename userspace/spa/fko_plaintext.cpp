@@ -3,9 +3,8 @@
 #include <array>
 #include <cstring>
 
-#include <openssl/crypto.h>
-
 #include "spa/base64.hpp"
+#include "spa/ct_equal.hpp"
 #include "spa/fko_access.hpp"
 
 namespace xk::spa {
@@ -61,7 +60,7 @@ bool digest_matches(FkoKeyContext &kc, DigestType t, std::string_view data, std:
     std::array<char, b64_len_of(kMaxHashLen)> b64;
     if (!kc.digest(t, data, raw.data())) return false;
     size_t n = b64_encode({raw.data(), digest_raw_len(t)}, b64);
-    return n == want.size() && CRYPTO_memcmp(b64.data(), want.data(), n) == 0;
+    return n == want.size() && ct_equal(b64.data(), want.data(), n);
 }
 
 // Length picks the type; 43 and 86 characters are shared by SHA-2 and SHA-3.
@@ -103,20 +102,21 @@ Reject verify_digest(FkoKeyContext &kc, std::string_view data, std::string_view 
 
 Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &out) {
     if (pt.size() < kMinPlaintext || pt.size() > kMaxPlaintext) return Reject::bad_plaintext_length;
-    // One pass: printable check and field split together.
+    // Split by memchr, then the printable check as its own branch-free (vectorised) loop: the
+    // fused byte loop with a per-byte ':' branch cost ~10 instructions a byte. Same verdicts
+    // in the same order: too many fields first.
     std::array<uint16_t, kMaxTokens + 1> starts;  // starts[i] = first byte of field i
     size_t ntok = 1;
     starts[0] = 0;
-    unsigned bad = 0;
-    for (size_t i = 0; i < pt.size(); ++i) {
-        const auto u = static_cast<unsigned char>(pt[i]);
-        bad |= (u < 0x20) | (u > 0x7e);
-        if (u == ':') {
-            if (ntok == kMaxTokens) return Reject::bad_fields;
-            starts[ntok++] = static_cast<uint16_t>(i + 1);
-        }
+    const char *const base = pt.data();
+    const char *p = base;
+    const char *const end = base + pt.size();
+    while (const void *c = std::memchr(p, ':', static_cast<size_t>(end - p))) {
+        if (ntok == kMaxTokens) return Reject::bad_fields;
+        p = static_cast<const char *>(c) + 1;
+        starts[ntok++] = static_cast<uint16_t>(p - base);
     }
-    if (bad) return Reject::not_printable;
+    if (!all_printable(pt)) return Reject::not_printable;
     starts[ntok] = static_cast<uint16_t>(pt.size() + 1);
     std::array<std::string_view, kMaxTokens> tok;
     for (size_t i = 0; i < ntok; ++i) tok[i] = pt.substr(starts[i], starts[i + 1] - starts[i] - 1);

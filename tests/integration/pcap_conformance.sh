@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# fwknop's own test captures through `xdpknockd --pcap --dry-run --no-time-check`, each with
+# a config translated from the access.conf fwknop's test suite uses for it, checked against
+# the answers in pcap/expected.json (decoded by libfko 2.6.10).
+# Usage: pcap_conformance.sh XDPKNOCKD XDPKNOCK [CONFORMANCE_DIR]
+XDPKNOCKD=$1
+DIR=${3:-$(dirname "$0")/../../../shared/conformance/fwknop-upstream}/pcap
+source "$(dirname "$0")/interop_lib.sh"
+require_tool jq
+trap finish EXIT
+if [ ! -f "$DIR/expected.json" ]; then
+    if [ "${CI:-}" = true ]; then echo "FAIL: no $DIR/expected.json and CI=true"; exit 1; fi
+    echo "SKIP: conformance material not found at $DIR"; exit 77
+fi
+EXPECTED="$DIR/expected.json"
+
+# access.conf (one stanza, as all of these are) -> an xdpknock config with one fko range.
+translate() {
+    local conf=$1
+    val() { awk -v k="$1" '$1 == k { print $2 }' "$conf"; }
+    local key key64 hkey64 hmac mode
+    key=$(val KEY) key64=$(val KEY_BASE64) hkey64=$(val HMAC_KEY_BASE64)
+    hmac=$(val HMAC_DIGEST_TYPE | tr 'A-Z' 'a-z') mode=$(val ENCRYPTION_MODE | tr 'A-Z' 'a-z')
+    # fwknopd's defaults: sha256 when an HMAC key is given, cbc.
+    [ -n "$hkey64" ] && [ -z "$hmac" ] && hmac=sha256
+    jq -n --arg key "$key" --arg key64 "$key64" --arg hkey64 "$hkey64" --arg hmac "$hmac" \
+        --arg mode "${mode:-cbc}" '{
+      interfaces: [{name: "gw-out"}],
+      services: [{name: "ssh", port: "tcp/22"}],
+      ranges: [{name: "conformance", method: "fko", port: 62201, open: ["tcp/22"],
+                secrets: [{label: "access.conf", mode: $mode}
+                          + (if $key != "" then {key: $key} else {key_base64: $key64} end)
+                          + (if $hkey64 != "" then {hmac_key_base64: $hkey64, hmac: $hmac}
+                             else {} end)]}]}'
+}
+
+# pcap -> how many knocks xdpknockd must accept, and the reason the others get.
+declare -A WANT_ACCEPTED=(
+    [spa_replay.pcap]=2                # frame 2 is a replay of 1; frame 4 has the prefix put back
+    [multi_pkts.pcap]=1                # 99 of the 100 fail the HMAC
+    [fcs_spa.pcap]=1                   # the UDP length, not the frame, bounds the payload
+    [spa_over_http.pcap]=0             # SPA over HTTP is not ours to do
+    [spa_x_forwarded_for.pcap]=0
+    [spa_allow_any_user_agent.pcap]=0
+)
+declare -A WANT_REJECTED=(
+    [spa_replay.pcap]='{"bad_prefix":1,"replay":1}'
+    [multi_pkts.pcap]='{"hmac_mismatch":99}'
+    [fcs_spa.pcap]='{}'
+    [spa_over_http.pcap]='{}'
+    [spa_x_forwarded_for.pcap]='{}'
+    [spa_allow_any_user_agent.pcap]='{}'
+)
+
+count=$(jq length "$EXPECTED")
+for ((i = 0; i < count; i++)); do
+    entry=$(jq -c ".[$i]" "$EXPECTED")
+    pcap=$(jq -r .pcap <<<"$entry")
+    translate "$DIR/$(jq -r .access_conf <<<"$entry")" | write_private "$WORK/$pcap.json"
+    "$XDPKNOCKD" --config "$WORK/$pcap.json" --pcap "$DIR/$pcap" --dry-run --no-time-check \
+        >"$WORK/$pcap.out" 2>"$WORK/$pcap.err"
+    rc=$?
+    check_eq "$pcap: xdpknockd ran to the end (exit 0, no crash)" 0 "$rc"
+    summary=$(jq -c 'select(.summary) | .summary' "$WORK/$pcap.out")
+    check_eq "$pcap: accepted" "${WANT_ACCEPTED[$pcap]}" "$(jq -r .accepted <<<"$summary")"
+    check_eq "$pcap: refusals by reason" "${WANT_REJECTED[$pcap]}" "$(jq -cS .rejected <<<"$summary")"
+    check_eq "$pcap: read every frame" "$(jq -r .frames_total <<<"$entry")" \
+        "$(jq -r .frames <<<"$summary")"
+
+    # Each accepted knock is a UDP candidate libfko decoded, with the same fields.
+    while read -r got; do
+        frame=$(jq -r .frame <<<"$got")
+        want=$(jq -c --argjson f "$frame" \
+            '.candidates[] | select(.frame == $f) | .libfko
+             | {username, message, message_type}' <<<"$entry")
+        check_eq "$pcap: frame $frame decodes as libfko does" "$want" \
+            "$(jq -c '{username, message, message_type}' <<<"$got")"
+    done < <(jq -c 'select(.accepted == true)' "$WORK/$pcap.out")
+done
+
+# The knocks expected.json says a replay-caching receiver accepts, by frame.
+check_eq "spa_replay.pcap: frames 1 and 3 accepted" "1 3" \
+    "$(jq -r 'select(.accepted == true) | .frame' "$WORK/spa_replay.pcap.out" | xargs)"
+check_eq "multi_pkts.pcap: the one accepted is frame 199" 199 \
+    "$(jq -r 'select(.accepted == true) | .frame' "$WORK/multi_pkts.pcap.out")"
+check_eq "multi_pkts.pcap: ICMP frames are not knocks (100 knocks of 200 frames)" 100 \
+    "$(jq -r 'select(.summary) | .summary.knocks' "$WORK/multi_pkts.pcap.out")"
