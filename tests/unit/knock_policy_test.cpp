@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -224,18 +225,46 @@ TEST(ReplayCacheFile, SurvivesARestartAndForgetsOldEntries) {
     a[0] = 1;
     b[0] = 2;
     int64_t now = time(nullptr);
+    using Insert = ReplayCache::Insert;
     {
         ReplayCache cache(path, 240);
-        EXPECT_TRUE(cache.insert(a, now));
-        EXPECT_FALSE(cache.insert(a, now));
-        EXPECT_TRUE(cache.insert(b, now - 1000));  // already past retention
+        EXPECT_EQ(cache.insert(a, now), Insert::added);
+        EXPECT_EQ(cache.insert(a, now), Insert::present);
+        EXPECT_EQ(cache.insert(b, now - 1000), Insert::added);  // already past retention
     }
     ReplayCache again(path, 240);
-    EXPECT_TRUE(again.contains(a));
-    EXPECT_FALSE(again.contains(b));
+    EXPECT_TRUE(again.contains(a, now));
+    EXPECT_FALSE(again.contains(b, now));
+    EXPECT_FALSE(again.contains(a, now + 241));  // expired: a packet that old fails the time check
     EXPECT_EQ(again.prune(now + 241), 0u);
-    EXPECT_FALSE(again.contains(a));
+    EXPECT_FALSE(again.contains(a, now));
     std::filesystem::remove_all(dir);
+}
+
+TEST(ReplayCacheTable, FullRefusesRatherThanForgetsAndReusesExpiredSlots) {
+    // Smallest table: 64 shards of 64 slots. Digests aimed at one shard fill it.
+    ReplayCache cache("", 100, 1);
+    int64_t now = 1000;
+    using Insert = ReplayCache::Insert;
+    size_t added = 0;
+    Insert last = Insert::added;
+    for (uint32_t i = 0; i < 200 && last == Insert::added; ++i) {
+        xk::spa::ReplayDigest d{};
+        std::memcpy(d.data() + 8, &i, sizeof(i));  // same shard (d[0] == 0), spread slots
+        last = cache.insert(d, now);
+        added += last == Insert::added;
+    }
+    EXPECT_EQ(last, Insert::full);
+    EXPECT_EQ(added, 64u);
+    for (uint32_t i = 0; i < 64; ++i) {  // none of the live ones was forgotten
+        xk::spa::ReplayDigest d{};
+        std::memcpy(d.data() + 8, &i, sizeof(i));
+        EXPECT_TRUE(cache.contains(d, now)) << i;
+    }
+    xk::spa::ReplayDigest fresh{};
+    fresh[31] = 7;
+    EXPECT_EQ(cache.insert(fresh, now + 101), Insert::added);  // the old ones expired
+    EXPECT_TRUE(cache.contains(fresh, now + 101));
 }
 
 TEST_F(FkoPolicy, LongPacketsFwknopdWouldCallGpgAreAccepted) {

@@ -88,7 +88,7 @@ Reject KnockPolicy::check_fko(uint32_t range_id, const Knock &knock, Decision &d
     if (Reject r = spa::fko_precheck(knock.payload); r != Reject::ok) return r;
     spa::ReplayDigest digest;
     if (!digester_.digest(knock.payload, digest)) return Reject::crypto_error;
-    if (replay_->contains(digest)) return Reject::replay;
+    if (replay_->contains(digest, knock.now)) return Reject::replay;
 
     const Range &range = config_.ranges[range_id];
     Reject last = Reject::no_secret_matched;
@@ -98,7 +98,14 @@ Reject KnockPolicy::check_fko(uint32_t range_id, const Knock &knock, Decision &d
         d.secret_id = i;
         d.fko = &message_;
         // Authentic: remember it before judging, so even a refused packet never counts twice.
-        if (!replay_->insert(digest, knock.now)) return Reject::replay;
+        switch (replay_->insert(digest, knock.now)) {
+            case ReplayCache::Insert::added:
+                break;
+            case ReplayCache::Insert::present:
+                return Reject::replay;  // another worker won
+            case ReplayCache::Insert::full:
+                return Reject::replay_cache_full;
+        }
         return judge_fko(range, knock, d);
     }
     return last;

@@ -1,16 +1,18 @@
 #pragma once
 // Digests of every authentic fko knock seen, so none is accepted twice. Shared by all
-// workers: sharded, a small mutex per shard, no global lock. Entries older than the
-// retention (2 × the longest proof_time: older packets fail the time check anyway) are
-// dropped. Each insert is appended to a journal file, so a restart — even a crash —
-// does not reopen the window.
+// workers: 64 shards, a small mutex each, no global lock. Each shard is a fixed
+// open-addressing table allocated once, so the hot path never allocates or rehashes.
+// Entries older than the retention (2 × the longest proof_time: older packets fail the
+// time check anyway) count as free slots. Each insert is appended to a journal file, so
+// a restart — even a crash — does not reopen the window.
 
 #include <array>
+#include <climits>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
 
 #include "spa/replay_digest.hpp"
 
@@ -18,37 +20,47 @@ namespace xk::policy {
 
 class ReplayCache {
   public:
-    // journal_path "" keeps the cache in memory only (tests, dry runs).
-    ReplayCache(std::string journal_path, int64_t retention_s);
+    enum class Insert { added, present, full };
+
+    // journal_path "" keeps the cache in memory only (tests, dry runs). capacity is the
+    // most live digests held at once (rounded up to a power of two per shard).
+    ReplayCache(std::string journal_path, int64_t retention_s, size_t capacity = 1 << 18);
     ~ReplayCache();
     ReplayCache(const ReplayCache &) = delete;
     ReplayCache &operator=(const ReplayCache &) = delete;
 
-    bool contains(const spa::ReplayDigest &d) const;
-    // False when the digest was already there: another worker won the race.
-    bool insert(const spa::ReplayDigest &d, int64_t now_unix);
-    // Drops expired entries and rewrites the journal compactly; returns entries kept.
+    bool contains(const spa::ReplayDigest &d, int64_t now_unix) const;
+    Insert insert(const spa::ReplayDigest &d, int64_t now_unix);
+    // Compacts every shard (drops expired entries and their probe chains) and rewrites
+    // the journal; returns entries kept.
     size_t prune(int64_t now_unix);
     size_t size() const;
 
   private:
-    struct DigestHash {
-        size_t operator()(const spa::ReplayDigest &d) const;
+    struct Slot {
+        spa::ReplayDigest digest;
+        int64_t seen;  // kEmpty: never used
     };
     struct alignas(64) Shard {
         mutable std::mutex mu;
-        std::unordered_map<spa::ReplayDigest, int64_t, DigestHash> seen;
+        std::unique_ptr<Slot[]> slots;
+        size_t used = 0;  // slots ever filled since the last compaction (live or expired)
+        int64_t compacted_at = INT64_MIN;
     };
     static constexpr size_t kShards = 64;
 
     Shard &shard_of(const spa::ReplayDigest &d) const;
+    size_t home(const spa::ReplayDigest &d) const;
+    bool live(const Slot &s, int64_t now_unix) const;
+    Insert insert_locked(Shard &s, const spa::ReplayDigest &d, int64_t seen, int64_t now_unix);
+    void compact_locked(Shard &s, int64_t now_unix);
     void load();
     void rewrite_journal();
 
     std::string path_;
     int64_t retention_s_;
-    // Appends share it (O_APPEND makes each record's write whole on its own), a rewrite takes it
-    // alone: workers no longer queue behind each other's write() on every accepted knock.
+    size_t mask_;  // slots per shard - 1
+    // Appends share it, a rewrite takes it alone: no record is lost to a rename.
     std::shared_mutex journal_mu_;
     int journal_fd_ = -1;
     mutable std::array<Shard, kShards> shards_;

@@ -52,6 +52,7 @@ constexpr std::array<const char *, kRejectCount> kNames = {
     "client_timeout_refused",
     "no_secret_matched",
     "plain_mismatch",
+    "replay_cache_full",
 };
 
 constexpr bool all_named() {

@@ -55,7 +55,8 @@ enum class Reject : uint8_t {
     client_timeout_refused,
     no_secret_matched,
     plain_mismatch,
-    count_  // keep last
+    replay_cache_full,  // every slot holds a live digest: refuse rather than forget one
+    count_              // keep last
 };
 
 inline constexpr size_t kRejectCount = static_cast<size_t>(Reject::count_);
