@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# CI keeps the benchmark harness working: bench/run.sh at tiny size, then every figure the
+# results file promises must be there (their values are meaningless at this size).
+set -uo pipefail
+build=$1
+out=$(mktemp -d /tmp/xdpknock-smoke.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+if ! "$(dirname "$0")/run.sh" --smoke --build "$build" --out "$out"; then
+    echo "FAIL: bench/run.sh --smoke exited non-zero"; exit 1
+fi
+json="$out/smoke.json"
+pass=0 fail=0
+expect() {  # expect DESCRIPTION JQ-FILTER (must yield true)
+    if jq -e "$2" "$json" >/dev/null 2>&1; then pass=$((pass + 1)); echo "ok   $1"
+    else fail=$((fail + 1)); echo "FAIL $1"; fi
+}
+expect "XDP ns/packet for every class, knock and SYN among them" \
+    '(.xdp.classes | length) > 20 and all(.xdp.classes[]; .ns > 0) and any(.xdp.classes[]; .class == "knock_v4") and any(.xdp.classes[]; .class == "syn_unauth")'
+expect "codec figures: accepted and HMAC-failing, each beside its floor" \
+    '(.codec.results | length) >= 4 and all(.codec.results[]; .ns > 0)'
+expect "validators: 1 and 2 workers, valid and half-failing mixes" \
+    '.validators.valid.validations_per_s_1 > 0 and .validators.valid.validations_per_s_2 > 0 and .validators.half_hmac_failing.ratio_medians > 0'
+expect "fwknopd offline: both receivers accepted every knock, ratio present" \
+    '.fwknopd_offline.fwknopd_fast.accepted_min == .fwknopd_offline.capture.knocks and .fwknopd_offline.xdpknockd.accepted_min == .fwknopd_offline.capture.knocks and .fwknopd_offline.ratio_wall > 0'
+expect "fwknopd with its default loop sleep measured" '.fwknopd_offline.fwknopd_default_sleep.knocks_per_second > 0'
+if [ -x "$(dirname "$0")/e2e_flood.sh" ]; then
+    expect "end to end: offered rate, drops by reason, authorized/sent, latency" \
+        '.end_to_end.offered_pps > 0 and (.end_to_end.xdp_drops | type == "object") and .end_to_end.knocks_sent > 0 and .end_to_end.latency_us.p50 != null and .end_to_end.latency_us.p99 != null'
+fi
+[ -s "$out/smoke.md" ] && { pass=$((pass + 1)); echo "ok   markdown table written"; } || { fail=$((fail + 1)); echo "FAIL markdown table"; }
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
