@@ -101,9 +101,8 @@ uint16_t TrafficMix::other_port() {
     }
 }
 
-std::vector<uint8_t> TrafficMix::udp_frame(const Source &src, uint16_t dport,
-                                           const std::vector<uint8_t> &payload) {
-    PacketBuilder b;
+// Ethernet + IPv4/IPv6 from src to the gateway; the caller adds the transport.
+void TrafficMix::ip_layer(PacketBuilder &b, const Source &src) {
     b.eth();
     if (src.v6) {
         Ipv6Addr a;
@@ -114,22 +113,19 @@ std::vector<uint8_t> TrafficMix::udp_frame(const Source &src, uint16_t dport,
         opts.id = static_cast<uint16_t>(rng_());
         b.ipv4(Ipv4Addr{src.addr[0], src.addr[1], src.addr[2], src.addr[3]}, kGatewayV4, opts);
     }
+}
+
+std::vector<uint8_t> TrafficMix::udp_frame(const Source &src, uint16_t dport,
+                                           const std::vector<uint8_t> &payload) {
+    PacketBuilder b;
+    ip_layer(b, src);
     return b.udp(ephemeral_port(), dport).payload(payload).build();
 }
 
 std::vector<uint8_t> TrafficMix::tcp_frame(const Source &src, uint16_t dport, uint8_t flags,
                                            const std::vector<uint8_t> &payload) {
     PacketBuilder b;
-    b.eth();
-    if (src.v6) {
-        Ipv6Addr a;
-        std::copy_n(src.addr.begin(), 16, a.begin());
-        b.ipv6(a, kGatewayV6);
-    } else {
-        test::Ipv4Options opts;
-        opts.id = static_cast<uint16_t>(rng_());
-        b.ipv4(Ipv4Addr{src.addr[0], src.addr[1], src.addr[2], src.addr[3]}, kGatewayV4, opts);
-    }
+    ip_layer(b, src);
     test::TcpOptions opts;
     opts.seq = static_cast<uint32_t>(rng_());
     if (flags & test::kTcpAck) opts.ack = static_cast<uint32_t>(rng_());

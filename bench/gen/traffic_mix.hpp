@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/packet_builder.hpp"
+
 #include "policy/config.hpp"
 #include "spa/fko_key_context.hpp"
 
@@ -47,6 +49,7 @@ class TrafficMix {
     uint16_t ephemeral_port() { return static_cast<uint16_t>(32768 + rng_() % 28232); }
     uint16_t protected_port();
     uint16_t other_port();
+    void ip_layer(test::PacketBuilder &b, const Source &src);
     std::vector<uint8_t> udp_frame(const Source &src, uint16_t dport,
                                    const std::vector<uint8_t> &payload);
     std::vector<uint8_t> tcp_frame(const Source &src, uint16_t dport, uint8_t flags,
