@@ -49,35 +49,105 @@ struct {
     __type(value, __u64);
 } counters SEC(".maps");
 
+/* Wake-on-LAN (see maps.h): ring of wake requests, the last event per host (debounce),
+ * and the per-address service table. */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, XK_WAKE_RING_BYTES);
+} wake_events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, XK_WAKE_HOSTS_MAX);
+    __type(key, __u32);
+    __type(value, __u64); /* bpf_ktime_get_ns() of the host's last event */
+} wake_last SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, XK_WAKE_TARGETS_MAX);
+    __type(key, struct xk_wake_target);
+    __type(value, __u32);
+} wake_targets SEC(".maps");
+
 static __always_inline int count(__u32 which, int action) {
     __u64 *c = bpf_map_lookup_elem(&counters, &which);
     if (c) *c += 1; /* per-CPU slot: no atomic needed */
     return action;
 }
 
-/* 1 live, 0 absent, -1 present but expired. */
-static __always_inline int auth_state(struct xk_auth_key *key, __u64 now) {
+/* 1 live (*live set), 0 absent, -1 present but expired. */
+static __always_inline int auth_state(struct xk_auth_key *key, __u64 now,
+                                      const struct xk_auth_value **live) {
     struct xk_auth_value *v = bpf_map_lookup_elem(&authorized, key);
     if (!v) return 0;
-    return v->expires_ns > now ? 1 : -1;
+    if (v->expires_ns <= now) return -1;
+    *live = v;
+    return 1;
 }
 
-static __always_inline int gate_syn(const struct xk_pkt *p) {
+/* The wake host a SYN to this port asks for: a service bound to the SYN's destination
+ * address first, else the port's own. 0: none. */
+static __always_inline __u32 wake_host_of(const struct xk_port *port, const struct xk_pkt *p) {
+    if (port->flags & XK_PORT_WAKE_BY_ADDR) {
+        struct xk_wake_target t = {};
+        __builtin_memcpy(t.addr, p->daddr, sizeof(t.addr));
+        t.port = p->dport;
+        __u32 *host = bpf_map_lookup_elem(&wake_targets, &t);
+        if (host) return *host;
+    }
+    return port->wake_host;
+}
+
+/* One ring buffer event per host per XK_WAKE_DEBOUNCE_NS, whatever the SYN rate: the
+ * compare-and-swap lets exactly one CPU claim an interval. */
+static __always_inline void wake_request(__u32 host, const struct xk_pkt *p,
+                                         const struct xk_auth_value *auth, __u64 now) {
+    __u64 *last = bpf_map_lookup_elem(&wake_last, &host);
+    if (!last) return;
+    __u64 seen = *(volatile __u64 *)last;
+    if (now - seen < XK_WAKE_DEBOUNCE_NS || __sync_val_compare_and_swap(last, seen, now) != seen) {
+        count(XK_CNT_WAKE_SUPPRESSED, 0);
+        return;
+    }
+    struct xk_wake_event *e = bpf_ringbuf_reserve(&wake_events, sizeof(*e), 0);
+    if (!e) {
+        *last = seen; /* the next SYN may try again: nothing was sent for this interval */
+        count(XK_CNT_WAKE_LOST, 0);
+        return;
+    }
+    e->time_ns = now;
+    __builtin_memcpy(e->saddr, p->saddr, sizeof(e->saddr));
+    __builtin_memcpy(e->daddr, p->daddr, sizeof(e->daddr));
+    e->range_id = auth->range_id;
+    e->secret_id = auth->secret_id;
+    e->host = (__u16)host;
+    e->dport = p->dport;
+    e->pad = 0;
+    bpf_ringbuf_submit(e, 0);
+    count(XK_CNT_WAKE_EVENT, 0);
+}
+
+static __always_inline int gate_syn(const struct xk_port *port, const struct xk_pkt *p) {
     struct xk_auth_key key = {};
+    const struct xk_auth_value *live = 0;
     __u64 now = bpf_ktime_get_ns();
 
     __builtin_memcpy(key.addr, p->saddr, sizeof(key.addr));
     key.proto = IPPROTO_TCP;
     key.port = p->dport;
-    int state = auth_state(&key, now);
+    int state = auth_state(&key, now, &live);
     if (state <= 0) {
         key.proto = 0;
         key.port = 0;
-        int any = auth_state(&key, now);
+        int any = auth_state(&key, now, &live);
         if (any != 0) state = any;
     }
-    if (state > 0) return count(XK_CNT_SYN_PASS, XDP_PASS);
-    return count(state < 0 ? XK_CNT_SYN_EXPIRED : XK_CNT_SYN_DROP, XDP_DROP);
+    if (state <= 0) return count(state < 0 ? XK_CNT_SYN_EXPIRED : XK_CNT_SYN_DROP, XDP_DROP);
+    /* Only an authorized SYN reaches this: unauthorized traffic never wakes anything. */
+    __u32 host = wake_host_of(port, p);
+    if (host && live) wake_request(host, p, live, now);
+    return count(XK_CNT_SYN_PASS, XDP_PASS);
 }
 
 /* The counter of the pre-filter rule a knock breaks, or XK_CNT__MAX if its shape fits one
@@ -136,6 +206,16 @@ static __always_inline int knock_rate_ok(const struct xk_port *port, const struc
     return 1;
 }
 
+/* Best effort: without room for metadata the knock goes unstamped, and is only untimed. */
+static __always_inline void stamp_knock(struct xdp_md *ctx) {
+    if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct xk_knock_meta))) return;
+    struct xk_knock_meta *m = (void *)(long)ctx->data_meta;
+    if ((void *)(m + 1) > (void *)(long)ctx->data) return;
+    m->rx_ns = bpf_ktime_get_ns();
+    m->magic = XK_KNOCK_META_MAGIC;
+    m->pad = 0;
+}
+
 SEC("xdp")
 int xdpknock(struct xdp_md *ctx) {
     void *data = (void *)(long)ctx->data;
@@ -169,6 +249,7 @@ int xdpknock(struct xdp_md *ctx) {
         __u32 junk = knock_shape(port, &p, data, data_end);
         if (junk != XK_CNT__MAX) return count(junk, XDP_DROP);
         if (!knock_rate_ok(port, &p)) return count(XK_CNT_KNOCK_RATE_DROP, XDP_DROP);
+        stamp_knock(ctx); /* invalidates data/data_end: nothing reads the packet after it */
         int action = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_DROP);
         return count(action == XDP_REDIRECT ? XK_CNT_KNOCK_REDIRECT : XK_CNT_KNOCK_NO_SOCKET,
                      action);
@@ -176,6 +257,6 @@ int xdpknock(struct xdp_md *ctx) {
 
     /* TCP: only a connection opener is gated, so established flows outlive an expiry. */
     int syn = (p.tcp_flags & (XK_TCP_SYN | XK_TCP_ACK)) == XK_TCP_SYN;
-    if (!syn || !(flags & XK_PORT_PROTECT_TCP)) return count(XK_CNT_TCP_PASS, XDP_PASS);
-    return gate_syn(&p);
+    if (!syn || !port || !(flags & XK_PORT_PROTECT_TCP)) return count(XK_CNT_TCP_PASS, XDP_PASS);
+    return gate_syn(port, &p);
 }

@@ -26,13 +26,15 @@ cleanup() {
 trap cleanup EXIT
 
 say "lab: client -> gw (XDP on gw-out) -> lan"
+exec 9>/run/xdpknock-lab.lock  # one lab per machine: wait for a test that holds it
+flock -w 900 9
 "$lab" up
-"$lab" exec xk-gw sh -c 'nc -4 -lk -p 8080 >/dev/null 2>&1 & nc -6 -lk -p 8080 >/dev/null 2>&1 &'
+"$lab" exec xk-gw sh -c 'nc -4 -lk -p 8080 >/dev/null 2>&1 & nc -6 -lk -p 8080 >/dev/null 2>&1 &' 9>&-
 
 install -m 600 "$root/examples/xdpknock.json" "$work/config.json"
 say "xdpknockd --config examples/xdpknock.json (on gw)"
 "$lab" exec xk-gw "$xdpknockd" --config "$work/config.json" --run-dir "$work/run" \
-    >"$work/daemon.log" 2>&1 &
+    >"$work/daemon.log" 2>&1 9>&- &
 daemon=$!
 for _ in $(seq 50); do grep -q "xdpknockd running" "$work/daemon.log" && break; sleep 0.1; done
 cat "$work/daemon.log"

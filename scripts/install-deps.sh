@@ -9,7 +9,7 @@ packages=(
   libbpf-dev libxdp-dev bpftool xdp-tools libelf-dev zlib1g-dev linux-libc-dev
   libssl-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev
   libclang-rt-14-dev libfko3-dev fwknop-client fwknop-server
-  iproute2 iputils-ping netcat-openbsd nmap hping3 tcpreplay tshark procps jq
+  iproute2 iputils-ping netcat-openbsd nmap hping3 tcpreplay tshark procps jq gnuplot-nox
 )
 
 missing=()

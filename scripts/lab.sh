@@ -6,6 +6,7 @@
 #
 # xdpknockd attaches to gw-out (2 rx queues). Run things inside with lab.sh exec NS CMD…
 # (network namespace only, so the host's bpffs at /sys/fs/bpf stays visible).
+# Scripts that use the lab hold flock on /run/xdpknock-lab.lock while they run.
 set -euo pipefail
 [ "$(id -u)" -eq 0 ] || exec sudo -E "$0" "$@"
 

@@ -18,8 +18,9 @@
 
 /* ports[dport]: what the gate does with traffic to a port. */
 enum xk_port_flags {
-    XK_PORT_KNOCK_UDP = 1 << 0,   /* UDP to it is a knock candidate for AF_XDP */
-    XK_PORT_PROTECT_TCP = 1 << 1, /* TCP SYNs to it need an authorization */
+    XK_PORT_KNOCK_UDP = 1 << 0,    /* UDP to it is a knock candidate for AF_XDP */
+    XK_PORT_PROTECT_TCP = 1 << 1,  /* TCP SYNs to it need an authorization */
+    XK_PORT_WAKE_BY_ADDR = 1 << 2, /* wake_targets[{daddr, port}] may name the wake host */
 };
 
 /* xk_port.knock_shapes: the payload shapes a knock port's ranges accept. */
@@ -84,7 +85,49 @@ enum xk_counter {
     XK_CNT_KNOCK_LEN_DROP,  /* knock length fits neither fko bounds nor a plain secret */
     XK_CNT_KNOCK_BYTE_DROP, /* fko-sized knock whose first byte cannot start fko */
     XK_CNT_KNOCK_RATE_DROP, /* knock over its source's token bucket */
+    XK_CNT_WAKE_EVENT,      /* authorized SYN to a wake host's service: event sent */
+    XK_CNT_WAKE_SUPPRESSED, /* ... within the host's debounce interval: no event */
+    XK_CNT_WAKE_LOST,       /* ... but the wake ring buffer was full */
     XK_CNT__MAX,
+};
+
+/* In front of every knock the gate redirects (bpf_xdp_adjust_meta): when XDP saw it, so a
+ * worker can time knock -> authorized map write. AF_XDP copies it into the UMEM frame just
+ * before the packet; the magic tells a stamped frame from one without metadata. */
+#define XK_KNOCK_META_MAGIC 0x786b6d31u /* "xkm1" */
+struct xk_knock_meta {
+    __u64 rx_ns; /* bpf_ktime_get_ns() in XDP */
+    __u32 magic;
+    __u32 pad;
+};
+
+/* Wake-on-LAN (KNOCK-AND-WAKE.md). Host ids are 1..XK_WAKE_HOSTS_MAX-1: config index + 1,
+ * so xk_port.wake_host = 0 keeps meaning "no host". */
+#define XK_WAKE_HOSTS_MAX 256
+#define XK_WAKE_TARGETS_MAX 1024
+#define XK_WAKE_RING_BYTES (64 * 1024) /* > 1000 events: debounced, so never near full */
+/* One event per host per interval: a SYN storm (or a client's SYN retries while the host
+ * boots) is one wake request, and userspace runs the burst. */
+#define XK_WAKE_DEBOUNCE_NS 1000000000ull
+
+/* wake_targets[key] = host id: services bound to one destination address, for ports whose
+ * entry has XK_PORT_WAKE_BY_ADDR. Address IPv6 or IPv4-mapped, port in host order. */
+struct xk_wake_target {
+    __u8 addr[16];
+    __u16 port;
+    __u16 pad; /* always 0: part of the hash */
+};
+
+/* wake_events ring buffer record: the authorized SYN that asked for a sleeping host. */
+struct xk_wake_event {
+    __u64 time_ns;  /* bpf_ktime_get_ns() */
+    __u8 saddr[16]; /* the authorized source */
+    __u8 daddr[16]; /* where its SYN was going */
+    __u32 range_id; /* from the xk_auth_value that let it pass */
+    __u32 secret_id;
+    __u16 host;  /* wake host id */
+    __u16 dport; /* host byte order */
+    __u32 pad;
 };
 
 #endif

@@ -7,7 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdio>
+#include <initializer_list>
+#include <utility>
+#include <vector>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -175,6 +181,179 @@ TEST_F(BpfGate, KnockRedirectsToBoundSocket) {
     expectVerdict(gateCase("udp_other_port").frame, XDP_PASS, XK_CNT_UDP_PASS);
     expectVerdict(gateCase("knock_fko_too_short").frame, XDP_DROP, XK_CNT_KNOCK_LEN_DROP);
     expectVerdict(gateCase("knock_fko_prefix_replay").frame, XDP_DROP, XK_CNT_KNOCK_BYTE_DROP);
+}
+
+// Wake-on-LAN: an authorized SYN to a wake host's service passes and asks for the host
+// once per debounce interval; nothing else ever does. Ports and sources of their own.
+constexpr uint16_t kWakePort = 8080;      // wakes host 1
+constexpr uint16_t kWakeAddrPort = 8081;  // wakes host 2, but only SYNs to kV4Gateway
+constexpr uint16_t kWakeHost = 1, kWakeAddrHost = 2;
+
+Bytes wakeSyn(std::string_view src, uint16_t dport) {
+    PacketBuilder b;
+    b.eth();
+    if (src.find(':') != std::string_view::npos) {
+        b.ipv6(src, kV6Gateway);
+    } else {
+        b.ipv4(src, kV4Gateway);
+    }
+    return b.tcp(40000, dport, kTcpSyn).build();
+}
+
+class BpfWake : public BpfGate {
+  protected:
+    void SetUp() override {
+        BpfGate::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        gate().setWakePort(kWakePort, kWakeHost);
+        gate().setWakePort(kWakeAddrPort, 0, XK_PORT_WAKE_BY_ADDR);
+        gate().setWakeTarget(gateAddr(kV4Gateway), kWakeAddrPort, kWakeAddrHost);
+        gate().resetWakeDebounce(kWakeHost);
+        gate().resetWakeDebounce(kWakeAddrHost);
+        gate().drainWakeEvents();
+    }
+
+    static void grant(std::string_view src, uint16_t port, uint32_t range, uint32_t secret) {
+        gate().authorize(gateAddr(src), IPPROTO_TCP, port, monotonicNowNs() + 60'000'000'000u,
+                         range, secret);
+    }
+
+    // Runs `frame` once; expects `action`, and exactly the counter deltas given.
+    static void expectRun(std::span<const uint8_t> frame, uint32_t action,
+                          std::initializer_list<std::pair<uint32_t, uint64_t>> deltas,
+                          uint32_t repeat = 1) {
+        const Counters before = gate().counters();
+        const LoadedGate::Run r = gate().run(frame, repeat);
+        const Counters after = gate().counters();
+        ASSERT_EQ(r.err, 0);
+        EXPECT_EQ(r.retval, action)
+            << "got " << actionName(r.retval) << ", want " << actionName(action);
+        for (uint32_t i = 0; i < XK_CNT__MAX; i++) {
+            uint64_t want = 0;
+            for (const auto &[c, d] : deltas)
+                if (c == i) want = d;
+            EXPECT_EQ(after[i] - before[i], want) << "counter " << counterName(i);
+        }
+    }
+};
+
+TEST_F(BpfWake, AuthorizedSynPassesAndEmitsOneEvent) {
+    grant("192.0.2.70", kWakePort, 3, 1);
+    const uint64_t t0 = monotonicNowNs();
+    expectRun(wakeSyn("192.0.2.70", kWakePort), XDP_PASS,
+              {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_EVENT, 1}});
+    const auto events = gate().drainWakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    const xk_wake_event &e = events[0];
+    EXPECT_EQ(e.host, kWakeHost);
+    EXPECT_EQ(e.dport, kWakePort);
+    EXPECT_EQ(e.range_id, 3u);
+    EXPECT_EQ(e.secret_id, 1u);
+    EXPECT_EQ(Ipv6Addr(std::to_array(e.saddr)), gateAddr("192.0.2.70"));
+    EXPECT_EQ(Ipv6Addr(std::to_array(e.daddr)), gateAddr(kV4Gateway));
+    EXPECT_GE(e.time_ns, t0);
+}
+
+TEST_F(BpfWake, SecondSynWithinDebounceIsSuppressed) {
+    grant("192.0.2.71", kWakePort, 0, 0);
+    const Bytes syn = wakeSyn("192.0.2.71", kWakePort);
+    expectRun(syn, XDP_PASS, {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_EVENT, 1}});
+    expectRun(syn, XDP_PASS, {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_SUPPRESSED, 1}});
+    EXPECT_EQ(gate().drainWakeEvents().size(), 1u);
+}
+
+TEST_F(BpfWake, SynStormIsOneEvent) {
+    grant("192.0.2.72", kWakePort, 0, 0);
+    grant("192.0.2.73", kWakePort, 0, 0);
+    expectRun(wakeSyn("192.0.2.72", kWakePort), XDP_PASS,
+              {{XK_CNT_SYN_PASS, 10000}, {XK_CNT_WAKE_EVENT, 1}, {XK_CNT_WAKE_SUPPRESSED, 9999}},
+              10000);
+    // The debounce is per host, not per source: another client's SYN is served by it too.
+    expectRun(wakeSyn("192.0.2.73", kWakePort), XDP_PASS,
+              {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_SUPPRESSED, 1}});
+    EXPECT_EQ(gate().drainWakeEvents().size(), 1u);
+}
+
+TEST_F(BpfWake, EventAgainAfterDebounceInterval) {
+    grant("192.0.2.74", kWakePort, 0, 0);
+    const Bytes syn = wakeSyn("192.0.2.74", kWakePort);
+    expectRun(syn, XDP_PASS, {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_EVENT, 1}});
+    std::this_thread::sleep_for(std::chrono::nanoseconds(XK_WAKE_DEBOUNCE_NS + 50'000'000));
+    expectRun(syn, XDP_PASS, {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_EVENT, 1}});
+    EXPECT_EQ(gate().drainWakeEvents().size(), 2u);
+}
+
+TEST_F(BpfWake, UnauthorizedSynDropsWithoutEvent) {
+    expectRun(wakeSyn(kV4Stranger, kWakePort), XDP_DROP, {{XK_CNT_SYN_DROP, 1}});
+    gate().authorize(gateAddr("192.0.2.75"), IPPROTO_TCP, kWakePort, monotonicNowNs() - 1);
+    expectRun(wakeSyn("192.0.2.75", kWakePort), XDP_DROP, {{XK_CNT_SYN_EXPIRED, 1}});
+    // A live grant for another port is no grant for this one.
+    expectRun(wakeSyn(kV4AuthSsh, kWakePort), XDP_DROP, {{XK_CNT_SYN_DROP, 1}});
+    EXPECT_TRUE(gate().drainWakeEvents().empty());
+}
+
+TEST_F(BpfWake, SynToServiceWithoutHostEmitsNothing) {
+    expectRun(wakeSyn(kV4AuthSsh, kSshPort), XDP_PASS, {{XK_CNT_SYN_PASS, 1}});
+    EXPECT_TRUE(gate().drainWakeEvents().empty());
+}
+
+TEST_F(BpfWake, EveryPortGrantWakesAndIpv6Too) {
+    // kV4AuthAll holds a proto 0 / port 0 grant from the catalog world.
+    expectRun(wakeSyn(kV4AuthAll, kWakePort), XDP_PASS,
+              {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_EVENT, 1}});
+    gate().resetWakeDebounce(kWakeHost);
+    gate().authorize(gateAddr("2001:db8::70"), IPPROTO_TCP, kWakePort,
+                     monotonicNowNs() + 60'000'000'000u, 2, 0);
+    expectRun(wakeSyn("2001:db8::70", kWakePort), XDP_PASS,
+              {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_EVENT, 1}});
+    const auto events = gate().drainWakeEvents();
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(Ipv6Addr(std::to_array(events[1].saddr)), gateAddr("2001:db8::70"));
+    EXPECT_EQ(events[1].range_id, 2u);
+}
+
+TEST_F(BpfWake, ServiceBoundToAddressWakesOnlyForThatDestination) {
+    grant("192.0.2.76", kWakeAddrPort, 0, 0);
+    expectRun(wakeSyn("192.0.2.76", kWakeAddrPort), XDP_PASS,
+              {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_EVENT, 1}});
+    const auto events = gate().drainWakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].host, kWakeAddrHost);
+    // Same port, another destination: no binding, and the port itself names no host.
+    const Bytes other = PacketBuilder()
+                            .eth()
+                            .ipv4("192.0.2.76", "198.51.100.9")
+                            .tcp(40000, kWakeAddrPort, kTcpSyn)
+                            .build();
+    expectRun(other, XDP_PASS, {{XK_CNT_SYN_PASS, 1}});
+    EXPECT_TRUE(gate().drainWakeEvents().empty());
+}
+
+// Not a check: what the wake path costs over a plain authorized SYN (test log only).
+TEST_F(BpfWake, CostReport) {
+    grant("192.0.2.77", kWakePort, 0, 0);
+    const Bytes wake = wakeSyn("192.0.2.77", kWakePort);
+    const Bytes plain = wakeSyn(kV4AuthSsh, kSshPort);
+    auto median = [](std::vector<uint32_t> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    std::vector<uint32_t> plainNs, suppressedNs, eventNs, plainSingleNs;
+    for (int i = 0; i < 15; i++) {
+        plainNs.push_back(gate().run(plain, 100000).durationNs);
+        suppressedNs.push_back(gate().run(wake, 100000).durationNs);  // debounced storm
+    }
+    for (int i = 0; i < 200; i++) {  // one event per run: the debounce slot is reset first
+        gate().resetWakeDebounce(kWakeHost);
+        eventNs.push_back(gate().run(wake, 1).durationNs);
+        gate().drainWakeEvents();
+        gate().resetWakeDebounce(kWakeHost);  // the same map writes before the baseline
+        plainSingleNs.push_back(gate().run(plain, 1).durationNs);
+    }
+    std::printf(
+        "wake cost (median ns/SYN): 100000-repeat runs: authorized no-host %u, wake "
+        "suppressed %u; single runs: authorized no-host %u, wake event %u\n",
+        median(plainNs), median(suppressedNs), median(plainSingleNs), median(eventNs));
 }
 
 }  // namespace

@@ -254,6 +254,7 @@ constexpr const char *kCounterNames[] = {
     "KNOCK_REDIRECT", "KNOCK_NO_SOCKET", "SYN_PASS",       "SYN_DROP",        "SYN_EXPIRED",
     "TCP_PASS",       "UDP_PASS",        "OTHER_PASS",     "MALFORMED_PASS",  "FRAGMENT_PASS",
     "FRAGMENT_DROP",  "IPV6_EXT_DROP",   "KNOCK_LEN_DROP", "KNOCK_BYTE_DROP", "KNOCK_RATE_DROP",
+    "WAKE_EVENT",     "WAKE_SUPPRESSED", "WAKE_LOST",
 };
 static_assert(std::size(kCounterNames) == XK_CNT__MAX, "a counter was added to maps.h");
 

@@ -66,13 +66,16 @@ void LoadedGate::setKnockBucket(const Ipv6Addr &source, uint64_t tatNs) {
           bpf_map_update_elem(bpf_map__fd(skel_->maps.knock_buckets), &key, &value, 0));
 }
 
-void LoadedGate::authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, uint64_t expiresNs) {
+void LoadedGate::authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, uint64_t expiresNs,
+                           uint32_t rangeId, uint32_t secretId) {
     xk_auth_key key{};
     std::memcpy(key.addr, addr.data(), sizeof(key.addr));
     key.port = port;
     key.proto = proto;
     xk_auth_value value{};
     value.expires_ns = expiresNs;
+    value.range_id = rangeId;
+    value.secret_id = secretId;
     check("update authorized",
           bpf_map_update_elem(bpf_map__fd(skel_->maps.authorized), &key, &value, 0));
 }
@@ -106,6 +109,45 @@ void LoadedGate::installCatalogWorld() {
     const uint64_t hour = 3600ull * 1'000'000'000u;
     for (const AuthGrant &g : authGrants())
         authorize(gateAddr(g.addr), g.proto, g.port, g.expired ? now - 1'000'000'000u : now + hour);
+}
+
+void LoadedGate::setWakePort(uint16_t port, uint16_t host, uint16_t extraFlags) {
+    xk_port value{};
+    value.flags = XK_PORT_PROTECT_TCP | extraFlags;
+    value.wake_host = host;
+    setPort(port, value);
+}
+
+void LoadedGate::setWakeTarget(const Ipv6Addr &daddr, uint16_t port, uint32_t host) {
+    xk_wake_target key{};
+    std::memcpy(key.addr, daddr.data(), sizeof(key.addr));
+    key.port = port;
+    check("update wake_targets",
+          bpf_map_update_elem(bpf_map__fd(skel_->maps.wake_targets), &key, &host, 0));
+}
+
+void LoadedGate::resetWakeDebounce(uint32_t host) {
+    const uint64_t never = 0;
+    check("update wake_last",
+          bpf_map_update_elem(bpf_map__fd(skel_->maps.wake_last), &host, &never, 0));
+}
+
+std::vector<xk_wake_event> LoadedGate::drainWakeEvents() {
+    std::vector<xk_wake_event> out;
+    auto collect = [](void *ctx, void *data, size_t size) {
+        if (size == sizeof(xk_wake_event)) {
+            auto *events = static_cast<std::vector<xk_wake_event> *>(ctx);
+            events->push_back(*static_cast<const xk_wake_event *>(data));
+        }
+        return 0;
+    };
+    ring_buffer *rb =
+        ring_buffer__new(bpf_map__fd(skel_->maps.wake_events), collect, &out, nullptr);
+    if (!rb) fail("ring_buffer__new", errno);
+    int n = ring_buffer__consume(rb);
+    ring_buffer__free(rb);
+    if (n < 0) fail("ring_buffer__consume", n);
+    return out;
 }
 
 void LoadedGate::setXsk(uint32_t queue, int fd) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "common/packet_builder.hpp"
 #include "xdpknock/maps.h"
@@ -28,9 +29,17 @@ class LoadedGate {
     void setPort(uint16_t port, const xk_port &value);
     // The GCRA state of a source's knock bucket; tatNs <= now means a full bucket.
     void setKnockBucket(const Ipv6Addr &source, uint64_t tatNs);
-    void authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, uint64_t expiresNs);
+    void authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, uint64_t expiresNs,
+                   uint32_t rangeId = 0, uint32_t secretId = 0);
     // Ports and grants the frame catalog (gate_frames.hpp) expects.
     void installCatalogWorld();
+
+    // Wake-on-LAN: a protected port whose SYNs wake `host`, a per-address binding, the
+    // host's debounce slot, and the events the ring buffer holds (drained).
+    void setWakePort(uint16_t port, uint16_t host, uint16_t extraFlags = 0);
+    void setWakeTarget(const Ipv6Addr &daddr, uint16_t port, uint32_t host);
+    void resetWakeDebounce(uint32_t host);
+    std::vector<xk_wake_event> drainWakeEvents();
 
     void setXsk(uint32_t queue, int fd);
     void clearXsk(uint32_t queue);

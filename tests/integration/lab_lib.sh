@@ -24,10 +24,13 @@ bad() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
 lab_up() {
+    # One lab per machine: hold its lock for this test's lifetime (children close fd 9).
+    exec 9>/run/xdpknock-lab.lock
+    flock -w 900 9 || { echo "FAIL: the lab stayed busy for 15 minutes"; exit 1; }
     "$LAB" up >/dev/null
     # A dual-stack listener on each protected port: a refused connect can only be the gate.
     for port in "$@"; do
-        in_ns xk-gw sh -c "nc -4 -lk -p $port >/dev/null 2>&1 & nc -6 -lk -p $port >/dev/null 2>&1 &"
+        in_ns xk-gw sh -c "nc -4 -lk -p $port >/dev/null 2>&1 & nc -6 -lk -p $port >/dev/null 2>&1 &" 9>&-
     done
 }
 
@@ -35,7 +38,7 @@ start_daemon() {  # config text on stdin
     cat > "$WORK/config.json"
     chmod 600 "$WORK/config.json"
     "$LAB" exec xk-gw "$XDPKNOCKD" -c "$WORK/config.json" --pin-root "$PIN_ROOT" \
-        --run-dir "$WORK/run" -v ${DAEMON_FLAGS:-} >>"$WORK/daemon.log" 2>&1 &
+        --run-dir "$WORK/run" -v ${DAEMON_FLAGS:-} >>"$WORK/daemon.log" 2>&1 9>&- &
     DAEMON_PID=$!
     for _ in $(seq 50); do
         [ "$(grep -c "xdpknockd running" "$WORK/daemon.log")" -gt "$STARTS" ] && STARTS=$((STARTS + 1)) && return 0

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -87,15 +88,32 @@ void print_table(const json &all) {
             }
             printf("\n");
         }
+        // ring_full: knocks XDP redirected but the queue's socket had no room (back-pressure).
         if (i.contains("queues")) {
             for (const auto &q : i["queues"]) {
-                printf("  queue %u: frames=%llu accepted=%llu ring_full=%llu rx_dropped=%llu\n",
-                       q["queue"].get<unsigned>(),
-                       static_cast<unsigned long long>(q["frames"].get<uint64_t>()),
-                       static_cast<unsigned long long>(q["accepted"].get<uint64_t>()),
-                       static_cast<unsigned long long>(q["ring_full"].get<uint64_t>()),
-                       static_cast<unsigned long long>(q["rx_dropped"].get<uint64_t>()));
+                printf(
+                    "  queue %u: workers=%u frames=%llu accepted=%llu ring_full=%llu "
+                    "rx_dropped=%llu",
+                    q["queue"].get<unsigned>(), q.value("workers", 1u),
+                    static_cast<unsigned long long>(q["frames"].get<uint64_t>()),
+                    static_cast<unsigned long long>(q["accepted"].get<uint64_t>()),
+                    static_cast<unsigned long long>(q["ring_full"].get<uint64_t>()),
+                    static_cast<unsigned long long>(q["rx_dropped"].get<uint64_t>()));
+                if (q.contains("latency") && q["latency"]["count"].get<uint64_t>() > 0) {
+                    printf(" knock->authorized p50=%.1fus p99=%.1fus",
+                           q["latency"]["p50_us"].get<double>(),
+                           q["latency"]["p99_us"].get<double>());
+                }
+                printf("\n");
             }
+        }
+        if (i.contains("workers")) {
+            printf("  workers (cpu/queue, + = fed by the poller):");
+            for (const auto &w : i["workers"]) {
+                printf(" %u%sq%u", w["cpu"].get<unsigned>(), w["poller"].get<bool>() ? "/" : "+",
+                       w["queue"].get<unsigned>());
+            }
+            printf("\n");
         }
         printf("  authorized: %zu\n", i["authorized"].size());
         for (const auto &a : i["authorized"]) {
@@ -103,6 +121,28 @@ void print_table(const json &all) {
                    a["port"].get<std::string>().c_str(),
                    static_cast<long long>(a["seconds_left"].get<int64_t>()));
         }
+    }
+}
+
+// Wake hosts, from the daemon's stats.json: awake / asleep as last probed, and the last
+// wake with what asked for it.
+void print_hosts(const json &hosts) {
+    printf("hosts:\n");
+    for (const auto &h : hosts) {
+        printf("  %-16s %s on %-8s %-7s wakes=%llu already_awake=%llu\n",
+               h["name"].get<std::string>().c_str(), h["mac"].get<std::string>().c_str(),
+               h["interface"].get<std::string>().c_str(), h["state"].get<std::string>().c_str(),
+               static_cast<unsigned long long>(h["wakes"].get<uint64_t>()),
+               static_cast<unsigned long long>(h["already_awake"].get<uint64_t>()));
+        if (!h.contains("last_wake")) continue;
+        const json &w = h["last_wake"];
+        time_t at = w["at"].get<int64_t>();
+        char when[32];
+        strftime(when, sizeof(when), "%F %T", localtime(&at));
+        printf("    last wake %s: %s after %llu ms, %u magic packet(s); %s\n", when,
+               w["result"].get<std::string>().c_str(),
+               static_cast<unsigned long long>(w["ms"].get<uint64_t>()),
+               w["magic_packets"].get<unsigned>(), w["trigger"].get<std::string>().c_str());
     }
 }
 
@@ -124,15 +164,20 @@ int run_status(const std::string &pin_root, const std::string &run_dir, bool as_
         json j = interface_status(dir.path());
         if (daemon.is_object() && daemon.contains("interfaces")) {
             for (const auto &d : daemon["interfaces"]) {
-                if (d["interface"] == j["interface"]) j["queues"] = d["queues"];
+                if (d["interface"] != j["interface"]) continue;
+                for (const char *k : {"queues", "workers", "latency"}) {
+                    if (d.contains(k)) j[k] = d[k];
+                }
             }
         }
         all["interfaces"].push_back(j);
     }
+    if (daemon.is_object() && daemon.contains("hosts")) all["hosts"] = daemon["hosts"];
     if (as_json) {
         printf("%s\n", all.dump(2).c_str());
     } else {
         print_table(all);
+        if (all.contains("hosts")) print_hosts(all["hosts"]);
     }
     return 0;
 }

@@ -1,5 +1,8 @@
 #include "daemon/guarded_interface.hpp"
 
+#include <array>
+#include <cstring>
+
 #include "gate/counters.hpp"
 #include "gate/ports.hpp"
 #include "log/log.hpp"
@@ -11,19 +14,33 @@ GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayC
     : name_(iface.name) {
     gate_ = gate::Gate::attach({iface.name, iface.mode, pin_root});
     gate::write_ports(gate_->ports_fd(), config);
+    gate::write_wake_targets(gate_->wake_targets_fd(), config);
     sink_ = std::make_unique<MapGrantSink>(config, gate_->authorized_fd(), iface.name);
 
     uint32_t queues = xsk::rx_queue_count(iface.name);
+    xsk::XskOptions xopts;
+    xopts.busy_poll = config.busy_poll;
     std::vector<std::unique_ptr<xsk::XskSocket>> sockets;
     for (uint32_t q = 0; q < queues && q < XK_MAX_QUEUES; ++q) {
-        sockets.push_back(xsk::XskSocket::open(iface.name, q, gate_->xsks_fd()));
+        sockets.push_back(xsk::XskSocket::open(iface.name, q, gate_->xsks_fd(), xopts));
+        if (int err = sockets.back()->busy_poll_error()) {
+            XK_WARN("%s queue %u: busy poll refused (%s): spinning without it", name_.c_str(), q,
+                    std::strerror(err));
+        }
     }
     pool_ = std::make_unique<workers::WorkerPool>(config, replay, *sink_);
-    pool_->start(std::move(sockets));
+    pool_->start(std::move(sockets), {config.workers, config.cpus});
+    std::string cpus;
+    for (size_t w = 0; w < pool_->workers(); ++w) {
+        const auto &info = pool_->info(w);
+        cpus += (w ? " " : "") + std::to_string(info.cpu) + (info.poller ? "" : "+") + "q" +
+                std::to_string(pool_->socket(info.socket).queue());
+    }
     XK_INFO(
-        "%s: gate attached (%s XDP), %u rx queue(s), %zu authorization(s) kept from before, "
-        "maps in %s",
-        name_.c_str(), gate_->mode_name(), queues, sink_->authorized().list().size(),
+        "%s: gate attached (%s XDP), %u rx queue(s), %zu worker(s) [cpu/queue: %s]%s, "
+        "%zu authorization(s) kept from before, maps in %s",
+        name_.c_str(), gate_->mode_name(), queues, pool_->workers(), cpus.c_str(),
+        config.busy_poll ? ", busy poll" : "", sink_->authorized().list().size(),
         gate_->pin_dir().c_str());
 }
 
@@ -50,25 +67,71 @@ void GuardedInterface::sweep() {
     }
 }
 
+namespace {
+nlohmann::json latency_json(const workers::LatencyHistogram::Counts &c) {
+    using H = workers::LatencyHistogram;
+    uint64_t n = 0;
+    for (uint64_t v : c) n += v;
+    return {{"count", n},
+            {"p50_us", static_cast<double>(H::quantile_ns(c, 0.50)) / 1000.0},
+            {"p99_us", static_cast<double>(H::quantile_ns(c, 0.99)) / 1000.0},
+            {"max_us", static_cast<double>(H::quantile_ns(c, 1.0)) / 1000.0}};
+}
+}  // namespace
+
+// Per queue: its workers' counters summed, the kernel's ring statistics (ring_full is the
+// back-pressure drop: XDP redirected a knock but the socket's rx ring had no room), and
+// knock -> authorized latency (XDP stamp to map write). Per worker: where it runs.
 nlohmann::json GuardedInterface::stats() const {
     nlohmann::json queues = nlohmann::json::array();
+    nlohmann::json workers_json = nlohmann::json::array();
+    workers::LatencyHistogram::Counts all{};
     for (size_t i = 0; pool_ && i < pool_->size(); ++i) {
-        const auto &s = pool_->stats(i);
+        uint64_t frames = 0, accepted = 0, not_knock = 0;
+        std::array<uint64_t, spa::kRejectCount> rej{};
+        workers::LatencyHistogram::Counts lat{};
+        size_t nworkers = 0;
+        for (size_t w = 0; w < pool_->workers(); ++w) {
+            if (pool_->info(w).socket != i) continue;
+            const auto &s = pool_->stats(w);
+            frames += s.frames.load(std::memory_order_relaxed);
+            accepted += s.accepted.load(std::memory_order_relaxed);
+            not_knock += s.not_knock.load(std::memory_order_relaxed);
+            for (size_t r = 0; r < spa::kRejectCount; ++r)
+                rej[r] += s.rejected[r].load(std::memory_order_relaxed);
+            pool_->latency(w).add_to(lat);
+            ++nworkers;
+        }
+        for (size_t b = 0; b < lat.size(); ++b) all[b] += lat[b];
         auto ring = pool_->socket(i).stats();
         nlohmann::json rejected = nlohmann::json::object();
         for (size_t r = 0; r < spa::kRejectCount; ++r) {
-            uint64_t v = s.rejected[r].load(std::memory_order_relaxed);
-            if (v) rejected[spa::reject_name(static_cast<spa::Reject>(r))] = v;
+            if (rej[r]) rejected[spa::reject_name(static_cast<spa::Reject>(r))] = rej[r];
         }
         queues.push_back({{"queue", pool_->socket(i).queue()},
-                          {"frames", s.frames.load(std::memory_order_relaxed)},
-                          {"accepted", s.accepted.load(std::memory_order_relaxed)},
+                          {"workers", nworkers},
+                          {"frames", frames},
+                          {"accepted", accepted},
+                          {"not_knock", not_knock},
                           {"rejected", rejected},
                           {"ring_full", ring.rx_ring_full},
                           {"rx_dropped", ring.rx_dropped},
-                          {"fill_empty", ring.fill_empty}});
+                          {"fill_empty", ring.fill_empty},
+                          {"latency", latency_json(lat)}});
     }
-    return {{"interface", name_}, {"mode", gate_->mode_name()}, {"queues", queues}};
+    for (size_t w = 0; pool_ && w < pool_->workers(); ++w) {
+        const auto &info = pool_->info(w);
+        workers_json.push_back(
+            {{"cpu", info.cpu},
+             {"queue", pool_->socket(info.socket).queue()},
+             {"poller", info.poller},
+             {"frames", pool_->stats(w).frames.load(std::memory_order_relaxed)}});
+    }
+    return {{"interface", name_},
+            {"mode", gate_->mode_name()},
+            {"queues", queues},
+            {"workers", workers_json},
+            {"latency", latency_json(all)}};
 }
 
 }  // namespace xk::daemon

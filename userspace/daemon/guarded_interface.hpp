@@ -22,6 +22,7 @@ class GuardedInterface {
     void sweep();
     nlohmann::json stats() const;
     const std::string &name() const { return name_; }
+    int wake_events_fd() const { return gate_->wake_events_fd(); }  // for wake::WakeService
 
   private:
     std::string name_;

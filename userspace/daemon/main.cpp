@@ -17,6 +17,7 @@
 #include "policy/config.hpp"
 #include "policy/knock_policy.hpp"
 #include "policy/replay_cache.hpp"
+#include "wake/wake_service.hpp"
 
 namespace {
 
@@ -29,9 +30,11 @@ xk::log::Level level_of(const std::string &name) {
 
 // Status reads this; written whole and renamed so a reader never sees half a file.
 void write_stats(const std::string &run_dir,
-                 const std::vector<std::unique_ptr<xk::daemon::GuardedInterface>> &ifaces) {
+                 const std::vector<std::unique_ptr<xk::daemon::GuardedInterface>> &ifaces,
+                 const xk::wake::WakeService *wake) {
     nlohmann::json j = {{"pid", getpid()}, {"interfaces", nlohmann::json::array()}};
     for (const auto &i : ifaces) j["interfaces"].push_back(i->stats());
+    if (wake) j["hosts"] = wake->stats();
     std::string tmp = run_dir + "/stats.json.tmp";
     {
         std::ofstream out(tmp);
@@ -99,7 +102,10 @@ int main(int argc, char **argv) {
 
     std::vector<std::unique_ptr<xk::daemon::GuardedInterface>> ifaces;
     std::unique_ptr<xk::policy::ReplayCache> replay;
+    std::unique_ptr<xk::wake::WakeService> wake;
     try {
+        // Before any gate attaches: a host's missing interface fails the start, not a wake.
+        if (!config.hosts.empty()) wake = std::make_unique<xk::wake::WakeService>(config);
         std::filesystem::create_directories(config.state_dir);
         std::filesystem::permissions(config.state_dir, std::filesystem::perms::owner_all);
         replay = std::make_unique<xk::policy::ReplayCache>(
@@ -110,7 +116,9 @@ int main(int argc, char **argv) {
         for (const auto &iface : config.interfaces) {
             ifaces.push_back(
                 std::make_unique<xk::daemon::GuardedInterface>(config, *replay, iface, pin_root));
+            if (wake) wake->watch(ifaces.back()->wake_events_fd());
         }
+        if (wake) wake->start();
     } catch (const std::exception &e) {
         XK_ERROR("%s", e.what());
         for (auto &i : ifaces) i->stop(keep_attached);
@@ -128,9 +136,10 @@ int main(int argc, char **argv) {
         if (sig == SIGTERM || sig == SIGINT) break;
         for (auto &i : ifaces) i->sweep();
         if (seconds % 60 == 0) replay->prune(time(nullptr));
-        if (!ec) write_stats(run_dir, ifaces);
+        if (!ec) write_stats(run_dir, ifaces, wake.get());
     }
     XK_INFO("xdpknockd: %s received, stopping", strsignal(sig));
+    if (wake) wake->stop();
     for (auto &i : ifaces) i->stop(keep_attached);
     std::filesystem::remove(run_dir + "/stats.json", ec);
     return 0;

@@ -25,13 +25,16 @@ std::string errstr(int err) {
 }
 
 bpf_map *const *maps_of(struct xdpknock *s, size_t &n) {
-    static thread_local bpf_map *list[5];
+    static thread_local bpf_map *list[8];
     list[0] = s->maps.ports;
     list[1] = s->maps.authorized;
     list[2] = s->maps.xsks;
     list[3] = s->maps.counters;
     list[4] = s->maps.knock_buckets;
-    n = 5;
+    list[5] = s->maps.wake_events;
+    list[6] = s->maps.wake_last;
+    list[7] = s->maps.wake_targets;
+    n = 8;
     return list;
 }
 
@@ -157,6 +160,12 @@ int Gate::xsks_fd() const {
 }
 int Gate::counters_fd() const {
     return bpf_map__fd(skel_->maps.counters);
+}
+int Gate::wake_events_fd() const {
+    return bpf_map__fd(skel_->maps.wake_events);
+}
+int Gate::wake_targets_fd() const {
+    return bpf_map__fd(skel_->maps.wake_targets);
 }
 
 }  // namespace xk::gate

@@ -35,6 +35,8 @@ class Gate {
     int authorized_fd() const;
     int xsks_fd() const;
     int counters_fd() const;
+    int wake_events_fd() const;   // ring buffer of xk_wake_event
+    int wake_targets_fd() const;  // xk_wake_target -> host id
     int ifindex() const { return ifindex_; }
     const char *mode_name() const { return generic_ ? "generic" : "native"; }
     const std::string &pin_dir() const { return pin_dir_; }

@@ -13,6 +13,8 @@ namespace xk::gate {
 static_assert(sizeof(xk_port) == 32, "xk_port layout is shared with BPF");
 static_assert(sizeof(xk_knock_source) == 16, "xk_knock_source layout is shared with BPF");
 static_assert(sizeof(xk_knock_bucket) == 8, "xk_knock_bucket layout is shared with BPF");
+static_assert(sizeof(xk_wake_target) == 20, "xk_wake_target layout is shared with BPF");
+static_assert(sizeof(xk_wake_event) == 56, "xk_wake_event layout is shared with BPF");
 
 namespace {
 
@@ -53,8 +55,45 @@ std::vector<xk_port> port_table(const policy::Config &config) {
             for (const auto &s : r.secrets) add_plain_length(e, s.plain.size());
         }
     }
-    for (const auto &s : config.services) table[s.port.port].flags |= XK_PORT_PROTECT_TCP;
+    for (const auto &s : config.services) {
+        xk_port &e = table[s.port.port];
+        e.flags |= XK_PORT_PROTECT_TCP;
+        if (s.host < 0) continue;
+        // Host ids are config index + 1: 0 in xk_port.wake_host means none.
+        if (s.address) {
+            e.flags |= XK_PORT_WAKE_BY_ADDR;
+        } else {
+            e.wake_host = static_cast<uint16_t>(s.host + 1);
+        }
+    }
     return table;
+}
+
+std::vector<std::pair<xk_wake_target, uint32_t>> wake_target_table(const policy::Config &config) {
+    std::vector<std::pair<xk_wake_target, uint32_t>> out;
+    for (const auto &s : config.services) {
+        if (s.host < 0 || !s.address) continue;
+        xk_wake_target t{};
+        std::memcpy(t.addr, s.address->bytes.data(), sizeof(t.addr));
+        t.port = s.port.port;
+        out.emplace_back(t, static_cast<uint32_t>(s.host + 1));
+    }
+    return out;
+}
+
+void write_wake_targets(int wake_targets_fd, const policy::Config &config) {
+    // The pinned map outlives restarts: drop every entry first, so removed services go.
+    xk_wake_target key{}, next{};
+    while (bpf_map_get_next_key(wake_targets_fd, nullptr, &next) == 0) {
+        key = next;
+        if (bpf_map_delete_elem(wake_targets_fd, &key) != 0) break;
+    }
+    for (const auto &[target, host] : wake_target_table(config)) {
+        if (bpf_map_update_elem(wake_targets_fd, &target, &host, BPF_ANY) != 0) {
+            throw GateError(std::string("cannot write the wake_targets map: ") +
+                            std::strerror(errno));
+        }
+    }
 }
 
 void write_ports(int ports_fd, const policy::Config &config) {

@@ -2,6 +2,7 @@
 // Fills the gate's ports map from the config: knock ports with their pre-filter, and
 // protected services.
 
+#include <utility>
 #include <vector>
 
 #include "policy/config.hpp"
@@ -16,5 +17,9 @@ std::vector<xk_port> port_table(const policy::Config &config);
 // Rewrites every entry, so ports and filters dropped from the config stop applying on
 // restart (the pinned map is reused).
 void write_ports(int ports_fd, const policy::Config &config);
+
+// wake_targets entries: services bound to one destination address -> wake host id.
+std::vector<std::pair<xk_wake_target, uint32_t>> wake_target_table(const policy::Config &config);
+void write_wake_targets(int wake_targets_fd, const policy::Config &config);
 
 }  // namespace xk::gate

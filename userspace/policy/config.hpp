@@ -2,7 +2,9 @@
 // The daemon's configuration: interfaces, knock ranges and protected services.
 // Parsing validates everything up front so a bad file fails before anything attaches.
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -42,9 +44,30 @@ struct Range {
     uint32_t max_client_timeout_s = 300;
 };
 
+// A host behind the gateway that sleeps until an authorized SYN wants one of its services
+// (Wake-on-LAN, KNOCK-AND-WAKE.md).
+enum class WakeType {
+    link,     // Ethernet frame, EtherType 0x0842, to ff:ff:ff:ff:ff:ff on the host's interface
+    network,  // UDP to the interface's IPv4 broadcast address
+    unicast,  // UDP to the host's own address
+};
+
+struct Host {
+    std::string name;
+    std::array<uint8_t, 6> mac{};
+    std::optional<Address> ipv4, ipv6;  // probed (ARP / NDP) to tell awake from asleep
+    std::string interface;              // the gateway's interface on the host's link
+    WakeType wake_type = WakeType::link;
+    uint16_t wake_port = 9;    // UDP types only
+    uint32_t repeat_ms = 500;  // magic packet interval while the host stays silent
+    uint32_t timeout_s = 10;   // give up after this long
+};
+
 struct Service {
     std::string name;
     PortRef port;
+    int host = -1;                   // index into Config::hosts; -1 wakes nothing
+    std::optional<Address> address;  // only SYNs to this destination wake the host
 };
 
 struct Interface {
@@ -62,9 +85,12 @@ struct Config {
     std::vector<Interface> interfaces;
     std::vector<Range> ranges;
     std::vector<Service> services;
+    std::vector<Host> hosts;
     KnockRate knock_rate;
     std::string state_dir = "/var/lib/xdpknock";
-    unsigned workers = 0;  // 0: one per rx queue
+    unsigned workers = 0;        // 0: one per online CPU (at least one per rx queue)
+    std::vector<unsigned> cpus;  // workers pinned round-robin to these; empty: 0, 1, ...
+    bool busy_poll = false;      // spin on the AF_XDP rings (SO_PREFER_BUSY_POLL) instead of poll()
     std::string log_level = "info";
 };
 

@@ -6,29 +6,59 @@
 
 #include <ctime>
 
+#include "log/log.hpp"
+
 namespace xk::workers {
 namespace {
-constexpr size_t kBatch = 64;
 
 void pin_to_cpu(unsigned cpu) {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu <= 0) return;
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(cpu % static_cast<unsigned>(ncpu), &set);
-    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    CPU_SET(cpu, &set);
+    int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    if (err) XK_WARN("cannot pin a worker to CPU %u: error %d", cpu, err);
 }
+
+uint64_t monotonic_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
 }  // namespace
 
-void WorkerPool::start(std::vector<std::unique_ptr<xsk::XskSocket>> sockets) {
+void WorkerPool::start(std::vector<std::unique_ptr<xsk::XskSocket>> sockets,
+                       const PoolOptions &options) {
     sockets_ = std::move(sockets);
-    for (size_t i = 0; i < sockets_.size(); ++i) {
-        stats_.push_back(std::make_unique<HandlerStats>());
-        // Built here, not in the thread, so a key problem surfaces before start() returns.
-        policies_.push_back(std::make_unique<policy::KnockPolicy>(config_, &replay_));
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned ncpu = online > 0 ? static_cast<unsigned>(online) : 1;
+    size_t n = options.workers ? options.workers : ncpu;
+    if (n < sockets_.size()) {
+        XK_WARN("%zu worker(s) configured for %zu rx queue(s): running one per queue", n,
+                sockets_.size());
+        n = sockets_.size();
     }
+    extras_.assign(sockets_.size(), {});
+    for (size_t i = 0; i < n; ++i) {
+        auto w = std::make_unique<Worker>();
+        w->info.socket = i % sockets_.size();
+        w->info.poller = i < sockets_.size();
+        w->info.cpu = options.cpus.empty() ? static_cast<unsigned>(i % ncpu)
+                                           : options.cpus[i % options.cpus.size()];
+        // Built here, not in the thread, so a key problem surfaces before start() returns.
+        w->policy = std::make_unique<policy::KnockPolicy>(config_, &replay_);
+        if (!w->info.poller) extras_[w->info.socket].push_back(i);
+        workers_.push_back(std::move(w));
+    }
+    busy_poll_ = config_.busy_poll;
     running_ = true;
-    for (size_t i = 0; i < sockets_.size(); ++i) threads_.emplace_back([this, i] { run(i); });
+    for (size_t i = 0; i < workers_.size(); ++i) {
+        if (workers_[i]->info.poller) {
+            threads_.emplace_back([this, i] { poll_loop(i); });
+        } else {
+            threads_.emplace_back([this, i] { extra_loop(i); });
+        }
+    }
 }
 
 void WorkerPool::stop() {
@@ -39,16 +69,90 @@ void WorkerPool::stop() {
     threads_.clear();
 }
 
-void WorkerPool::run(size_t index) {
-    xsk::XskSocket &sock = *sockets_[index];
-    pin_to_cpu(sock.queue());
-    KnockHandler handler(*policies_[index], sink_, *stats_[index]);
+void WorkerPool::judge(Worker &w, KnockHandler &h, const xsk::Frame *frames, size_t n) {
+    int64_t now = time(nullptr);
+    for (size_t i = 0; i < n; ++i) {
+        if (h.handle_frame(frames[i].data, frames[i].len, now) != spa::Reject::ok) continue;
+        // Timed from XDP to after the map write: what a client waits for before its SYN.
+        uint64_t rx = xsk::XskSocket::rx_ns(frames[i]);
+        if (rx) w.latency.record(monotonic_ns() - rx);
+    }
+}
+
+// Polls the socket; each batch goes to the first extra worker with room (round robin),
+// else is judged here. Spent frames come back through `done` and only this thread puts
+// them in the fill ring, which has a single producer.
+void WorkerPool::poll_loop(size_t index) {
+    Worker &self = *workers_[index];
+    xsk::XskSocket &sock = *sockets_[self.info.socket];
+    const std::vector<size_t> &extras = extras_[self.info.socket];
+    pin_to_cpu(self.info.cpu);
+    KnockHandler handler(*self.policy, sink_, self.stats);
     xsk::Frame frames[kBatch];
+    size_t next = 0;
     while (running_.load(std::memory_order_relaxed)) {
-        size_t n = sock.receive(frames, kBatch, 100);
-        int64_t now = time(nullptr);
-        for (size_t i = 0; i < n; ++i) handler.handle_frame(frames[i].data, frames[i].len, now);
-        sock.release();
+        uint32_t in_flight = 0;
+        for (size_t e : extras) {
+            Worker &x = *workers_[e];
+            while (FrameBatch *b = x.done.front()) {
+                sock.recycle(b->frames.data(), b->n);
+                x.done.pop();
+                --x.outstanding;
+            }
+            in_flight += x.outstanding;
+        }
+        // Short waits while extras hold frames, so they return to the fill ring promptly.
+        size_t n = sock.receive(frames, kBatch, in_flight ? 1 : 100);
+        if (n == 0) continue;
+        // Round robin over the poller and its extras; a full extra's turn falls to us.
+        size_t turn = next;
+        next = (next + 1) % (extras.size() + 1);
+        if (turn > 0) {
+            Worker &x = *workers_[extras[turn - 1]];
+            FrameBatch *b = x.outstanding < kRing ? x.inbox.slot() : nullptr;
+            if (b) {
+                std::copy(frames, frames + n, b->frames.begin());
+                b->n = static_cast<uint32_t>(n);
+                x.inbox.publish();
+                ++x.outstanding;
+                continue;
+            }
+        }
+        judge(self, handler, frames, n);
+        sock.recycle(frames, n);
+    }
+    // Wake extras asleep on an empty inbox so they see running_ == false.
+    for (size_t e : extras) {
+        Worker &x = *workers_[e];
+        FrameBatch *b = x.outstanding < kRing ? x.inbox.slot() : nullptr;
+        if (b) {
+            b->n = 0;
+            x.inbox.publish();
+        }
+    }
+}
+
+void WorkerPool::extra_loop(size_t index) {
+    Worker &self = *workers_[index];
+    pin_to_cpu(self.info.cpu);
+    KnockHandler handler(*self.policy, sink_, self.stats);
+    while (running_.load(std::memory_order_relaxed)) {
+        FrameBatch *b = self.inbox.front();
+        if (!b) {
+            self.inbox.wait_nonempty();
+            continue;
+        }
+        // Never full: the poller keeps at most kRing batches out across both rings.
+        FrameBatch *back = self.done.slot();
+        if (!back) {  // cannot happen while the poller keeps count; never overwrite a slot
+            sched_yield();
+            continue;
+        }
+        judge(self, handler, b->frames.data(), b->n);
+        std::copy(b->frames.begin(), b->frames.begin() + b->n, back->frames.begin());
+        back->n = b->n;
+        self.inbox.pop();
+        self.done.publish();
     }
 }
 

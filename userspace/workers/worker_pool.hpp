@@ -1,15 +1,31 @@
 #pragma once
-// One run-to-completion thread per AF_XDP socket, pinned to a CPU.
+// The knock workers: one pinned poller thread per AF_XDP socket (rx queue), plus extra
+// pinned workers when the config asks for more workers than there are queues; a poller
+// hands whole batches to its extras through SPSC rings and alone refills its fill ring.
 
 #include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "workers/batch_ring.hpp"
 #include "workers/knock_handler.hpp"
+#include "workers/latency_histogram.hpp"
 #include "xsk/xsk_socket.hpp"
 
 namespace xk::workers {
+
+struct PoolOptions {
+    unsigned workers = 0;        // 0: online CPUs; never fewer than sockets
+    std::vector<unsigned> cpus;  // worker i runs on cpus[i % size]; empty: CPU i % online
+};
+
+// What status shows per worker.
+struct WorkerInfo {
+    size_t socket;  // index of the socket it serves
+    unsigned cpu;
+    bool poller;  // polls the socket itself (else fed by the poller)
+};
 
 class WorkerPool {
   public:
@@ -19,23 +35,43 @@ class WorkerPool {
         : config_(config), replay_(replay), sink_(sink) {}
     ~WorkerPool() { stop(); }
 
-    void start(std::vector<std::unique_ptr<xsk::XskSocket>> sockets);
+    void start(std::vector<std::unique_ptr<xsk::XskSocket>> sockets,
+               const PoolOptions &options = {});
     void stop();
 
-    size_t size() const { return sockets_.size(); }
-    const HandlerStats &stats(size_t i) const { return *stats_[i]; }
+    size_t size() const { return sockets_.size(); }  // sockets
     const xsk::XskSocket &socket(size_t i) const { return *sockets_[i]; }
+    size_t workers() const { return workers_.size(); }
+    const WorkerInfo &info(size_t w) const { return workers_[w]->info; }
+    const HandlerStats &stats(size_t w) const { return workers_[w]->stats; }
+    const LatencyHistogram &latency(size_t w) const { return workers_[w]->latency; }
 
   private:
-    void run(size_t index);
+    static constexpr size_t kRing = 16;  // batches in flight per extra worker
+
+    struct Worker {
+        WorkerInfo info{};
+        HandlerStats stats;
+        LatencyHistogram latency;
+        std::unique_ptr<policy::KnockPolicy> policy;
+        // Extras only: batches from the poller, spent batches back to it.
+        BatchRing<kRing> inbox;
+        BatchRing<kRing> done;
+        uint32_t outstanding = 0;  // poller-side: batches handed over and not yet back
+    };
+
+    void poll_loop(size_t w);
+    void extra_loop(size_t w);
+    void judge(Worker &w, KnockHandler &h, const xsk::Frame *frames, size_t n);
 
     const policy::Config &config_;
     policy::ReplayCache &replay_;
     GrantSink &sink_;
+    bool busy_poll_ = false;
     std::atomic<bool> running_{false};
     std::vector<std::unique_ptr<xsk::XskSocket>> sockets_;
-    std::vector<std::unique_ptr<HandlerStats>> stats_;
-    std::vector<std::unique_ptr<policy::KnockPolicy>> policies_;
+    std::vector<std::unique_ptr<Worker>> workers_;  // the first size() are the pollers
+    std::vector<std::vector<size_t>> extras_;       // per socket: its extra workers
     std::vector<std::thread> threads_;
 };
 

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <xdp/xsk.h>
 
+#include "xdpknock/maps.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -43,7 +45,7 @@ std::unique_ptr<XskSocket> XskSocket::open(const std::string &ifname, uint32_t q
         s->area_ = nullptr;
         throw XskError("cannot map UMEM: " + errstr(errno));
     }
-    s->pending_addrs_ = new uint64_t[options.ring_size];
+    s->busy_poll_ = options.busy_poll;
 
     xsk_umem_config ucfg{};
     ucfg.fill_size = options.ring_size;
@@ -61,12 +63,19 @@ std::unique_ptr<XskSocket> XskSocket::open(const std::string &ifname, uint32_t q
     scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
     scfg.bind_flags =
         XDP_USE_NEED_WAKEUP;  // no COPY/ZEROCOPY: the kernel picks zero-copy if it can
-    err = xsk_socket__create(&s->socket_, ifname.c_str(), queue, s->umem_, &s->rings_->rx, nullptr,
-                             &scfg);
+    // A socket just closed on this queue (a restart) frees its pool from a kernel work
+    // item: EBUSY for a moment, so retry for up to 2 s.
+    for (int tries = 0;; ++tries) {
+        err = xsk_socket__create(&s->socket_, ifname.c_str(), queue, s->umem_, &s->rings_->rx,
+                                 nullptr, &scfg);
+        if (err != -EBUSY || tries == 40) break;
+        usleep(50000);
+    }
     if (err) {
         throw XskError(ifname + " queue " + std::to_string(queue) +
                        ": cannot bind AF_XDP socket: " + errstr(err));
     }
+    if (options.busy_poll) s->enable_busy_poll();
     err = xsk_socket__update_xskmap(s->socket_, xsks_map_fd);
     if (err) throw XskError("cannot register AF_XDP socket in xsks: " + errstr(err));
     s->refill(options.frames / 2 < options.ring_size ? options.frames / 2 : options.ring_size);
@@ -77,7 +86,17 @@ XskSocket::~XskSocket() {
     if (socket_) xsk_socket__delete(socket_);
     if (umem_) xsk_umem__delete(umem_);
     if (area_) munmap(area_, area_size_);
-    delete[] pending_addrs_;
+}
+
+// Best effort: drivers without NAPI busy poll just behave like a non-blocking socket.
+void XskSocket::enable_busy_poll() {
+    int fd = xsk_socket__fd(socket_);
+    int one = 1, usecs = 20, budget = 64;
+    if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof(one)) ||
+        setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usecs, sizeof(usecs)) ||
+        setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget))) {
+        busy_poll_error_ = errno;
+    }
 }
 
 // Initial fill: frames 0..n-1. Later refills recycle the addresses just released.
@@ -94,35 +113,57 @@ size_t XskSocket::receive(Frame *out, size_t max, int timeout_ms) {
     uint32_t idx = 0;
     size_t n = xsk_ring_cons__peek(&rings_->rx, static_cast<uint32_t>(max), &idx);
     if (n == 0) {
-        pollfd p{xsk_socket__fd(socket_), POLLIN, 0};
-        if (poll(&p, 1, timeout_ms) <= 0) return 0;
+        if (busy_poll_) {
+            // A syscall on the socket is what drives the kernel's busy poll of the queue.
+            recvfrom(xsk_socket__fd(socket_), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+        } else {
+            pollfd p{xsk_socket__fd(socket_), POLLIN, 0};
+            if (poll(&p, 1, timeout_ms) <= 0) return 0;
+        }
         n = xsk_ring_cons__peek(&rings_->rx, static_cast<uint32_t>(max), &idx);
     }
     for (size_t i = 0; i < n; ++i) {
         const xdp_desc *d = xsk_ring_cons__rx_desc(&rings_->rx, idx + static_cast<uint32_t>(i));
-        pending_addrs_[i] = xsk_umem__extract_addr(d->addr);
+        out[i].addr = xsk_umem__extract_addr(d->addr);
         out[i].data = static_cast<const uint8_t *>(xsk_umem__get_data(area_, d->addr));
         out[i].len = d->len;
     }
-    pending_ = static_cast<uint32_t>(n);
+    if (n) xsk_ring_cons__release(&rings_->rx, static_cast<uint32_t>(n));
     return n;
 }
 
-void XskSocket::release() {
-    if (pending_ == 0) return;
-    xsk_ring_cons__release(&rings_->rx, pending_);
+void XskSocket::recycle(const Frame *frames, size_t n) {
+    uint64_t addrs[64];
+    while (n) {
+        size_t k = n < 64 ? n : 64;
+        for (size_t i = 0; i < k; ++i) addrs[i] = frames[i].addr;
+        recycle(addrs, k);
+        frames += k;
+        n -= k;
+    }
+}
+
+void XskSocket::recycle(const uint64_t *addrs, size_t n) {
+    if (n == 0) return;
     uint32_t idx = 0;
-    // The fill ring has room for every released frame: it had them before.
-    while (xsk_ring_prod__reserve(&rings_->fill, pending_, &idx) != pending_) {
+    // The fill ring has room for every frame we hold: it had them before.
+    while (xsk_ring_prod__reserve(&rings_->fill, static_cast<uint32_t>(n), &idx) != n) {
     }
-    for (uint32_t i = 0; i < pending_; ++i) {
-        *xsk_ring_prod__fill_addr(&rings_->fill, idx + i) = pending_addrs_[i];
+    for (size_t i = 0; i < n; ++i) {
+        *xsk_ring_prod__fill_addr(&rings_->fill, idx + static_cast<uint32_t>(i)) = addrs[i];
     }
-    xsk_ring_prod__submit(&rings_->fill, pending_);
+    xsk_ring_prod__submit(&rings_->fill, static_cast<uint32_t>(n));
     if (xsk_ring_prod__needs_wakeup(&rings_->fill)) {
         recvfrom(xsk_socket__fd(socket_), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
     }
-    pending_ = 0;
+}
+
+uint64_t XskSocket::rx_ns(const Frame &f) {
+    // The kernel copies XDP metadata right in front of the packet, inside the frame's
+    // headroom (XDP_PACKET_HEADROOM), so reading before data stays within UMEM.
+    xk_knock_meta m;
+    std::memcpy(&m, f.data - sizeof(m), sizeof(m));
+    return m.magic == XK_KNOCK_META_MAGIC ? m.rx_ns : 0;
 }
 
 int XskSocket::fd() const {

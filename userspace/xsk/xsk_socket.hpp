@@ -19,6 +19,7 @@ class XskError : public std::runtime_error {
 struct Frame {
     const uint8_t *data;
     uint32_t len;
+    uint64_t addr;  // UMEM address: what recycle() hands back to the fill ring
 };
 
 struct RingStats {
@@ -31,6 +32,7 @@ struct RingStats {
 struct XskOptions {
     uint32_t frames = 4096;  // UMEM frames; half stay in the fill ring
     uint32_t ring_size = 2048;
+    bool busy_poll = false;  // SO_PREFER_BUSY_POLL + SO_BUSY_POLL; receive() never sleeps
 };
 
 class XskSocket {
@@ -43,18 +45,25 @@ class XskSocket {
     XskSocket(const XskSocket &) = delete;
     XskSocket &operator=(const XskSocket &) = delete;
 
-    // Up to max frames, waiting up to timeout_ms for the first. The frames stay valid
-    // until release(), which hands their buffers back to the fill ring.
+    // Up to max frames, waiting up to timeout_ms for the first (busy poll: never waits).
+    // The rx slots are freed at once; the frames stay ours in UMEM until recycle() puts
+    // them back in the fill ring, so a batch may be handed to another thread meanwhile.
     size_t receive(Frame *out, size_t max, int timeout_ms);
-    void release();
+    // Only the thread that calls receive() may call it: the fill ring has one producer.
+    void recycle(const Frame *frames, size_t n);
+    void recycle(const uint64_t *addrs, size_t n);
+    // The XDP timestamp in front of a frame, 0 when it carries none.
+    static uint64_t rx_ns(const Frame &f);
 
     int fd() const;
     uint32_t queue() const { return queue_; }
     RingStats stats() const;
+    int busy_poll_error() const { return busy_poll_error_; }
 
   private:
     XskSocket() = default;
     void refill(uint32_t n);
+    void enable_busy_poll();
 
     struct Rings;
     std::unique_ptr<Rings> rings_;
@@ -63,8 +72,8 @@ class XskSocket {
     void *area_ = nullptr;
     size_t area_size_ = 0;
     uint32_t queue_ = 0;
-    uint32_t pending_ = 0;  // frames handed out by receive(), not yet released
-    uint64_t *pending_addrs_ = nullptr;
+    bool busy_poll_ = false;
+    int busy_poll_error_ = 0;  // errno of a refused busy-poll option, 0 if all took
 };
 
 // Rx queues the interface has (ethtool channels); 1 when the driver does not say.

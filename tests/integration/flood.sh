@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Lab, bounded flood: fko-shaped junk (passes the XDP pre-filter, fails the HMAC) from 65,536
+# spoofed sources in 10.100.0.0/16 at the injector's maximum rate for 8 s, and meanwhile
+# 1,000 valid fko knocks (xdpknock-gen) from 1,000 distinct sources moved into
+# 10.99.128.0/17, 500/s, into the same rx queue: at least 999 must be authorized.
+# knock_rate is raised to 100000/s per source so the junk reaches the workers at full rate
+# (at the default 20/s the 65,536 sources would each be over budget for part of the flood).
+# Both injectors run on CPU 0 (AF_PACKET: the sending CPU picks the veth rx queue, and the
+# veth's XDP runs in that CPU's softirq); the daemon's "cpus": [1] keeps the workers off it.
+# Usage: flood.sh XDPKNOCKD XDPKNOCK XDPKNOCK_GEN XDPKNOCK_REPLAY
+XDPKNOCKD=$1 XDPKNOCK=$2 GEN=$3 REPLAY=$4
+source "$(dirname "$0")/lab_lib.sh"
+source "$(dirname "$0")/mq_lib.sh"
+require_root
+command -v jq >/dev/null || { echo "FAIL: jq is missing (scripts/install-deps.sh)"; exit 1; }
+[ "$(nproc)" -ge 2 ] || { echo "FAIL: the flood test needs 2 CPUs"; exit 1; }
+wait_for_free_lab
+trap finish EXIT
+mkdir -p "$WORK/state"
+
+VALID=1000
+LAB_QUEUES=2 lab_up 22
+MAC=$(gw_mac)
+fko_config 3 '"10.0.0.0/8"' false \
+    '"cpus": [1, 0, 0], "knock_rate": {"per_source_pps": 100000, "burst": 100000},' >"$WORK/flood.json"
+start_daemon <"$WORK/flood.json"
+"$GEN" --config "$WORK/config.json" --out "$WORK/valid.pcap" --seed $$ --fko "$VALID" \
+    --ipv6-share 0 >/dev/null || bad "xdpknock-gen wrote $VALID knocks"
+
+inject() { in_ns xk-client taskset -c 0 "$REPLAY" --dst-mac "$MAC" "$@"; }
+inject --fko-junk 65536 --junk-net 10.100.0.0/16 --count 100000000 --seconds 8 >"$WORK/junk.json" &
+JUNK=$!
+sleep 2
+inject --pcap "$WORK/valid.pcap" --src-net 10.99.128.0/17 --rate 500 --seconds 6 >"$WORK/valid.json"
+wait "$JUNK"
+sleep 1.5  # the workers drain; stats.json is rewritten each second
+
+junk_sent=$(jq .offered "$WORK/junk.json")
+echo "junk:  $(cat "$WORK/junk.json")"
+echo "valid: $(cat "$WORK/valid.json")"
+echo "stats: $(stats | jq -c '.interfaces[0] | {queues: [.queues[] | {queue, frames, accepted, ring_full, rx_dropped, latency}], latency}')"
+echo "xdp:   $(status_json | jq -c '.interfaces[0].counters | {knock_redirect, knock_rate_drop, knock_len_drop, knock_byte_drop, knock_no_socket}')"
+check "all $VALID valid knocks were offered" test "$(jq .offered "$WORK/valid.json")" -eq "$VALID"
+check "the junk ran at least 100k frames/s ($junk_sent in 8 s)" test "$junk_sent" -ge 800000
+check "at least $((VALID - 1)) of $VALID valid knocks authorized under the flood" \
+    wait_accepted $((VALID - 1)) 5
+check "the map holds them (10.99.128.0/17 sources)" \
+    test "$(status_json | jq '[.interfaces[0].authorized[] | select(.source | startswith("10.99.1"))] | length')" -ge $((VALID - 1))
+check "the junk reached the workers (knock_redirect >= 90% of it)" \
+    test "$(counter knock_redirect)" -ge $((junk_sent * 9 / 10))
+check "knock->authorized latency recorded" test "$(stats | jq .interfaces[0].latency.count)" -ge $((VALID - 1))
