@@ -6,13 +6,13 @@
 # bench/results/<date>-live.{json,md,png}. All traffic stays in the lab (scripts/lab.sh).
 #
 #   bench/live_compare.sh [--build DIR] [--out DIR] [--knocks 500] [--seconds 4]
-#                         [--rates "none 20000 50000 100000 max"] [--smoke]
+#                         [--rates "none 50000 100000 200000 300000 max"] [--smoke]
 set -euo pipefail
 [ "$(id -u)" -eq 0 ] || exec sudo -E "$0" "$@"
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build" out="$root/bench/results" knocks=500 seconds=4
-rates="none 20000 50000 100000 max"
+rates="none 50000 100000 200000 300000 max"
 while [ $# -gt 0 ]; do
     case $1 in
         --build) build=$(cd "$2" && pwd); shift 2 ;;

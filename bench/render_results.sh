@@ -35,6 +35,11 @@ def e2e: .end_to_end;
 "| xdpknockd --pcap --dry-run, 1 worker (start to exit) | \(.fwknopd_offline.xdpknockd.knocks_per_second_wall) | \(.fwknopd_offline.xdpknockd.accepted_min) |",
 "",
 "Ratio xdpknockd / fwknopd (loop sleep 1): \(.fwknopd_offline.ratio_wall)× wall, \(.fwknopd_offline.ratio_inner)× by xdpknockd'"'"'s own timing.",
+"",
+"**Live on the lab veth: valid knocks authorized under a junk flood** (`\(.live_flood.command)`; fwknopd: \(.live_flood.fwknopd_conf))",
+"",
+"| flood target | junk reached (pps) | xdpknockd authorized | fwknopd authorized |", "|---|---:|---:|---:|",
+(.live_flood.points[] | "| \(.flood) | \(.junk.rate_pps // 0 | floor) | \(.xdpknockd_authorized) / \(.knocks_sent) | \(.fwknopd_authorized) / \(.knocks_sent) |"),
 (if (e2e | length) > 0 then
   "", "**End to end in the lab**", "",
   (e2e.markdown // (e2e | tostring))

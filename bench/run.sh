@@ -59,6 +59,11 @@ step "fwknopd 2.6.10 vs xdpknockd, offline, same capture"
     --runs "$fruns" --results "$work/fwknopd" >/dev/null
 cp "$work"/fwknopd/*-fwknopd-offline.json "$work/fwknopd.json"
 
+step "live in the lab: valid knocks under a junk flood, xdpknockd vs fwknopd (+ PNG)"
+"$root/bench/live_compare.sh" --build "$build" --out "$work/live" $([ $smoke -eq 1 ] && echo --smoke) >&2
+cp "$work"/live/*-live.json "$work/live.json"
+[ $smoke -eq 1 ] || cp "$work"/live/*-live.png "$out/$stamp-live.png"
+
 e2e="$work/e2e.json"
 echo '{}' >"$e2e"
 if [ -x "$root/bench/e2e_flood.sh" ]; then
@@ -72,7 +77,7 @@ jq -n --arg stamp "$stamp" --arg rev "$git_rev" --arg cpu "$(grep -m1 'model nam
     --arg kernel "$(uname -r)" --argjson smoke "$smoke" \
     --slurpfile xdp "$work/xdp.json" --slurpfile codec "$work/codec.json" \
     --slurpfile wv "$work/workers_valid.json" --slurpfile wh "$work/workers_half.json" \
-    --slurpfile fw "$work/fwknopd.json" --slurpfile e2e "$e2e" '
+    --slurpfile fw "$work/fwknopd.json" --slurpfile live "$work/live.json" --slurpfile e2e "$e2e" '
 {
   stamp: $stamp, git: $rev, cpu: $cpu, kernel: $kernel, smoke: ($smoke == 1),
   xdp: { how: $xdp[0].command,
@@ -83,6 +88,7 @@ jq -n --arg stamp "$stamp" --arg rev "$git_rev" --arg cpu "$(grep -m1 'model nam
   validators: { how: "worker_scaling_bench: KnockHandler over pre-built frames, 1 vs 2 threads",
                 valid: $wv[0], half_hmac_failing: $wh[0] },
   fwknopd_offline: $fw[0],
+  live_flood: $live[0],
   end_to_end: $e2e[0]
 }' >"$out/$stamp.json"
 

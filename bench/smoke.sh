@@ -23,6 +23,8 @@ expect "validators: 1 and 2 workers, valid and half-failing mixes" \
 expect "fwknopd offline: both receivers accepted every knock, ratio present" \
     '.fwknopd_offline.fwknopd_fast.accepted_min == .fwknopd_offline.capture.knocks and .fwknopd_offline.xdpknockd.accepted_min == .fwknopd_offline.capture.knocks and .fwknopd_offline.ratio_wall > 0'
 expect "fwknopd with its default loop sleep measured" '.fwknopd_offline.fwknopd_default_sleep.knocks_per_second > 0'
+expect "live flood points for both receivers" \
+    '(.live_flood.points | length) >= 2 and all(.live_flood.points[]; .xdpknockd_authorized >= 0 and .fwknopd_authorized >= 0)'
 if [ -x "$(dirname "$0")/e2e_flood.sh" ]; then
     expect "end to end: offered rate, drops by reason, authorized/sent, latency" \
         '.end_to_end.offered_pps > 0 and (.end_to_end.xdp_drops | type == "object") and .end_to_end.knocks_sent > 0 and .end_to_end.latency_us.p50 != null and .end_to_end.latency_us.p99 != null'
