@@ -85,8 +85,8 @@ void FramePool::load_pcap(const std::string &path) {
     pcap_close(p);
 }
 
-void FramePool::add_fko_junk(size_t n, const SourceNet &net, const std::string &dst,
-                             uint16_t port, uint64_t seed) {
+void FramePool::add_fko_junk(size_t n, const SourceNet &net, const std::string &dst, uint16_t port,
+                             uint64_t seed) {
     std::mt19937_64 rng(seed);
     for (size_t i = 0; i < n; ++i) {
         std::string payload(150 + rng() % 151, 'A');
@@ -131,8 +131,7 @@ void FramePool::rewrite(const RewriteOptions &o) {
             ip[11] = uint8_t(c);
             bool fragment = (uint16_t(ip[6] << 8 | ip[7]) & 0x3fff) != 0;
             size_t total = std::min<size_t>(uint16_t(ip[2] << 8 | ip[3]), iplen);
-            if (!fragment && total > ihl)
-                fix_l4(ip + ihl, total - ihl, ip[9], sum16(ip + 12, 8));
+            if (!fragment && total > ihl) fix_l4(ip + ihl, total - ihl, ip[9], sum16(ip + 12, 8));
         } else if (type == 0x86dd && o.net6 && iplen >= 40) {
             std::array<uint8_t, 16> key{}, a{};
             std::memcpy(key.data(), ip + 8, 16);

@@ -124,7 +124,8 @@ class XdpSender : public LabSender {
     void reap() {
         uint32_t idx = 0;
         uint32_t done = xsk_ring_cons__peek(&comp_, kRing, &idx);
-        for (uint32_t i = 0; i < done; ++i) free_.push_back(*xsk_ring_cons__comp_addr(&comp_, idx + i));
+        for (uint32_t i = 0; i < done; ++i)
+            free_.push_back(*xsk_ring_cons__comp_addr(&comp_, idx + i));
         if (done) xsk_ring_cons__release(&comp_, done);
     }
 
@@ -148,18 +149,20 @@ std::unique_ptr<LabSender> open_xdp_sender(const std::string &ifname, uint32_t q
 
 void require_lab_veth(const std::string &ifname) {
     // The lab's namespaces are named ones (ip netns, /run/netns): ours must be one of them.
-    struct stat self{};
+    struct stat self {};
     if (stat("/proc/self/ns/net", &self) != 0) throw sys_error("cannot tell which netns this is");
     bool named = false;
     std::error_code ec;
     for (const auto &e : std::filesystem::directory_iterator("/run/netns", ec)) {
-        struct stat ns{};
-        if (stat(e.path().c_str(), &ns) == 0 && ns.st_ino == self.st_ino && ns.st_dev == self.st_dev)
+        struct stat ns {};
+        if (stat(e.path().c_str(), &ns) == 0 && ns.st_ino == self.st_ino &&
+            ns.st_dev == self.st_dev)
             named = true;
     }
     if (!named)
-        throw std::runtime_error("refusing to send outside a lab network namespace: run it "
-                                 "with scripts/lab.sh exec xk-client ...");
+        throw std::runtime_error(
+            "refusing to send outside a lab network namespace: run it "
+            "with scripts/lab.sh exec xk-client ...");
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ethtool_drvinfo info{};
     info.cmd = ETHTOOL_GDRVINFO;

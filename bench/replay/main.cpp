@@ -2,11 +2,13 @@
 // client namespace out of its veth to the gateway, at a set or the maximum rate, bounded by
 // a count and a time. Prints one JSON line: frames offered and the rate really reached.
 //
-// Engine choice (measured 2026-11-22, bench/results/2026-11-22-flood.md): AF_PACKET with
-// PACKET_QDISC_BYPASS + sendmmsg is the default. On a veth both engines end in the same
-// per-frame skb xmit, and AF_XDP copy-mode TX adds a UMEM copy and a kick per batch, so it
-// was not faster; AF_PACKET also spreads flows over the peer's rx queues by flow hash,
-// where an AF_XDP socket feeds exactly one queue.
+// Engine choice (2026-11-22, bench/results/2026-11-22-flood.md; lab up, daemon attached,
+// fko-shaped junk, 4 s each, unpinned): AF_PACKET + PACKET_QDISC_BYPASS + sendmmsg 441k and
+// 425k frames/s; AF_XDP copy-mode TX 892k once, then 431k. On a veth both end in the same
+// per-frame skb xmit (copy mode adds a UMEM copy and a kick per batch), so the AF_XDP peak
+// did not repeat; AF_PACKET is the default because it is as fast in steady state, needs no
+// UMEM, and its tx queue (= gw-out's rx queue) follows the sending CPU, so `taskset` picks
+// the queue, while an AF_XDP socket feeds the one queue it is bound to (--engine xdp --queue).
 #include <chrono>
 #include <cstdio>
 #include <fstream>

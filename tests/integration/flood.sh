@@ -7,6 +7,8 @@
 # (at the default 20/s the 65,536 sources would each be over budget for part of the flood).
 # Both injectors run on CPU 0 (AF_PACKET: the sending CPU picks the veth rx queue, and the
 # veth's XDP runs in that CPU's softirq); the daemon's "cpus": [1] keeps the workers off it.
+# Env (for bench/results): FLOOD_PPS junk rate (0 = max), FLOOD_SECONDS (0 = no junk: idle
+# latency), FLOOD_CPUS the daemon's "cpus" list. Prints a RESULT line of JSON figures.
 # Usage: flood.sh XDPKNOCKD XDPKNOCK XDPKNOCK_GEN XDPKNOCK_REPLAY
 XDPKNOCKD=$1 XDPKNOCK=$2 GEN=$3 REPLAY=$4
 source "$(dirname "$0")/lab_lib.sh"
@@ -19,29 +21,44 @@ trap finish EXIT
 mkdir -p "$WORK/state"
 
 VALID=1000
+FLOOD_PPS=${FLOOD_PPS:-0} FLOOD_SECONDS=${FLOOD_SECONDS:-8} FLOOD_CPUS=${FLOOD_CPUS:-1, 0, 0}
 LAB_QUEUES=2 lab_up 22
 MAC=$(gw_mac)
 fko_config 3 '"10.0.0.0/8"' false \
-    '"cpus": [1, 0, 0], "knock_rate": {"per_source_pps": 100000, "burst": 100000},' >"$WORK/flood.json"
+    '"cpus": ['"$FLOOD_CPUS"'], "knock_rate": {"per_source_pps": 100000, "burst": 100000},' >"$WORK/flood.json"
 start_daemon <"$WORK/flood.json"
 "$GEN" --config "$WORK/config.json" --out "$WORK/valid.pcap" --seed $$ --fko "$VALID" \
     --ipv6-share 0 >/dev/null || bad "xdpknock-gen wrote $VALID knocks"
 
 inject() { in_ns xk-client taskset -c 0 "$REPLAY" --dst-mac "$MAC" "$@"; }
-inject --fko-junk 65536 --junk-net 10.100.0.0/16 --count 100000000 --seconds 8 >"$WORK/junk.json" &
-JUNK=$!
-sleep 2
+JUNK=
+if [ "$FLOOD_SECONDS" != 0 ]; then
+    inject --fko-junk 65536 --junk-net 10.100.0.0/16 --count 100000000 --rate "$FLOOD_PPS" \
+        --seconds "$FLOOD_SECONDS" >"$WORK/junk.json" &
+    JUNK=$!
+    sleep 2
+else
+    echo '{"offered": 0}' >"$WORK/junk.json"
+fi
 inject --pcap "$WORK/valid.pcap" --src-net 10.99.128.0/17 --rate 500 --seconds 6 >"$WORK/valid.json"
-wait "$JUNK"
+[ -n "$JUNK" ] && wait "$JUNK"
 sleep 1.5  # the workers drain; stats.json is rewritten each second
+wait_accepted "$VALID" 3
 
 junk_sent=$(jq .offered "$WORK/junk.json")
-echo "junk:  $(cat "$WORK/junk.json")"
-echo "valid: $(cat "$WORK/valid.json")"
-echo "stats: $(stats | jq -c '.interfaces[0] | {queues: [.queues[] | {queue, frames, accepted, ring_full, rx_dropped, latency}], latency}')"
-echo "xdp:   $(status_json | jq -c '.interfaces[0].counters | {knock_redirect, knock_rate_drop, knock_len_drop, knock_byte_drop, knock_no_socket}')"
+status_json >"$WORK/status.json"
+stats >"$WORK/stats.json"
+echo "RESULT $(jq -cn --slurpfile junk "$WORK/junk.json" --slurpfile valid "$WORK/valid.json" \
+    --slurpfile st "$WORK/stats.json" --slurpfile gate "$WORK/status.json" --arg cpus "$FLOOD_CPUS" \
+    '{cpus: $cpus, junk: $junk[0], valid: $valid[0],
+      authorized: ([$st[0].interfaces[0].queues[].accepted] | add),
+      queues: [$st[0].interfaces[0].queues[] | {queue, workers, frames, accepted, ring_full, rx_dropped}],
+      latency_us: $st[0].interfaces[0].latency,
+      xdp: ($gate[0].interfaces[0].counters | {knock_redirect, knock_rate_drop, knock_len_drop, knock_byte_drop, knock_no_socket})}')"
 check "all $VALID valid knocks were offered" test "$(jq .offered "$WORK/valid.json")" -eq "$VALID"
-check "the junk ran at least 100k frames/s ($junk_sent in 8 s)" test "$junk_sent" -ge 800000
+[ "$FLOOD_SECONDS" != 0 ] && [ "$FLOOD_PPS" = 0 ] &&
+    check "the junk ran at full speed, >= 100k frames/s ($junk_sent)" \
+        test "$junk_sent" -ge $((FLOOD_SECONDS * 100000))
 check "at least $((VALID - 1)) of $VALID valid knocks authorized under the flood" \
     wait_accepted $((VALID - 1)) 5
 check "the map holds them (10.99.128.0/17 sources)" \

@@ -82,19 +82,30 @@ Reject KnockPolicy::check_plain(const Range &range, const Knock &knock, Decision
     return Reject::plain_mismatch;
 }
 
-// ARCHITECTURE.md's order: structure → replay → HMAC → decrypt → parse → inner digest
-// (all inside fko_decode) → time → source proof → port policy.
+// Order: structure → HMAC → replay → decrypt → fields → inner digest → time → proof_ip →
+// ports. ARCHITECTURE.md puts the replay digest before the HMAC, as fwknopd does; we take it
+// right after: junk under a flood then costs one HMAC instead of a SHA-256 of the payload, a
+// lock and an HMAC (~40% less per junk packet), replays are refused exactly as before, and
+// still nothing is decrypted before both checks pass. Secrets without HMAC check the replay
+// cache first, as before.
 Reject KnockPolicy::check_fko(uint32_t range_id, const Knock &knock, Decision &d) {
     if (Reject r = spa::fko_precheck(knock.payload); r != Reject::ok) return r;
     spa::ReplayDigest digest;
-    if (!digester_.digest(knock.payload, digest)) return Reject::crypto_error;
-    if (replay_->contains(digest, knock.now)) return Reject::replay;
+    bool digested = false;
 
     const Range &range = config_.ranges[range_id];
     Reject last = Reject::no_secret_matched;
     for (uint32_t i = 0; i < contexts_[range_id].size(); ++i) {
-        last = spa::fko_decode(*contexts_[range_id][i], knock.payload, message_);
+        spa::FkoKeyContext &ctx = *contexts_[range_id][i];
+        last = spa::fko_verify_mac(ctx, knock.payload);
         if (last != Reject::ok) continue;  // wrong key: try the next secret
+        if (!digested) {
+            if (!digester_.digest(knock.payload, digest)) return Reject::crypto_error;
+            if (replay_->contains(digest, knock.now)) return Reject::replay;
+            digested = true;
+        }
+        last = spa::fko_open(ctx, knock.payload, message_);
+        if (last != Reject::ok) continue;
         d.secret_id = i;
         d.fko = &message_;
         // Authentic: remember it before judging, so even a refused packet never counts twice.

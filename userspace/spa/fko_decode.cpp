@@ -56,7 +56,7 @@ Reject fko_precheck(std::span<const uint8_t> wire) {
     return Reject::ok;
 }
 
-Reject fko_decode(FkoKeyContext &kc, std::span<const uint8_t> wire, FkoMessage &out) {
+Reject fko_verify_mac(FkoKeyContext &kc, std::span<const uint8_t> wire) {
     // The alphabet is left to the base64 decoder after the HMAC: the MAC covers raw bytes, and
     // a per-secret scan would cost ~10% of a failing packet. fko_precheck does it once.
     if (wire.size() < kMinWire) return Reject::too_short;
@@ -67,15 +67,24 @@ Reject fko_decode(FkoKeyContext &kc, std::span<const uint8_t> wire, FkoMessage &
     // Encrypt-then-MAC: the MAC covers the base64 text with the prefix put back.
     const size_t mac_len = kc.hmac_b64_len();
     if (w.size() <= mac_len + kAesBlock) return Reject::too_short;
+    if (mac_len == 0) return Reject::ok;
     std::string_view body = w.substr(0, w.size() - mac_len);
-    if (mac_len != 0) {
-        std::array<uint8_t, kMaxHashLen> mac;
-        std::array<char, b64_len_of(kMaxHashLen)> mac_b64;
-        if (!kc.hmac(kPrefix, body, mac.data())) return Reject::crypto_error;
-        b64_encode({mac.data(), hmac_raw_len(kc.hmac_type())}, mac_b64);
-        if (!ct_equal(mac_b64.data(), w.data() + body.size(), mac_len))
-            return Reject::hmac_mismatch;
-    }
+    std::array<uint8_t, kMaxHashLen> mac;
+    std::array<char, b64_len_of(kMaxHashLen)> mac_b64;
+    if (!kc.hmac(kPrefix, body, mac.data())) return Reject::crypto_error;
+    b64_encode({mac.data(), hmac_raw_len(kc.hmac_type())}, mac_b64);
+    if (!ct_equal(mac_b64.data(), w.data() + body.size(), mac_len)) return Reject::hmac_mismatch;
+    return Reject::ok;
+}
+
+Reject fko_decode(FkoKeyContext &kc, std::span<const uint8_t> wire, FkoMessage &out) {
+    if (Reject r = fko_verify_mac(kc, wire); r != Reject::ok) return r;
+    return fko_open(kc, wire, out);
+}
+
+Reject fko_open(FkoKeyContext &kc, std::span<const uint8_t> wire, FkoMessage &out) {
+    std::string_view w = as_chars(wire);
+    std::string_view body = w.substr(0, w.size() - kc.hmac_b64_len());
 
     std::array<uint8_t, kMaxRaw> raw;
     size_t raw_len = 0;

@@ -15,6 +15,13 @@ namespace xk::spa {
 // Replay, time window, source proof and port policy belong to the policy layer.
 Reject fko_decode(FkoKeyContext &kc, std::span<const uint8_t> wire, FkoMessage &out);
 
+// fko_decode in its two halves, so a caller can act between them (the policy checks the
+// replay cache once a packet is authentic, before spending a decryption on it):
+// length, prefix and HMAC (ok at once for a secret without HMAC) …
+Reject fko_verify_mac(FkoKeyContext &kc, std::span<const uint8_t> wire);
+// … then decrypt → unpad → fields → inner digest, on a wire fko_verify_mac accepted.
+Reject fko_open(FkoKeyContext &kc, std::span<const uint8_t> wire, FkoMessage &out);
+
 // Cheap checks that depend on no secret (length, prefix, alphabet): run once per packet
 // before trying secrets. fko_decode repeats all but the alphabet scan (its base64 step refuses
 // bad characters later, after the HMAC), so with an HMAC a bad character reads hmac_mismatch

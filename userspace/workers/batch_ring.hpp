@@ -47,6 +47,7 @@ class BatchRing {
         if (h != tail_.load(std::memory_order_relaxed)) return;
         head_.wait(h, std::memory_order_acquire);
     }
+
   private:
     alignas(64) std::atomic<uint32_t> head_{0};
     alignas(64) std::atomic<uint32_t> tail_{0};

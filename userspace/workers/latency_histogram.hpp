@@ -20,7 +20,8 @@ class LatencyHistogram {
     // Snapshot for merging and quantiles (status side, not the hot path).
     using Counts = std::array<uint64_t, kBuckets>;
     void add_to(Counts &out) const {
-        for (unsigned i = 0; i < kBuckets; ++i) out[i] += counts_[i].load(std::memory_order_relaxed);
+        for (unsigned i = 0; i < kBuckets; ++i)
+            out[i] += counts_[i].load(std::memory_order_relaxed);
     }
 
     static unsigned index(uint64_t ns) {
