@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gate/ports.hpp"
+#include "expect_config_error.hpp"
 #include "policy/config.hpp"
 
 using xk::policy::ConfigError;
@@ -25,16 +26,6 @@ const char *kGood = R"({
      "secrets": [{"label": "k", "key": "passphrase", "hmac_key_base64": "aGVsbG8=", "hmac": "sha512"}]}
   ]
 })";
-
-// Expects parse_config(text) to fail with a message starting with `key`.
-void expect_error(const std::string &text, const std::string &key) {
-    try {
-        parse_config(text);
-        FAIL() << "accepted: " << text;
-    } catch (const ConfigError &e) {
-        EXPECT_EQ(std::string(e.what()).rfind(key, 0), 0u) << e.what();
-    }
-}
 
 std::string with(const std::string &from, const std::string &to) {
     std::string s = kGood;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gate/ports.hpp"
+#include "expect_config_error.hpp"
 #include "policy/config.hpp"
 
 using xk::policy::ConfigError;
@@ -27,15 +28,6 @@ const std::string kNas =
 const std::string kPc =
     R"({"name": "pc", "mac": "02-00-5E-10-00-02", "ipv4": "10.99.1.3", "interface": "gw-lan",
         "wake": {"type": "network", "port": 7}})";
-
-void expect_error(const std::string &text, const std::string &key) {
-    try {
-        parse_config(text);
-        FAIL() << "accepted: " << text;
-    } catch (const ConfigError &e) {
-        EXPECT_EQ(std::string(e.what()).rfind(key, 0), 0u) << e.what();
-    }
-}
 
 std::string host_with(const std::string &field) {
     return R"([{"name": "nas", "mac": "02:00:5e:10:00:01", "ipv4": "10.99.1.2",
