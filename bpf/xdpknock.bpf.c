@@ -235,6 +235,9 @@ int xdpknock(struct xdp_md *ctx) {
             return count(XK_CNT_FRAGMENT_DROP, XDP_DROP);
         case XK_PARSE_EXT_DEEP:
             return count(XK_CNT_IPV6_EXT_DROP, XDP_DROP);
+        case XK_PARSE_VLAN_DEEP:
+            /* Fail closed: a host that unwraps a third tag would see a SYN we did not gate. */
+            return count(XK_CNT_VLAN_DEEP_DROP, XDP_DROP);
         default:
             return count(XK_CNT_MALFORMED_PASS, XDP_PASS);
     }

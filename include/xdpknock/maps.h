@@ -88,6 +88,7 @@ enum xk_counter {
     XK_CNT_WAKE_EVENT,      /* authorized SYN to a wake host's service: event sent */
     XK_CNT_WAKE_SUPPRESSED, /* ... within the host's debounce interval: no event */
     XK_CNT_WAKE_LOST,       /* ... but the wake ring buffer was full */
+    XK_CNT_VLAN_DEEP_DROP,  /* more VLAN tags than we parse: a SYN could hide inside */
     XK_CNT__MAX,
 };
 

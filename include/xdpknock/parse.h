@@ -45,13 +45,14 @@ typedef struct tcphdr xk_tcphdr __attribute__((aligned(1)));
 #define XK_MAX_IPV6_EXT 4
 
 enum xk_parse_result {
-    XK_PARSE_OK,        /* family, addresses, l4proto set; ports/flags set for TCP/UDP */
-    XK_PARSE_NOT_IP,    /* ARP or another EtherType */
-    XK_PARSE_NOT_L4,    /* IP but neither TCP nor UDP */
-    XK_PARSE_TRUNCATED, /* a header runs past the end of the frame */
-    XK_PARSE_FRAGMENT,  /* non-first fragment: no transport header */
+    XK_PARSE_OK,         /* family, addresses, l4proto set; ports/flags set for TCP/UDP */
+    XK_PARSE_NOT_IP,     /* ARP or another EtherType */
+    XK_PARSE_NOT_L4,     /* IP but neither TCP nor UDP */
+    XK_PARSE_TRUNCATED,  /* a header runs past the end of the frame */
+    XK_PARSE_FRAGMENT,   /* non-first fragment: no transport header */
     XK_PARSE_FRAG_SHORT, /* first fragment that does not hold the whole L4 header */
-    XK_PARSE_EXT_DEEP,  /* IPv6 extension chain longer than XK_MAX_IPV6_EXT */
+    XK_PARSE_EXT_DEEP,   /* IPv6 extension chain longer than XK_MAX_IPV6_EXT */
+    XK_PARSE_VLAN_DEEP,  /* more VLAN tags than XK_MAX_VLAN: the stack may still unwrap them */
 };
 
 struct xk_pkt {
@@ -71,7 +72,9 @@ struct xk_pkt {
 #define XK_TCP_RST 0x04
 #define XK_TCP_ACK 0x10
 
-static __always_inline __u16 xk_ntohs(__u16 v) { return __builtin_bswap16(v); }
+static __always_inline __u16 xk_ntohs(__u16 v) {
+    return __builtin_bswap16(v);
+}
 
 static __always_inline void xk_map_v4(__u8 *dst, const void *v4) {
     const __u8 *s = (const __u8 *)v4;
@@ -103,7 +106,7 @@ static __always_inline int xk_parse_frame(const void *data, const void *data_end
     __u16 proto = eth->h_proto;
     pos += sizeof(*eth);
 
-XK_UNROLL
+    XK_UNROLL
     for (int i = 0; i < XK_MAX_VLAN; i++) {
         if (proto != __builtin_bswap16(ETH_P_8021Q) && proto != __builtin_bswap16(ETH_P_8021AD))
             break;
@@ -111,6 +114,8 @@ XK_UNROLL
         proto = *(const __u16 *)(pos + 2); /* TCI, then the inner EtherType */
         pos += 4;
     }
+    if (proto == __builtin_bswap16(ETH_P_8021Q) || proto == __builtin_bswap16(ETH_P_8021AD))
+        return XK_PARSE_VLAN_DEEP;
 
     int fragment_first = 0;
     if (proto == __builtin_bswap16(ETH_P_IP)) {
@@ -135,7 +140,7 @@ XK_UNROLL
         xk_copy16(p->daddr, &ip6->daddr);
         __u8 nh = ip6->nexthdr;
         pos += sizeof(*ip6);
-XK_UNROLL
+        XK_UNROLL
         for (int i = 0; i < XK_MAX_IPV6_EXT; i++) {
             if (!xk_is_ipv6_ext(nh)) break;
             if (pos + 8 > end) return XK_PARSE_TRUNCATED;

@@ -171,6 +171,17 @@ std::vector<GateCase> buildCases() {
             .build(),
         XK_PARSE_EXT_DEEP, XDP_DROP, XK_CNT_IPV6_EXT_DROP);
 
+    add("syn_three_vlan_tags",
+        PacketBuilder()
+            .eth()
+            .vlan(300)
+            .vlan(100)
+            .vlan(10)
+            .ipv4(kV4Stranger, kV4Gateway)
+            .tcp(kClientPort, kSshPort, kTcpSyn)
+            .build(),
+        XK_PARSE_VLAN_DEEP, XDP_DROP, XK_CNT_VLAN_DEEP_DROP);
+
     // Other TCP to a protected port passes: established flows outlive an expiry.
     add("synack_protected", v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpSyn | kTcpAck).build(),
         OK, XDP_PASS, XK_CNT_TCP_PASS);
@@ -254,7 +265,7 @@ constexpr const char *kCounterNames[] = {
     "KNOCK_REDIRECT", "KNOCK_NO_SOCKET", "SYN_PASS",       "SYN_DROP",        "SYN_EXPIRED",
     "TCP_PASS",       "UDP_PASS",        "OTHER_PASS",     "MALFORMED_PASS",  "FRAGMENT_PASS",
     "FRAGMENT_DROP",  "IPV6_EXT_DROP",   "KNOCK_LEN_DROP", "KNOCK_BYTE_DROP", "KNOCK_RATE_DROP",
-    "WAKE_EVENT",     "WAKE_SUPPRESSED", "WAKE_LOST",
+    "WAKE_EVENT",     "WAKE_SUPPRESSED", "WAKE_LOST",      "VLAN_DEEP_DROP",
 };
 static_assert(std::size(kCounterNames) == XK_CNT__MAX, "a counter was added to maps.h");
 

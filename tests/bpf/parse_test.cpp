@@ -164,7 +164,7 @@ TEST(ParseErrors, EachResult) {
         {"vlan tag cut",
          PacketBuilder().eth().vlan(1).ipv4(kV4Stranger, kV4Gateway).truncate(17).build(),
          XK_PARSE_TRUNCATED},
-        {"three tags: third not parsed",
+        {"three tags: deeper than we parse, refused rather than passed unseen",
          PacketBuilder()
              .eth()
              .vlan(1)
@@ -173,7 +173,7 @@ TEST(ParseErrors, EachResult) {
              .ipv4(kV4Stranger, kV4Gateway)
              .udp(1, 2)
              .build(),
-         XK_PARSE_NOT_IP},
+         XK_PARSE_VLAN_DEEP},
         {"arp", PacketBuilder().eth().arp().build(), XK_PARSE_NOT_IP},
         {"unknown ethertype", PacketBuilder().eth().payload("xyz").build(), XK_PARSE_NOT_IP},
         {"ipv4 cut", v4().udp(1, 2).truncate(14 + 19).build(), XK_PARSE_TRUNCATED},
