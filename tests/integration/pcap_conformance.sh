@@ -3,7 +3,7 @@
 # a config translated from the access.conf fwknop's test suite uses for it, checked against
 # the answers in pcap/expected.json (decoded by libfko 2.6.10).
 # Usage: pcap_conformance.sh XDPKNOCKD XDPKNOCK [CONFORMANCE_DIR]
-XDPKNOCKD=$1
+XDPKNOCKD=$1 XDPKNOCK=$2
 DIR=${3:-$(dirname "$0")/../../../shared/conformance/fwknop-upstream}/pcap
 source "$(dirname "$0")/interop_lib.sh"
 require_tool jq
@@ -14,24 +14,10 @@ if [ ! -f "$DIR/expected.json" ]; then
 fi
 EXPECTED="$DIR/expected.json"
 
-# access.conf (one stanza, as all of these are) -> an xdpknock config with one fko range.
+# access.conf -> an xdpknock config, through `xdpknock import-fwknop` (so the importer is
+# checked against fwknop's own captures too).
 translate() {
-    local conf=$1
-    val() { awk -v k="$1" '$1 == k { print $2 }' "$conf"; }
-    local key key64 hkey64 hmac mode
-    key=$(val KEY) key64=$(val KEY_BASE64) hkey64=$(val HMAC_KEY_BASE64)
-    hmac=$(val HMAC_DIGEST_TYPE | tr 'A-Z' 'a-z') mode=$(val ENCRYPTION_MODE | tr 'A-Z' 'a-z')
-    # fwknopd's defaults: sha256 when an HMAC key is given, cbc.
-    [ -n "$hkey64" ] && [ -z "$hmac" ] && hmac=sha256
-    jq -n --arg key "$key" --arg key64 "$key64" --arg hkey64 "$hkey64" --arg hmac "$hmac" \
-        --arg mode "${mode:-cbc}" '{
-      interfaces: [{name: "gw-out"}],
-      services: [{name: "ssh", port: "tcp/22"}],
-      ranges: [{name: "conformance", method: "fko", port: 62201, open: ["tcp/22"],
-                secrets: [{label: "access.conf", mode: $mode}
-                          + (if $key != "" then {key: $key} else {key_base64: $key64} end)
-                          + (if $hkey64 != "" then {hmac_key_base64: $hkey64, hmac: $hmac}
-                             else {} end)]}]}'
+    "$XDPKNOCK" import-fwknop "$1" -i gw-out 2>/dev/null
 }
 
 # pcap -> how many knocks xdpknockd must accept, and the reason the others get.

@@ -1,13 +1,17 @@
 // xdpknock: the operator's tool — send knocks, decode them, inspect and edit the gate,
 // check configs, make keys.
 #include <bpf/bpf.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <fstream>
 
 #include "auth/authorized.hpp"
 #include "cli/decode.hpp"
+#include "cli/import_fwknop.hpp"
 #include "cli/keygen.hpp"
 #include "cli/send.hpp"
 #include "cli/status.hpp"
@@ -96,6 +100,19 @@ int main(int argc, char **argv) {
     std::string config_path;
     check->add_option("config", config_path, "JSON config file")->required();
 
+    auto *import = app.add_subcommand("import-fwknop", "turn a fwknopd access.conf into a config");
+    std::string access_path, fwknopd_conf_path, import_iface, import_out;
+    import->add_option("access_conf", access_path, "fwknopd access.conf")
+        ->required()
+        ->check(CLI::ExistingFile);
+    import
+        ->add_option("--fwknopd-conf", fwknopd_conf_path,
+                     "fwknopd.conf (port, interface, packet age)")
+        ->check(CLI::ExistingFile);
+    import->add_option("-i,--interface", import_iface, "interface to gate (default PCAP_INTF)");
+    import->add_option("-o,--output", import_out,
+                       "write the config here, mode 0600 (default stdout)");
+
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -104,6 +121,31 @@ int main(int argc, char **argv) {
             return xk::cli::run_decode(decode_keys.secrets(), packets, !no_time_check, proof_time);
         }
         if (*keygen) return xk::cli::run_keygen(label, hmac_type);
+        if (*import) {
+            auto slurp = [](const std::string &path) {
+                std::ifstream in(path);
+                return std::string(std::istreambuf_iterator<char>(in), {});
+            };
+            auto r = xk::cli::import_fwknop(
+                slurp(access_path), fwknopd_conf_path.empty() ? "" : slurp(fwknopd_conf_path),
+                import_iface);
+            for (const auto &w : r.warnings) fprintf(stderr, "xdpknock: %s\n", w.c_str());
+            std::string text = r.config.dump(2) + "\n";
+            xk::policy::parse_config(text);  // what we print must load
+            if (import_out.empty()) {
+                fputs(text.c_str(), stdout);
+                return 0;
+            }
+            // The keys move with it: create the file private, like the daemon demands.
+            int fd = open(import_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd < 0 ||
+                write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+                fprintf(stderr, "xdpknock: %s: %s\n", import_out.c_str(), strerror(errno));
+                return 1;
+            }
+            close(fd);
+            return 0;
+        }
         if (*status) return xk::cli::run_status(pin_root, run_dir, as_json);
         if (*allow || *revoke) {
             return edit_authorized(pin_root, ifname, addr_text, revoke->parsed(), port_text,
