@@ -5,6 +5,8 @@
 #include <string>
 
 #include "policy/knock_policy.hpp"
+#include "spa/base64.hpp"
+#include "spa/fko_decode.hpp"
 #include "spa/fko_encode.hpp"
 #include "spa/plain.hpp"
 
@@ -275,4 +277,82 @@ TEST_F(FkoPolicy, LongPacketsFwknopdWouldCallGpgAreAccepted) {
     Decision d = check(pkt, "192.0.2.10", 62202);
     ASSERT_TRUE(d.accepted()) << xk::spa::reject_name(d.reason);
     EXPECT_EQ(d.grant().size(), 17u);
+}
+
+TEST(FkoReplay, WithoutATimeWindowDigestsNeverAgeOut) {
+    Config c = parse_config(
+        R"({"interfaces": [{"name": "eth0"}], "services": [{"name": "ssh", "port": "tcp/22"}],
+      "ranges": [{"name": "r", "method": "fko", "open": ["tcp/22"], "proof_time": 0,
+                  "secrets": [{"label": "k", "key": "k1", "hmac_key": "h1"}]}]})");
+    ReplayCache replay("", KnockPolicy::replay_retention(c));
+    KnockPolicy policy(c, &replay);
+    std::string error;
+    auto ctx = xk::spa::FkoKeyContext::create(c.ranges[0].secrets[0].fko, error);
+    xk::spa::FkoRequest req;
+    req.timestamp = 1000;
+    req.message = "192.0.2.10,tcp/22";
+    std::string pkt(xk::spa::kMaxEncoded, '\0');
+    size_t n = 0;
+    ASSERT_EQ(xk::spa::fko_encode(*ctx, req, pkt, n), Reject::ok);
+    pkt.resize(n);
+    Knock k;
+    k.source = *parse_address("192.0.2.10");
+    k.port = 62201;
+    k.payload = {reinterpret_cast<const uint8_t *>(pkt.data()), pkt.size()};
+    k.now = 1000;
+    EXPECT_TRUE(policy.check(k).accepted());
+    k.now = 1000 + 10 * 365 * 86400;  // years later, with no time check to stop it
+    EXPECT_EQ(policy.check(k).reason, Reject::replay);
+}
+
+TEST(FkoReplay, NoHmacPacketCutByItsPaddingBlockIsStillAReplay) {
+    // fwknop's lenient unpadding accepts a no-HMAC packet whose all-padding last block is cut
+    // off: same message, other wire bytes. Find such a packet, then replay it both ways.
+    Config c = parse_config(
+        R"({"interfaces": [{"name": "eth0"}], "services": [{"name": "ssh", "port": "tcp/22"}],
+      "ranges": [{"name": "r", "method": "fko", "open": ["tcp/22"],
+                  "secrets": [{"label": "k", "key": "legacy key", "mode": "cbc"}]}]})");
+    std::string error;
+    auto ctx = xk::spa::FkoKeyContext::create(c.ranges[0].secrets[0].fko, error);
+    ASSERT_TRUE(ctx) << error;
+    const std::string prefix = "U2FsdGVkX1";
+    for (int user_len = 1; user_len <= 40; ++user_len) {
+        std::string user(static_cast<size_t>(user_len), 'u');
+        xk::spa::FkoRequest req;
+        req.user = user;
+        req.timestamp = 1000;
+        req.message = "192.0.2.10,tcp/22";
+        std::string pkt(xk::spa::kMaxEncoded, '\0');
+        size_t n = 0;
+        ASSERT_EQ(xk::spa::fko_encode(*ctx, req, pkt, n), Reject::ok);
+        pkt.resize(n);
+        // Drop the last AES block of the ciphertext and re-spell the wire.
+        std::vector<uint8_t> raw(pkt.size() + prefix.size());
+        size_t raw_len = 0;
+        ASSERT_TRUE(xk::spa::b64_decode(prefix + pkt, raw, raw_len));
+        if (raw_len < 16 + 32) continue;
+        std::string cut(xk::spa::b64_encoded_len(raw_len) + 4, '\0');
+        cut.resize(xk::spa::b64_encode({raw.data(), raw_len - 16}, cut));
+        cut = cut.substr(prefix.size());
+        xk::spa::FkoMessage m;
+        auto bytes = [](const std::string &s) {
+            return std::span<const uint8_t>(reinterpret_cast<const uint8_t *>(s.data()), s.size());
+        };
+        if (cut.size() < xk::spa::kMinWire ||
+            xk::spa::fko_decode(*ctx, bytes(cut), m) != Reject::ok)
+            continue;  // this length's last block held message bytes: try another
+
+        ReplayCache replay("", 240);
+        KnockPolicy policy(c, &replay);
+        Knock k;
+        k.source = *parse_address("192.0.2.10");
+        k.port = 62201;
+        k.now = 1000;
+        k.payload = bytes(pkt);
+        EXPECT_TRUE(policy.check(k).accepted());
+        k.payload = bytes(cut);
+        EXPECT_EQ(policy.check(k).reason, Reject::replay);
+        return;
+    }
+    FAIL() << "no user length gave a cuttable packet";
 }

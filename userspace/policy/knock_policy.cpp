@@ -1,6 +1,7 @@
 #include "policy/knock_policy.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -38,7 +39,12 @@ KnockPolicy::~KnockPolicy() = default;
 
 int64_t KnockPolicy::replay_retention(const Config &config) {
     int64_t longest = 120;
-    for (const auto &r : config.ranges) longest = std::max<int64_t>(longest, r.proof_time_s);
+    for (const auto &r : config.ranges) {
+        // No time window: an old knock is refused only by its digest, so keep digests until
+        // the cache is full (then refuse with replay_cache_full) rather than let them age out.
+        if (r.method == Method::fko && r.proof_time_s == 0) return int64_t{100} * 365 * 86400;
+        longest = std::max<int64_t>(longest, r.proof_time_s);
+    }
     return 2 * longest;
 }
 
@@ -51,6 +57,7 @@ Decision KnockPolicy::check(const Knock &knock) {
     Decision d;
     auto it = std::lower_bound(by_port_.begin(), by_port_.end(), std::make_pair(knock.port, 0u));
     bool any_source = false;
+    ReplayState rs;
     for (; it != by_port_.end() && it->first == knock.port; ++it) {
         const Range &range = config_.ranges[it->second];
         bool from_source = std::any_of(range.sources.begin(), range.sources.end(),
@@ -58,7 +65,7 @@ Decision KnockPolicy::check(const Knock &knock) {
         if (!from_source) continue;
         any_source = true;
         Reject r = range.method == Method::plain ? check_plain(range, knock, d)
-                                                 : check_fko(it->second, knock, d);
+                                                 : check_fko(it->second, knock, d, rs);
         d.reason = r;
         if (r == Reject::ok) {
             d.range_id = it->second;
@@ -88,10 +95,8 @@ Reject KnockPolicy::check_plain(const Range &range, const Knock &knock, Decision
 // lock and an HMAC (~40% less per junk packet), replays are refused exactly as before, and
 // still nothing is decrypted before both checks pass. Secrets without HMAC check the replay
 // cache first, as before.
-Reject KnockPolicy::check_fko(uint32_t range_id, const Knock &knock, Decision &d) {
+Reject KnockPolicy::check_fko(uint32_t range_id, const Knock &knock, Decision &d, ReplayState &rs) {
     if (Reject r = spa::fko_precheck(knock.payload); r != Reject::ok) return r;
-    spa::ReplayDigest digest;
-    bool digested = false;
 
     const Range &range = config_.ranges[range_id];
     Reject last = Reject::no_secret_matched;
@@ -99,27 +104,61 @@ Reject KnockPolicy::check_fko(uint32_t range_id, const Knock &knock, Decision &d
         spa::FkoKeyContext &ctx = *contexts_[range_id][i];
         last = spa::fko_verify_mac(ctx, knock.payload);
         if (last != Reject::ok) continue;  // wrong key: try the next secret
-        if (!digested) {
-            if (!digester_.digest(knock.payload, digest)) return Reject::crypto_error;
-            if (replay_->contains(digest, knock.now)) return Reject::replay;
-            digested = true;
+        if (!rs.digested) {
+            if (!digester_.digest(knock.payload, rs.wire)) return Reject::crypto_error;
+            if (replay_->contains(rs.wire, knock.now)) return Reject::replay;
+            rs.digested = true;
         }
         last = spa::fko_open(ctx, knock.payload, message_);
         if (last != Reject::ok) continue;
         d.secret_id = i;
         d.fko = &message_;
         // Authentic: remember it before judging, so even a refused packet never counts twice.
-        switch (replay_->insert(digest, knock.now)) {
-            case ReplayCache::Insert::added:
-                break;
-            case ReplayCache::Insert::present:
-                return Reject::replay;  // another worker won
-            case ReplayCache::Insert::full:
-                return Reject::replay_cache_full;
-        }
+        if (Reject r = record(rs, ctx, knock); r != Reject::ok) return r;
         return judge_fko(range, knock, d);
     }
     return last;
+}
+
+// Records the packet's wire digest (once per packet). Without an HMAC the wire is not
+// bound to the message: fwknop's lenient unpadding accepts the same message with its
+// all-padding last block cut off, a different wire and digest. So such packets are also
+// recorded by a digest of what they say.
+Reject KnockPolicy::record(ReplayState &rs, const spa::FkoKeyContext &ctx, const Knock &knock) {
+    if (rs.recorded) return Reject::ok;  // a second range trying the same packet
+    rs.recorded = true;
+    if (ctx.hmac_type() == spa::HmacType::none) {
+        const spa::FkoMessage &m = message_;
+        std::array<char, 1024> text;
+        int n = snprintf(
+            text.data(), text.size(), "%.*s:%.*s:%lld:%d:%.*s:%.*s:%u",
+            static_cast<int>(m.rand.size()), m.rand.data(), static_cast<int>(m.user.len),
+            m.user.data.data(), static_cast<long long>(m.timestamp), static_cast<int>(m.type),
+            static_cast<int>(m.message.len), m.message.data.data(),
+            static_cast<int>(m.nat_access.len), m.nat_access.data.data(), m.client_timeout);
+        spa::ReplayDigest said;
+        size_t len = std::min(static_cast<size_t>(std::max(n, 0)), text.size() - 1);
+        if (!digester_.digest({reinterpret_cast<const uint8_t *>(text.data()), len}, said)) {
+            return Reject::crypto_error;
+        }
+        switch (replay_->insert(said, knock.now)) {
+            case ReplayCache::Insert::added:
+                break;
+            case ReplayCache::Insert::present:
+                return Reject::replay;
+            case ReplayCache::Insert::full:
+                return Reject::replay_cache_full;
+        }
+    }
+    switch (replay_->insert(rs.wire, knock.now)) {
+        case ReplayCache::Insert::added:
+            return Reject::ok;
+        case ReplayCache::Insert::present:
+            return Reject::replay;  // another worker won
+        case ReplayCache::Insert::full:
+            return Reject::replay_cache_full;
+    }
+    return Reject::ok;
 }
 
 Reject KnockPolicy::judge_fko(const Range &range, const Knock &knock, Decision &d) const {

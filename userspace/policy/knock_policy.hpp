@@ -55,7 +55,15 @@ class KnockPolicy {
 
   private:
     spa::Reject check_plain(const Range &range, const Knock &knock, Decision &d) const;
-    spa::Reject check_fko(uint32_t range_id, const Knock &knock, Decision &d);
+    // One packet's replay bookkeeping, shared by every range it is tried against, so a
+    // second range sharing the port is not told "replay" by the first one's record.
+    struct ReplayState {
+        bool digested = false;  // wire digest computed and checked against the cache
+        bool recorded = false;  // this packet's digests are in the cache
+        spa::ReplayDigest wire{};
+    };
+    spa::Reject check_fko(uint32_t range_id, const Knock &knock, Decision &d, ReplayState &rs);
+    spa::Reject record(ReplayState &rs, const spa::FkoKeyContext &ctx, const Knock &knock);
     spa::Reject judge_fko(const Range &range, const Knock &knock, Decision &d) const;
 
     const Config &config_;
