@@ -129,6 +129,8 @@ static __always_inline int xk_parse_frame(const void *data, const void *data_end
         xk_map_v4(p->saddr, &ip->saddr);
         xk_map_v4(p->daddr, &ip->daddr);
         __u16 frag = xk_ntohs(ip->frag_off);
+        /* Offset 1 (8 bytes) can only overwrite a TCP header's flags (RFC 1858): refuse it. */
+        if ((frag & 0x1fff) == 1 && ip->protocol == IPPROTO_TCP) return XK_PARSE_FRAG_SHORT;
         if (frag & 0x1fff) return XK_PARSE_FRAGMENT;
         fragment_first = (frag & 0x2000) != 0; /* MF set, offset 0 */
         pos += ihl;
@@ -143,7 +145,8 @@ static __always_inline int xk_parse_frame(const void *data, const void *data_end
         XK_UNROLL
         for (int i = 0; i < XK_MAX_IPV6_EXT; i++) {
             if (!xk_is_ipv6_ext(nh)) break;
-            if (pos + 8 > end) return XK_PARSE_TRUNCATED;
+            /* Cut inside the chain of a first fragment: the rest, L4 included, comes later. */
+            if (pos + 8 > end) return fragment_first ? XK_PARSE_FRAG_SHORT : XK_PARSE_TRUNCATED;
             __u8 next = pos[0];
             __u32 len = nh == IPPROTO_FRAGMENT ? 8u : (pos[1] + 1u) * 8u;
             if (nh == IPPROTO_FRAGMENT) {

@@ -249,6 +249,19 @@ std::vector<GateCase> buildCases() {
     add("fragment_v4_first_tiny_udp",
         v4(kV4Stranger, {.moreFragments = true}).l4Raw(IPPROTO_UDP, Bytes(4, 0)).build(),
         XK_PARSE_FRAG_SHORT, XDP_DROP, XK_CNT_FRAGMENT_DROP);
+    add("fragment_v4_tcp_offset_8",  // can only rewrite the first fragment's TCP flags
+        v4(kV4Stranger, {.fragOffset = 8, .moreFragments = true})
+            .l4Raw(IPPROTO_TCP, fragBody)
+            .build(),
+        XK_PARSE_FRAG_SHORT, XDP_DROP, XK_CNT_FRAGMENT_DROP);
+    add("fragment_v6_first_cut_in_chain",  // the L4 header would come in a later fragment
+        v6(kV6Stranger)
+            .fragment6(0, true)
+            .destOpts()
+            .tcp(kClientPort, kSshPort, kTcpSyn)
+            .truncate(14 + 40 + 8 + 4)
+            .build(),
+        XK_PARSE_FRAG_SHORT, XDP_DROP, XK_CNT_FRAGMENT_DROP);
     add("fragment_v4_first_syn_unauth",
         v4(kV4Stranger, {.moreFragments = true}).tcp(kClientPort, kSshPort, kTcpSyn).build(), OK,
         XDP_DROP, XK_CNT_SYN_DROP);

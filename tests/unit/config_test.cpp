@@ -172,3 +172,27 @@ TEST(Config, KnockPortFiltersLowerMinimumShiftsTheBitmap) {
     EXPECT_EQ(e.plain_max_len, 12);
     EXPECT_EQ(e.plain_lens, (1ull << 0) | (1ull << 2) | (1ull << 10));
 }
+
+TEST(Config, ASyntaxErrorNeverQuotesTheSecret) {
+    try {
+        parse_config(R"({"ranges": [{"secrets": [{"secret": "TopSecretPass" ]})");
+        FAIL() << "accepted broken JSON";
+    } catch (const ConfigError &e) {
+        EXPECT_EQ(std::string(e.what()).find("TopSecret"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("near byte"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Config, RefusesASymlinkedConfig) {
+    char dir[] = "/tmp/xk-config-link-XXXXXX";
+    ASSERT_TRUE(mkdtemp(dir));
+    std::string real = std::string(dir) + "/real.json", link = std::string(dir) + "/link.json";
+    std::ofstream(real) << kGood;
+    chmod(real.c_str(), 0600);
+    ASSERT_EQ(symlink(real.c_str(), link.c_str()), 0);
+    EXPECT_NO_THROW(xk::policy::load_config(real));
+    EXPECT_THROW(xk::policy::load_config(link), ConfigError);
+    unlink(link.c_str());
+    unlink(real.c_str());
+    rmdir(dir);
+}

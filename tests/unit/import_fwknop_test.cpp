@@ -77,10 +77,17 @@ TEST(ImportFwknop, RefusesWhatCannotBeCarriedOver) {
             EXPECT_EQ(std::string(e.what()).rfind(where, 0), 0u) << e.what();
         }
     };
-    refuses("KEY k\nSOURCE ANY\n", "access.conf:1");                        // before a stanza
-    refuses("SOURCE 192.0.2.0/33\nKEY k\n", "access.conf:1");               // bad source
-    refuses("SOURCE ANY\nGPG_REMOTE_ID ABCD\n", "access.conf:1");           // GPG only: no key
-    refuses("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/99999\n", "access.conf:3");  // bad port
-    refuses("SOURCE ANY\nKEY k\nOPEN_PORTS udp/53\n", "access.conf:3");     // nothing to gate
+    refuses("KEY k\nSOURCE ANY\n", "access.conf:1");                            // before a stanza
+    refuses("SOURCE 192.0.2.0/33\nKEY k\n", "access.conf:1");                   // bad source
+    refuses("SOURCE ANY\nGPG_REMOTE_ID ABCD\n", "access.conf:1");               // GPG only: no key
+    refuses("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/99999\n", "access.conf:3");      // bad port
+    refuses("SOURCE ANY\nKEY k\nOPEN_PORTS udp/53\n", "access.conf:3");         // nothing to gate
+    refuses("SOURCE ANY\nKEY k\nACCESS_EXPIRE 01/01/2020\n", "access.conf:3");  // a restriction
+    refuses("SOURCE ANY\nKEY k\nREQUIRE_USERNAME alice\n", "access.conf:3");
     refuses("# nothing\n", "access.conf: no SOURCE");
+}
+
+TEST(ImportFwknop, AHashInsideAKeyIsPartOfTheKey) {
+    auto r = import_fwknop("SOURCE ANY\n# a comment line\nKEY pass#word123\n", "", "eth0");
+    EXPECT_EQ(r.config["ranges"][0]["secrets"][0]["key"], "pass#word123");
 }

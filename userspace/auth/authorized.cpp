@@ -63,6 +63,7 @@ size_t Authorized::revoke(const policy::Address &addr) {
     size_t n = 0;
     for (const auto &e : list()) {
         if (e.addr != addr) continue;
+        std::lock_guard lock(stripe(e.addr));
         xk_auth_key k = make_key(e.addr, e.port);
         if (bpf_map_delete_elem(fd_, &k) == 0) ++n;
     }
@@ -73,6 +74,7 @@ std::vector<Entry> Authorized::sweep(uint64_t now_ns) {
     std::vector<Entry> expired;
     for (const auto &e : list()) {
         if (e.value.expires_ns > now_ns) continue;
+        std::lock_guard lock(stripe(e.addr));  // a grant in between must not be deleted
         xk_auth_key k = make_key(e.addr, e.port);
         // Re-check: a worker may have refreshed it since list() read it.
         xk_auth_value cur{};

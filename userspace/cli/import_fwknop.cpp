@@ -23,15 +23,14 @@ std::vector<Line> read_lines(const std::string &text) {
     std::istringstream in(text);
     std::string raw;
     for (int n = 1; std::getline(in, raw); ++n) {
-        auto hash = raw.find('#');
-        if (hash != std::string::npos) raw.resize(hash);
         std::istringstream fields(raw);
         Line l{n, "", ""};
-        if (!(fields >> l.key)) continue;
+        // '#' starts a comment only as the first word, as in fwknopd: keys may contain it.
+        if (!(fields >> l.key) || l.key[0] == '#') continue;
         std::getline(fields >> std::ws, l.value);
-        while (!l.value.empty() && (l.value.back() == ';' || isspace(l.value.back())))
+        while (!l.value.empty() && isspace(static_cast<unsigned char>(l.value.back()))) {
             l.value.pop_back();
-        if (!l.key.empty() && l.key.back() == ';') l.key.pop_back();
+        }
         out.push_back(l);
     }
     return out;
@@ -72,7 +71,8 @@ struct DaemonSettings {
 DaemonSettings read_fwknopd_conf(const std::string &text) {
     DaemonSettings d;
     bool aging = true;
-    for (const auto &l : read_lines(text)) {
+    for (auto l : read_lines(text)) {
+        if (!l.value.empty() && l.value.back() == ';') l.value.pop_back();  // fwknopd.conf style
         if (l.key == "PCAP_INTF") d.interface = l.value;
         if (l.key == "MAX_SPA_PACKET_AGE")
             d.proof_time = static_cast<uint32_t>(std::stoul(l.value));
@@ -178,12 +178,17 @@ ImportResult import_fwknop(const std::string &access_conf, const std::string &fw
             if (open.empty())
                 fail(l.number, "OPEN_PORTS lists no TCP port (xdpknock gates TCP only)");
             range["open"] = open;
+        } else if (l.key == "REQUIRE_USERNAME" || l.key.rfind("ACCESS_EXPIRE", 0) == 0 ||
+                   l.key == "FORCE_NAT" || l.key == "FORCE_SNAT" || l.key == "FORCE_MASQUERADE") {
+            // Dropping a restriction would open more than fwknopd did: refuse instead.
+            fail(l.number, l.key +
+                               " has no xdpknock equivalent; remove the stanza or the line "
+                               "knowingly before importing");
         } else if (l.key == "ENABLE_CMD_EXEC" || l.key == "CMD_EXEC_USER" ||
-                   l.key.rfind("GPG_", 0) == 0 || l.key == "REQUIRE_USERNAME" ||
-                   l.key == "ACCESS_EXPIRE" || l.key == "FORCE_NAT") {
+                   l.key.rfind("GPG_", 0) == 0) {
             r.warnings.push_back("access.conf:" + std::to_string(l.number) + ": " + l.key +
-                                 " not carried over (xdpknock refuses commands and NAT, "
-                                 "has no GPG, user or expiry-date rules)");
+                                 " not carried over (xdpknock never runs commands and has no "
+                                 "GPG)");
         } else {
             r.warnings.push_back("access.conf:" + std::to_string(l.number) + ": unknown " + l.key +
                                  " ignored");

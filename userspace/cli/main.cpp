@@ -2,6 +2,7 @@
 // check configs, make keys.
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -136,11 +137,17 @@ int main(int argc, char **argv) {
                 fputs(text.c_str(), stdout);
                 return 0;
             }
-            // The keys move with it: create the file private, like the daemon demands.
-            int fd = open(import_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-            if (fd < 0 ||
-                write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+            // The keys move with it: a fresh private file (never an existing one's mode, never
+            // through a symlink), renamed over the target.
+            std::string tmp = import_out + ".tmp";
+            unlink(tmp.c_str());
+            int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd < 0 || fchmod(fd, 0600) != 0 ||
+                write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+                fsync(fd) != 0 || rename(tmp.c_str(), import_out.c_str()) != 0) {
                 fprintf(stderr, "xdpknock: %s: %s\n", import_out.c_str(), strerror(errno));
+                if (fd >= 0) close(fd);
+                unlink(tmp.c_str());
                 return 1;
             }
             close(fd);

@@ -121,7 +121,8 @@ int main(int argc, char **argv) {
         if (wake) wake->start();
     } catch (const std::exception &e) {
         XK_ERROR("%s", e.what());
-        for (auto &i : ifaces) i->stop(keep_attached);
+        for (auto &i : ifaces)
+            i->stop(true);  // a failed start must not open gates it found or made
         return 1;
     }
     std::error_code ec;

@@ -1,6 +1,11 @@
 #include "policy/config.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <charconv>
@@ -310,7 +315,9 @@ Config parse_config(std::string_view json_text) {
     try {
         root = json::parse(json_text);
     } catch (const json::parse_error &e) {
-        throw ConfigError(std::string("config: not valid JSON: ") + e.what());
+        // Only the position: the parser's own message quotes the text it read, secrets included.
+        throw ConfigError("config: not valid JSON (syntax error near byte " +
+                          std::to_string(e.byte) + ")");
     }
     only_keys(root, "config",
               {"interfaces", "ranges", "services", "hosts", "state_dir", "workers", "cpus",
@@ -410,21 +417,34 @@ Config parse_config(std::string_view json_text) {
 }
 
 Config load_config(const std::string &path) {
-    std::ifstream in(path);
-    if (!in) throw ConfigError(path + ": cannot open");
+    // Checked on the opened file itself (no symlink, no race), before a byte is parsed:
+    // every range holds secrets, so like ssh we want it private and owned by us or root.
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) throw ConfigError(path + ": cannot open: " + std::strerror(errno));
     struct stat st {};
-    if (stat(path.c_str(), &st) != 0) throw ConfigError(path + ": cannot stat");
-    std::stringstream text;
-    text << in.rdbuf();
-    Config c = parse_config(text.str());
-    // Every range holds secrets, so the file must be private, as ssh demands of its keys.
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        throw ConfigError(path + ": not a regular file");
+    }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        close(fd);
         char mode[8];
         snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
         throw ConfigError(path + ": holds secrets but is accessible by group/others (mode " + mode +
                           "); chmod 600 it");
     }
-    return c;
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        close(fd);
+        throw ConfigError(path + ": holds secrets but is owned by uid " +
+                          std::to_string(st.st_uid) + " (must be root or us)");
+    }
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+    close(fd);
+    if (n < 0) throw ConfigError(path + ": cannot read");
+    return parse_config(text);
 }
 
 }  // namespace xk::policy
