@@ -12,9 +12,10 @@ namespace xk::daemon {
 GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayCache &replay,
                                    const policy::Interface &iface, const std::string &pin_root)
     : name_(iface.name) {
-    gate_ = gate::Gate::attach({iface.name, iface.mode, pin_root});
-    gate::write_ports(gate_->ports_fd(), config);
-    gate::write_wake_targets(gate_->wake_targets_fd(), config);
+    gate_ = gate::Gate::attach({iface.name, iface.mode, pin_root}, [&](gate::Gate &g) {
+        gate::write_ports(g.ports_fd(), config);
+        gate::write_wake_targets(g.wake_targets_fd(), config);
+    });
     sink_ = std::make_unique<MapGrantSink>(config, gate_->authorized_fd(), iface.name);
 
     uint32_t queues = xsk::rx_queue_count(iface.name);

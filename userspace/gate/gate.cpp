@@ -67,7 +67,8 @@ void ensure_bpffs() {
     }
 }
 
-std::unique_ptr<Gate> Gate::attach(const GateOptions &options) {
+std::unique_ptr<Gate> Gate::attach(const GateOptions &options,
+                                   const std::function<void(Gate &)> &fill) {
     std::unique_ptr<Gate> g(new Gate());
     g->ifname_ = options.ifname;
     g->ifindex_ = static_cast<int>(if_nametoindex(options.ifname.c_str()));
@@ -78,6 +79,7 @@ std::unique_ptr<Gate> Gate::attach(const GateOptions &options) {
     std::filesystem::create_directories(g->pin_dir_, ec);
     if (ec) throw GateError(g->pin_dir_ + ": " + ec.message());
     g->load(true);
+    if (fill) fill(*g);
     g->attach_xdp(options.mode);
     return g;
 }

@@ -2,6 +2,7 @@
 // The XDP gate on one interface: the skeleton's program and maps, pinned under
 // <pin_root>/<ifname>/ so they outlive the daemon (fail closed) and bpftool can read them.
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -26,7 +27,10 @@ class Gate {
   public:
     // Loads the program (reusing pinned maps, so authorizations survive a restart),
     // pins the maps and attaches, replacing an earlier xdpknock program atomically.
-    static std::unique_ptr<Gate> attach(const GateOptions &options);
+    // `fill` runs between load and attach: the maps hold their config before the program
+    // sees a packet, so a fresh gate never lets a SYN through unjudged.
+    static std::unique_ptr<Gate> attach(const GateOptions &options,
+                                        const std::function<void(Gate &)> &fill = {});
     ~Gate();  // leaves program and pins in place: a dead daemon keeps the gate closed
 
     void detach_and_unpin();
