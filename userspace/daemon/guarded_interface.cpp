@@ -22,6 +22,12 @@ GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayC
     xsk::XskOptions xopts;
     xopts.busy_poll = config.busy_poll;
     std::vector<std::unique_ptr<xsk::XskSocket>> sockets;
+    if (queues > XK_MAX_QUEUES) {
+        XK_WARN(
+            "%s: %u rx queues, but knocks are served on the first %d only; reduce the "
+            "channels (ethtool -L) so none is dropped as knock_no_socket",
+            iface.name.c_str(), queues, XK_MAX_QUEUES);
+    }
     for (uint32_t q = 0; q < queues && q < XK_MAX_QUEUES; ++q) {
         sockets.push_back(xsk::XskSocket::open(iface.name, q, gate_->xsks_fd(), xopts));
         if (int err = sockets.back()->busy_poll_error()) {

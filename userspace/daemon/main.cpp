@@ -77,6 +77,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     xk::log::set_level(verbose ? xk::log::Level::debug : level_of(config.log_level));
+    for (const auto &r : config.ranges) {
+        if (r.method == xk::policy::Method::fko && !r.proof_ip) {
+            XK_WARN(
+                "range %s: proof_ip is off: whoever sees a knock on the path can resend it "
+                "first from their own address",
+                r.name.c_str());
+        }
+    }
     if (dry_run) {
         if (no_time_check) {
             for (auto &r : config.ranges) r.proof_time_s = 0;
@@ -106,8 +114,10 @@ int main(int argc, char **argv) {
     try {
         // Before any gate attaches: a host's missing interface fails the start, not a wake.
         if (!config.hosts.empty()) wake = std::make_unique<xk::wake::WakeService>(config);
-        std::filesystem::create_directories(config.state_dir);
-        std::filesystem::permissions(config.state_dir, std::filesystem::perms::owner_all);
+        // Private when we make it; an existing folder keeps the mode its owner chose.
+        if (std::filesystem::create_directories(config.state_dir)) {
+            std::filesystem::permissions(config.state_dir, std::filesystem::perms::owner_all);
+        }
         replay = std::make_unique<xk::policy::ReplayCache>(
             config.state_dir + "/replay.journal",
             xk::policy::KnockPolicy::replay_retention(config));
@@ -136,7 +146,13 @@ int main(int argc, char **argv) {
         sig = sigtimedwait(&stop_signals, nullptr, &tick);
         if (sig == SIGTERM || sig == SIGINT) break;
         for (auto &i : ifaces) i->sweep();
-        if (seconds % 60 == 0) replay->prune(time(nullptr));
+        if (seconds % 60 == 0) {
+            try {
+                replay->prune(time(nullptr));
+            } catch (const std::exception &e) {  // a full disk must not take the gate down
+                XK_ERROR("replay journal: %s (digests stay in memory)", e.what());
+            }
+        }
         if (!ec) write_stats(run_dir, ifaces, wake.get());
     }
     XK_INFO("xdpknockd: %s received, stopping", strsignal(sig));

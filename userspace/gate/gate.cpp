@@ -115,13 +115,22 @@ void Gate::attach_xdp(policy::XdpMode mode) {
         throw GateError(ifname_ + " already runs XDP program '" + old + "' (id " +
                         std::to_string(old_id) + "); detach it first");
     }
+    const uint32_t old_flags =
+        old_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+    // Auto with an earlier xdpknock attached: replace it in its own mode, atomically.
+    if (mode == policy::XdpMode::automatic && !old.empty() &&
+        bpf_xdp_attach(ifindex_, prog_fd, old_flags, nullptr) == 0) {
+        generic_ = old_flags == XDP_FLAGS_SKB_MODE;
+        return;
+    }
     auto try_attach = [&](uint32_t flags) {
-        // An earlier xdpknock in the other mode must go first: the kernel allows one.
-        if (!old.empty()) {
-            uint32_t other = old_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-            if (other != flags) bpf_xdp_detach(ifindex_, other, nullptr);
-        }
-        return bpf_xdp_attach(ifindex_, prog_fd, flags, nullptr);
+        // An earlier xdpknock in the other mode must go first: the kernel allows one. If the
+        // new mode then fails, put the gate back in the old mode rather than leave none.
+        bool switched = !old.empty() && old_flags != flags;
+        if (switched) bpf_xdp_detach(ifindex_, old_flags, nullptr);
+        int err = bpf_xdp_attach(ifindex_, prog_fd, flags, nullptr);
+        if (err && switched) bpf_xdp_attach(ifindex_, prog_fd, old_flags, nullptr);
+        return err;
     };
     int err = 0;
     if (mode != policy::XdpMode::generic) {

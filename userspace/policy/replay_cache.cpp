@@ -107,8 +107,9 @@ ReplayCache::Insert ReplayCache::insert(const spa::ReplayDigest &d, int64_t now_
         if (s.used > mask_ / 4 * 3 && s.compacted_at != now_unix) compact_locked(s, now_unix);
         r = insert_locked(s, d, now_unix, now_unix);
     }
-    if (r != Insert::added || journal_fd_ < 0) return r;
-    std::shared_lock lock(journal_mu_);
+    if (r != Insert::added || path_.empty()) return r;
+    std::shared_lock lock(journal_mu_);  // journal_fd_ is swapped by rewrite_journal
+    if (journal_fd_ < 0) return r;
     Record rec{d, now_unix};
     // O_APPEND: each record lands whole, in one write, whatever other workers do.
     if (write(journal_fd_, &rec, sizeof(rec)) != static_cast<ssize_t>(sizeof(rec))) {
@@ -158,7 +159,8 @@ void ReplayCache::load() {
     Record r;
     int64_t now = time(nullptr);
     while (read(fd, &r, sizeof(r)) == static_cast<ssize_t>(sizeof(r))) {
-        if (now - r.seen > retention_s_) continue;
+        // A torn or corrupt record (impossible time) is skipped, never trusted.
+        if (r.seen == kEmpty || r.seen > now + 86400 || now - r.seen > retention_s_) continue;
         Shard &s = shard_of(r.digest);
         insert_locked(s, r.digest, r.seen, now);
     }
