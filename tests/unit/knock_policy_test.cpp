@@ -279,6 +279,19 @@ TEST_F(FkoPolicy, LongPacketsFwknopdWouldCallGpgAreAccepted) {
     EXPECT_EQ(d.grant().size(), 17u);
 }
 
+namespace {
+
+// Our encoder's packet for req, as the wire carries it.
+std::string encode(xk::spa::FkoKeyContext &ctx, const xk::spa::FkoRequest &req) {
+    std::string pkt(xk::spa::kMaxEncoded, '\0');
+    size_t n = 0;
+    EXPECT_EQ(xk::spa::fko_encode(ctx, req, pkt, n), Reject::ok);
+    pkt.resize(n);
+    return pkt;
+}
+
+}  // namespace
+
 TEST(FkoReplay, WithoutATimeWindowDigestsNeverAgeOut) {
     Config c = parse_config(
         R"({"interfaces": [{"name": "eth0"}], "services": [{"name": "ssh", "port": "tcp/22"}],
@@ -291,10 +304,7 @@ TEST(FkoReplay, WithoutATimeWindowDigestsNeverAgeOut) {
     xk::spa::FkoRequest req;
     req.timestamp = 1000;
     req.message = "192.0.2.10,tcp/22";
-    std::string pkt(xk::spa::kMaxEncoded, '\0');
-    size_t n = 0;
-    ASSERT_EQ(xk::spa::fko_encode(*ctx, req, pkt, n), Reject::ok);
-    pkt.resize(n);
+    std::string pkt = encode(*ctx, req);
     Knock k;
     k.source = *parse_address("192.0.2.10");
     k.port = 62201;
@@ -322,10 +332,7 @@ TEST(FkoReplay, NoHmacPacketCutByItsPaddingBlockIsStillAReplay) {
         req.user = user;
         req.timestamp = 1000;
         req.message = "192.0.2.10,tcp/22";
-        std::string pkt(xk::spa::kMaxEncoded, '\0');
-        size_t n = 0;
-        ASSERT_EQ(xk::spa::fko_encode(*ctx, req, pkt, n), Reject::ok);
-        pkt.resize(n);
+        std::string pkt = encode(*ctx, req);
         // Drop the last AES block of the ciphertext and re-spell the wire.
         std::vector<uint8_t> raw(pkt.size() + prefix.size());
         size_t raw_len = 0;
