@@ -1,5 +1,6 @@
 // xdpknockd: the receiver. Loads the config, attaches the gate to each interface, runs
 // the knock workers and the expiry sweeper until SIGTERM/SIGINT.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -35,12 +36,14 @@ void write_stats(const std::string &run_dir,
     nlohmann::json j = {{"pid", getpid()}, {"interfaces", nlohmann::json::array()}};
     for (const auto &i : ifaces) j["interfaces"].push_back(i->stats());
     if (wake) j["hosts"] = wake->stats();
-    std::string tmp = run_dir + "/stats.json.tmp";
-    {
-        std::ofstream out(tmp);
-        out << j.dump() << "\n";
-    }
-    std::rename(tmp.c_str(), (run_dir + "/stats.json").c_str());
+    // Private (it names sources and hosts), never through a planted symlink.
+    std::string tmp = run_dir + "/stats.json.tmp", text = j.dump() + "\n";
+    unlink(tmp.c_str());
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    if (ok) std::rename(tmp.c_str(), (run_dir + "/stats.json").c_str());
 }
 
 }  // namespace
@@ -136,7 +139,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     std::error_code ec;
-    std::filesystem::create_directories(run_dir, ec);
+    if (std::filesystem::create_directories(run_dir, ec)) {
+        std::filesystem::permissions(run_dir, std::filesystem::perms::owner_all, ec);
+    }
     XK_INFO("xdpknockd running: %zu range(s), %zu protected service(s)", config.ranges.size(),
             config.services.size());
 

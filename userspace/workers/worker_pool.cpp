@@ -79,6 +79,15 @@ void WorkerPool::judge(Worker &w, KnockHandler &h, const xsk::Frame *frames, siz
     }
 }
 
+// Takes an extra worker's finished batches back into the fill ring (poller only).
+void WorkerPool::reclaim(Worker &x, xsk::XskSocket &sock) {
+    while (FrameBatch *b = x.done.front()) {
+        sock.recycle(b->frames.data(), b->n);
+        x.done.pop();
+        --x.outstanding;
+    }
+}
+
 // Polls the socket; each batch goes to the first extra worker with room (round robin),
 // else is judged here. Spent frames come back through `done` and only this thread puts
 // them in the fill ring, which has a single producer.
@@ -94,11 +103,7 @@ void WorkerPool::poll_loop(size_t index) {
         uint32_t in_flight = 0;
         for (size_t e : extras) {
             Worker &x = *workers_[e];
-            while (FrameBatch *b = x.done.front()) {
-                sock.recycle(b->frames.data(), b->n);
-                x.done.pop();
-                --x.outstanding;
-            }
+            reclaim(x, sock);
             in_flight += x.outstanding;
         }
         // Short waits while extras hold frames, so they return to the fill ring promptly.
@@ -121,9 +126,12 @@ void WorkerPool::poll_loop(size_t index) {
         judge(self, handler, frames, n);
         sock.recycle(frames, n);
     }
-    // Wake extras asleep on an empty inbox so they see running_ == false.
+    // Wake extras asleep on an empty inbox so they see running_ == false. Their finished
+    // batches are taken back first: with all of them in `done`, the inbox is empty and
+    // only this wake can reach the sleeper.
     for (size_t e : extras) {
         Worker &x = *workers_[e];
+        reclaim(x, sock);
         FrameBatch *b = x.outstanding < kRing ? x.inbox.slot() : nullptr;
         if (b) {
             b->n = 0;

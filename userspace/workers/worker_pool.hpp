@@ -61,6 +61,7 @@ class WorkerPool {
     };
 
     void poll_loop(size_t w);
+    void reclaim(Worker &x, xsk::XskSocket &sock);
     void extra_loop(size_t w);
     void judge(Worker &w, KnockHandler &h, const xsk::Frame *frames, size_t n);
 

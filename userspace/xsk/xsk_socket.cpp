@@ -17,6 +17,9 @@
 #include <cerrno>
 #include <cstring>
 
+// bpf_xdp_adjust_meta wants a multiple of 4; the worker reads exactly this struct.
+static_assert(sizeof(xk_knock_meta) == 16 && sizeof(xk_knock_meta) % 4 == 0);
+
 namespace xk::xsk {
 
 struct XskSocket::Rings {
