@@ -15,6 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "policy/config_hosts.hpp"
+#include "policy/config_json.hpp"
+
 #include "spa/base64.hpp"
 #include "spa/fko_types.hpp"
 #include "xdpknock/maps.h"
@@ -24,87 +27,9 @@ namespace {
 
 using nlohmann::json;
 
-[[noreturn]] void fail(const std::string &path, const std::string &problem) {
-    throw ConfigError(path + ": " + problem);
-}
-
-void only_keys(const json &obj, const std::string &path, std::initializer_list<const char *> keys) {
-    if (!obj.is_object()) fail(path, "must be an object");
-    for (const auto &[k, _] : obj.items()) {
-        if (std::none_of(keys.begin(), keys.end(), [&](const char *x) { return k == x; })) {
-            fail(path + "." + k, "unknown key");
-        }
-    }
-}
-
-std::string get_string(const json &obj, const std::string &path, const char *key,
-                       const std::string &fallback, bool required = false) {
-    if (!obj.contains(key)) {
-        if (required) fail(path + "." + key, "missing");
-        return fallback;
-    }
-    const json &v = obj.at(key);
-    if (!v.is_string() || v.get<std::string>().empty()) {
-        fail(path + "." + key, "must be a non-empty string");
-    }
-    return v.get<std::string>();
-}
-
-uint64_t get_uint(const json &obj, const std::string &path, const char *key, uint64_t fallback,
-                  uint64_t lo, uint64_t hi) {
-    if (!obj.contains(key)) return fallback;
-    const json &v = obj.at(key);
-    if (!v.is_number_unsigned() || v.get<uint64_t>() < lo || v.get<uint64_t>() > hi) {
-        fail(path + "." + key,
-             "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    }
-    return v.get<uint64_t>();
-}
-
-bool get_bool(const json &obj, const std::string &path, const char *key, bool fallback) {
-    if (!obj.contains(key)) return fallback;
-    if (!obj.at(key).is_boolean()) fail(path + "." + key, "must be true or false");
-    return obj.at(key).get<bool>();
-}
-
-const json &get_array(const json &obj, const std::string &path, const char *key, bool required) {
-    static const json empty = json::array();
-    if (!obj.contains(key)) {
-        if (required) fail(path + "." + key, "missing");
-        return empty;
-    }
-    if (!obj.at(key).is_array()) fail(path + "." + key, "must be an array");
-    return obj.at(key);
-}
-
-std::vector<uint8_t> decode_base64(const std::string &text, const std::string &path) {
-    std::vector<uint8_t> out(spa::b64_decoded_max(text.size()) + 3);
-    size_t n = 0;
-    if (!spa::b64_decode(text, out, n)) fail(path, "is not valid base64");
-    out.resize(n);
-    return out;
-}
-
-std::vector<uint8_t> secret_bytes(const json &obj, const std::string &path, const char *text_key,
-                                  const char *b64_key, bool required) {
-    bool has_text = obj.contains(text_key), has_b64 = obj.contains(b64_key);
-    if (has_text && has_b64) fail(path, std::string("give either ") + text_key + " or " + b64_key);
-    if (has_text) {
-        std::string s = get_string(obj, path, text_key, "");
-        return {s.begin(), s.end()};
-    }
-    if (has_b64) {
-        auto bytes = decode_base64(get_string(obj, path, b64_key, ""), path + "." + b64_key);
-        if (bytes.empty()) fail(path + "." + b64_key, "decodes to nothing");
-        return bytes;
-    }
-    if (required) fail(path + "." + text_key, "missing (or " + std::string(b64_key) + ")");
-    return {};
-}
-
-bool one_of(const std::string &v, std::initializer_list<const char *> names) {
-    return std::any_of(names.begin(), names.end(), [&](const char *n) { return v == n; });
-}
+using namespace config_json;
+using config_hosts::parse_host;
+using config_hosts::parse_service_host;
 
 Secret parse_secret(const json &j, const std::string &path, Method method) {
     Secret s;
@@ -191,94 +116,6 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
             parse_secret(secrets[i], path + ".secrets[" + std::to_string(i) + "]", r.method));
     }
     return r;
-}
-
-std::optional<std::array<uint8_t, 6>> parse_mac(const std::string &text) {
-    std::array<uint8_t, 6> mac{};
-    if (text.size() != 17) return std::nullopt;
-    for (size_t i = 0; i < 6; ++i) {
-        const char *at = text.data() + i * 3;
-        if (i < 5 && at[2] != ':' && at[2] != '-') return std::nullopt;
-        auto [end, ec] = std::from_chars(at, at + 2, mac[i], 16);
-        if (ec != std::errc() || end != at + 2) return std::nullopt;
-    }
-    return mac;
-}
-
-std::optional<Address> host_address(const json &j, const std::string &path, const char *key,
-                                    bool want_v4) {
-    if (!j.contains(key)) return std::nullopt;
-    auto a = parse_address(get_string(j, path, key, ""));
-    if (!a || a->is_v4() != want_v4) {
-        fail(path + "." + key, want_v4 ? "must be an IPv4 address" : "must be an IPv6 address");
-    }
-    return a;
-}
-
-Host parse_host(const json &j, const std::string &path) {
-    only_keys(j, path, {"name", "mac", "ipv4", "ipv6", "interface", "wake"});
-    Host h;
-    h.name = get_string(j, path, "name", "", true);
-    std::string mac = get_string(j, path, "mac", "", true);
-    auto parsed = parse_mac(mac);
-    if (!parsed) fail(path + ".mac", "must be a MAC address like 02:00:5e:10:00:01");
-    // Group or all-zero MACs are no NIC's own: a magic packet for them wakes nothing.
-    if (((*parsed)[0] & 1) || *parsed == std::array<uint8_t, 6>{}) {
-        fail(path + ".mac", "must be a unicast MAC, not " + mac);
-    }
-    h.mac = *parsed;
-    h.ipv4 = host_address(j, path, "ipv4", true);
-    h.ipv6 = host_address(j, path, "ipv6", false);
-    if (!h.ipv4 && !h.ipv6) fail(path + ".ipv4", "missing (or ipv6): the liveness probe needs one");
-    h.interface = get_string(j, path, "interface", "", true);
-    if (h.interface.size() >= 16) fail(path + ".interface", "longer than an interface name can be");
-    if (!j.contains("wake")) return h;
-    const json &w = j.at("wake");
-    const std::string wp = path + ".wake";
-    only_keys(w, wp, {"type", "port", "repeat_ms", "timeout_s"});
-    std::string type = get_string(w, wp, "type", "link");
-    if (type == "link") {
-        h.wake_type = WakeType::link;
-    } else if (type == "network") {
-        h.wake_type = WakeType::network;
-        if (!h.ipv4) fail(wp + ".type", "network (UDP broadcast) needs the host's ipv4");
-    } else if (type == "unicast") {
-        h.wake_type = WakeType::unicast;
-    } else {
-        fail(wp + ".type", "must be link, network or unicast");
-    }
-    if (w.contains("port") && h.wake_type == WakeType::link) {
-        fail(wp + ".port", "only UDP wake types (network, unicast) use a port");
-    }
-    h.wake_port = static_cast<uint16_t>(get_uint(w, wp, "port", h.wake_port, 1, 65535));
-    h.repeat_ms = static_cast<uint32_t>(get_uint(w, wp, "repeat_ms", h.repeat_ms, 10, 60000));
-    h.timeout_s = static_cast<uint32_t>(get_uint(w, wp, "timeout_s", h.timeout_s, 1, 3600));
-    return h;
-}
-
-// A service's optional "host" (and "address"): which sleeping host its SYNs wake.
-void parse_service_host(const json &j, const std::string &path, const Config &c, Service &s) {
-    if (j.contains("host")) {
-        std::string name = get_string(j, path, "host", "");
-        auto it = std::find_if(c.hosts.begin(), c.hosts.end(),
-                               [&](const Host &h) { return h.name == name; });
-        if (it == c.hosts.end()) fail(path + ".host", "no host named \"" + name + "\" in hosts");
-        s.host = static_cast<int>(it - c.hosts.begin());
-    }
-    if (j.contains("address")) {
-        if (s.host < 0) fail(path + ".address", "only selects a wake host: give host too");
-        s.address = parse_address(get_string(j, path, "address", ""));
-        if (!s.address) fail(path + ".address", "must be an IPv4 or IPv6 address");
-    }
-    if (s.host < 0) return;
-    for (size_t k = 0; k < c.services.size(); ++k) {
-        const Service &o = c.services[k];
-        if (o.host >= 0 && o.port == s.port && o.address == s.address && o.host != s.host) {
-            fail(path + ".host", format_port(s.port) + " already wakes host \"" +
-                                     c.hosts[o.host].name + "\" (services[" + std::to_string(k) +
-                                     "])");
-        }
-    }
 }
 
 }  // namespace
