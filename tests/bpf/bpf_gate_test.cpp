@@ -102,9 +102,8 @@ TEST_F(BpfGate, EntryExpiringLaterPassesAndExpiredOneDrops) {
     expectVerdict(syn, XDP_DROP, XK_CNT_SYN_EXPIRED);
 }
 
-// Token bucket on kRatePort (10/s, burst 3). Each test knocks from its own sources, since
-// buckets outlive a test.
-Bytes rateKnock(std::string_view src) {
+// Ethernet + IPv4 or IPv6 (by the address's spelling) from src to the gateway.
+PacketBuilder toGateway(std::string_view src) {
     PacketBuilder b;
     b.eth();
     if (src.find(':') != std::string_view::npos) {
@@ -112,6 +111,13 @@ Bytes rateKnock(std::string_view src) {
     } else {
         b.ipv4(src, kV4Gateway);
     }
+    return b;
+}
+
+// Token bucket on kRatePort (10/s, burst 3). Each test knocks from its own sources, since
+// buckets outlive a test.
+Bytes rateKnock(std::string_view src) {
+    PacketBuilder b = toGateway(src);
     return b.udp(40000, kRatePort).payload(fkoShaped()).build();
 }
 
@@ -190,13 +196,7 @@ constexpr uint16_t kWakeAddrPort = 8081;  // wakes host 2, but only SYNs to kV4G
 constexpr uint16_t kWakeHost = 1, kWakeAddrHost = 2;
 
 Bytes wakeSyn(std::string_view src, uint16_t dport) {
-    PacketBuilder b;
-    b.eth();
-    if (src.find(':') != std::string_view::npos) {
-        b.ipv6(src, kV6Gateway);
-    } else {
-        b.ipv4(src, kV4Gateway);
-    }
+    PacketBuilder b = toGateway(src);
     return b.tcp(40000, dport, kTcpSyn).build();
 }
 
