@@ -53,6 +53,7 @@ constexpr std::array<const char *, kRejectCount> kNames = {
     "no_secret_matched",
     "plain_mismatch",
     "replay_cache_full",
+    "journal_error",
 };
 
 constexpr bool all_named() {

@@ -56,6 +56,7 @@ enum class Reject : uint8_t {
     no_secret_matched,
     plain_mismatch,
     replay_cache_full,  // every slot holds a live digest: refuse rather than forget one
+    journal_error,      // the replay journal cannot be written: a restart would forget it
     count_              // keep last
 };
 
