@@ -54,6 +54,8 @@ constexpr std::array<const char *, kRejectCount> kNames = {
     "plain_mismatch",
     "replay_cache_full",
     "journal_error",
+    "range_full",
+    "map_full",
 };
 
 constexpr bool all_named() {
