@@ -60,7 +60,7 @@ enum class Reject : uint8_t {
     // The grant, after an accepted knock.
     range_full,  // the range holds max_sources sources already: a new one is refused
     map_full,    // the authorized map itself has no room
-    count_              // keep last
+    count_       // keep last
 };
 
 inline constexpr size_t kRejectCount = static_cast<size_t>(Reject::count_);
