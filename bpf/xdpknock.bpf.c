@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The XDP gate: knock candidates to AF_XDP, SYNs to protected ports only from
- * authorized sources, everything else untouched. Knocks are pre-filtered on shape and a
- * per-source rate so junk and floods never reach userspace. */
+/* The XDP gate: knock candidates to AF_XDP; TCP to protected ports only from authorized
+ * sources (a SYN needs a live grant, later packets a flow whose SYN had one), everything
+ * else untouched. Knocks are pre-filtered on shape and a per-source rate so junk and
+ * floods never reach userspace. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -9,6 +10,17 @@
 #include "xdpknock/parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader before load (the verifier prunes the other branch). */
+const volatile __u8 xk_raw_ip = 0;                           /* frames start at the IP header */
+const volatile __u64 xk_flow_idle_ns = 7200ull * 1000000000; /* flow_idle_timeout */
+
+/* A closing flow lives on this long: FIN like conntrack's FIN_WAIT/TIME_WAIT, so the
+ * last ACKs and a half-closed peer's data pass; RST ends it almost at once. */
+#define XK_FLOW_FIN_NS (120ull * 1000000000)
+#define XK_FLOW_RST_NS (10ull * 1000000000)
+/* Refresh a flow's expiry at most once a second of traffic: fewer writes to a shared line. */
+#define XK_FLOW_REFRESH_NS 1000000000ull
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -23,6 +35,15 @@ struct {
     __type(key, struct xk_auth_key);
     __type(value, struct xk_auth_value);
 } authorized SEC(".maps");
+
+/* TCP flows to protected ports that may continue (maps.h: xk_flow_key). LRU: under
+ * pressure the stalest flow goes, and its next packet needs a grant again (closed). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, XK_FLOWS_MAX);
+    __type(key, struct xk_flow_key);
+    __type(value, struct xk_flow);
+} flows SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -128,26 +149,77 @@ static __always_inline void wake_request(__u32 host, const struct xk_pkt *p,
     count(XK_CNT_WAKE_EVENT, 0);
 }
 
-static __always_inline int gate_syn(const struct xk_port *port, const struct xk_pkt *p) {
+/* The source's grant for this TCP port, else for every port: 1 live, 0 none, -1 expired. */
+static __always_inline int tcp_grant(const struct xk_pkt *p, __u64 now,
+                                     const struct xk_auth_value **live) {
     struct xk_auth_key key = {};
-    const struct xk_auth_value *live = 0;
-    __u64 now = bpf_ktime_get_ns();
-
     __builtin_memcpy(key.addr, p->saddr, sizeof(key.addr));
     key.proto = IPPROTO_TCP;
     key.port = p->dport;
-    int state = auth_state(&key, now, &live);
-    if (state <= 0) {
-        key.proto = 0;
-        key.port = 0;
-        int any = auth_state(&key, now, &live);
-        if (any != 0) state = any;
+    int state = auth_state(&key, now, live);
+    if (state > 0) return state;
+    key.proto = 0;
+    key.port = 0;
+    int any = auth_state(&key, now, live);
+    return any != 0 ? any : state;
+}
+
+static __always_inline void flow_key_of(const struct xk_pkt *p, struct xk_flow_key *k) {
+    __builtin_memcpy(k->saddr, p->saddr, sizeof(k->saddr));
+    __builtin_memcpy(k->daddr, p->daddr, sizeof(k->daddr));
+    k->sport = p->sport;
+    k->dport = p->dport;
+}
+
+static __always_inline void flow_open(const struct xk_pkt *p, __u64 now) {
+    struct xk_flow_key k;
+    flow_key_of(p, &k);
+    struct xk_flow f = {.expires_ns = now + xk_flow_idle_ns, .closing = 0};
+    bpf_map_update_elem(&flows, &k, &f, BPF_ANY);
+}
+
+/* 1 if the packet continues a live flow, whose expiry it refreshes (or, for FIN/RST,
+ * shortens to a grace that traffic no longer extends). */
+static __always_inline int flow_continue(const struct xk_pkt *p, __u64 now) {
+    struct xk_flow_key k;
+    flow_key_of(p, &k);
+    struct xk_flow *f = bpf_map_lookup_elem(&flows, &k);
+    if (!f) return 0;
+    __u64 expires = f->expires_ns;
+    if (expires <= now) return 0;
+    __u64 grace = (p->tcp_flags & XK_TCP_RST)   ? XK_FLOW_RST_NS
+                  : (p->tcp_flags & XK_TCP_FIN) ? XK_FLOW_FIN_NS
+                                                : 0;
+    if (grace) {
+        if (expires > now + grace) f->expires_ns = now + grace;
+        f->closing = 1;
+    } else if (!f->closing && now + xk_flow_idle_ns - expires > XK_FLOW_REFRESH_NS) {
+        f->expires_ns = now + xk_flow_idle_ns;
     }
+    return 1;
+}
+
+static __always_inline int gate_syn(const struct xk_port *port, const struct xk_pkt *p) {
+    const struct xk_auth_value *live = 0;
+    __u64 now = bpf_ktime_get_ns();
+    int state = tcp_grant(p, now, &live);
     if (state <= 0) return count(state < 0 ? XK_CNT_SYN_EXPIRED : XK_CNT_SYN_DROP, XDP_DROP);
+    flow_open(p, now); /* the connection outlives the grant, like fwknop's */
     /* Only an authorized SYN reaches this: unauthorized traffic never wakes anything. */
     __u32 host = wake_host_of(port, p);
     if (host && live) wake_request(host, p, live, now);
     return count(XK_CNT_SYN_PASS, XDP_PASS);
+}
+
+/* Any other TCP packet to a protected port: a FIN, NULL, Xmas or ACK scan must see the
+ * same silence as a SYN scan, so only flows we let open (or grant holders) get through. */
+static __always_inline int gate_tcp_other(const struct xk_pkt *p) {
+    __u64 now = bpf_ktime_get_ns();
+    if (flow_continue(p, now)) return count(XK_CNT_TCP_FLOW_PASS, XDP_PASS);
+    const struct xk_auth_value *live = 0;
+    if (tcp_grant(p, now, &live) <= 0) return count(XK_CNT_TCP_DROP, XDP_DROP);
+    if (!(p->tcp_flags & (XK_TCP_FIN | XK_TCP_RST))) flow_open(p, now);
+    return count(XK_CNT_TCP_GRANT_PASS, XDP_PASS);
 }
 
 /* The counter of the pre-filter rule a knock breaks, or XK_CNT__MAX if its shape fits one
@@ -222,7 +294,7 @@ int xdpknock(struct xdp_md *ctx) {
     void *data_end = (void *)(long)ctx->data_end;
     struct xk_pkt p = {};
 
-    switch (xk_parse_frame(data, data_end, &p)) {
+    switch (xk_parse_frame(data, data_end, &p, xk_raw_ip)) {
         case XK_PARSE_OK:
             break;
         case XK_PARSE_NOT_IP:
@@ -238,6 +310,8 @@ int xdpknock(struct xdp_md *ctx) {
         case XK_PARSE_VLAN_DEEP:
             /* Fail closed: a host that unwraps a third tag would see a SYN we did not gate. */
             return count(XK_CNT_VLAN_DEEP_DROP, XDP_DROP);
+        case XK_PARSE_MAPPED:
+            return count(XK_CNT_MAPPED_DROP, XDP_DROP);
         default:
             return count(XK_CNT_MALFORMED_PASS, XDP_PASS);
     }
@@ -248,6 +322,8 @@ int xdpknock(struct xdp_md *ctx) {
 
     if (p.l4proto == IPPROTO_UDP) {
         if (!(flags & XK_PORT_KNOCK_UDP)) return count(XK_CNT_UDP_PASS, XDP_PASS);
+        /* The rest of the datagram is in other fragments, which AF_XDP never joins. */
+        if (p.partial) return count(XK_CNT_KNOCK_FRAG_DROP, XDP_DROP);
         /* Shape first: junk must not spend a source's tokens or claim LRU slots. */
         __u32 junk = knock_shape(port, &p, data, data_end);
         if (junk != XK_CNT__MAX) return count(junk, XDP_DROP);
@@ -258,8 +334,7 @@ int xdpknock(struct xdp_md *ctx) {
                      action);
     }
 
-    /* TCP: only a connection opener is gated, so established flows outlive an expiry. */
+    if (!port || !(flags & XK_PORT_PROTECT_TCP)) return count(XK_CNT_TCP_PASS, XDP_PASS);
     int syn = (p.tcp_flags & (XK_TCP_SYN | XK_TCP_ACK)) == XK_TCP_SYN;
-    if (!syn || !port || !(flags & XK_PORT_PROTECT_TCP)) return count(XK_CNT_TCP_PASS, XDP_PASS);
-    return gate_syn(port, &p);
+    return syn ? gate_syn(port, &p) : gate_tcp_other(&p);
 }

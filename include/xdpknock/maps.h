@@ -7,7 +7,8 @@
 
 #define XK_PIN_ROOT "/sys/fs/bpf/xdpknock"
 #define XK_MAX_QUEUES 64
-#define XK_AUTH_MAX_ENTRIES 65536
+#define XK_AUTH_MAX_ENTRIES 65536  /* default; the config's authorized_max sets it at load */
+#define XK_FLOWS_MAX 65536         /* TCP flows to protected ports the gate lets continue */
 #define XK_KNOCK_BUCKETS_MAX 65536 /* sources tracked by the knock token bucket (LRU) */
 
 /* fko payload bounds: fwknopd's (FKO-WIRE.md), which userspace enforces again. */
@@ -75,7 +76,7 @@ enum xk_counter {
     XK_CNT_SYN_PASS,        /* SYN to a protected port from an authorized source */
     XK_CNT_SYN_DROP,        /* SYN to a protected port, source not authorized */
     XK_CNT_SYN_EXPIRED,     /* SYN dropped: the source's authorization had expired */
-    XK_CNT_TCP_PASS,        /* other TCP: non-SYN, or unprotected port */
+    XK_CNT_TCP_PASS,        /* TCP to a port the gate does not protect */
     XK_CNT_UDP_PASS,        /* UDP to a non-knock port */
     XK_CNT_OTHER_PASS,      /* not IP, or IP without TCP/UDP (ARP, ICMP, ...) */
     XK_CNT_MALFORMED_PASS,  /* truncated headers: passed, the stack drops them */
@@ -89,7 +90,29 @@ enum xk_counter {
     XK_CNT_WAKE_SUPPRESSED, /* ... within the host's debounce interval: no event */
     XK_CNT_WAKE_LOST,       /* ... but the wake ring buffer was full */
     XK_CNT_VLAN_DEEP_DROP,  /* more VLAN tags than we parse: a SYN could hide inside */
+    XK_CNT_TCP_FLOW_PASS,   /* non-SYN to a protected port, part of an authorized flow */
+    XK_CNT_TCP_GRANT_PASS,  /* non-SYN to a protected port, no flow, source holds a grant */
+    XK_CNT_TCP_DROP,        /* non-SYN to a protected port from outside any flow (scans) */
+    XK_CNT_MAPPED_DROP,     /* IPv6 packet with an IPv4-mapped source (::ffff:0:0/96) */
+    XK_CNT_KNOCK_FRAG_DROP, /* knock cut by IP fragmentation: it can never validate */
     XK_CNT__MAX,
+};
+
+/* flows[key]: a TCP flow to a protected port whose opening was authorized (or that was
+ * established when the gate attached). Its later packets pass until it idles out or
+ * closes; the expiry is refreshed by traffic. Addresses IPv6 or IPv4-mapped, ports in
+ * host order, saddr = the remote peer. */
+struct xk_flow_key {
+    __u8 saddr[16];
+    __u8 daddr[16];
+    __u16 sport;
+    __u16 dport;
+};
+
+struct xk_flow {
+    __u64 expires_ns; /* bpf_ktime_get_ns() */
+    __u32 closing;    /* FIN or RST seen: the expiry no longer moves out */
+    __u32 pad;
 };
 
 /* In front of every knock the gate redirects (bpf_xdp_adjust_meta): when XDP saw it, so a

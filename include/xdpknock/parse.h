@@ -1,7 +1,8 @@
 /* Frame parser shared by the XDP program and userspace (AF_XDP frames, pcap replay):
- * Ethernet, up to two VLAN tags, IPv4 with options, IPv6 with a bounded extension
- * chain, then UDP or TCP. Every read is checked against data_end, which the verifier
- * demands and which keeps userspace safe on hostile frames. */
+ * Ethernet with up to two VLAN tags, or raw IP (tun, ppp, WireGuard, ipip/gre: the frame
+ * starts at the IP header, v4/v6 from the version nibble), then IPv4 with options or IPv6
+ * with a bounded extension chain, then UDP or TCP. Every read is checked against data_end, which
+ * the verifier demands and which keeps userspace safe on hostile frames. */
 #ifndef XDPKNOCK_PARSE_H
 #define XDPKNOCK_PARSE_H
 
@@ -53,13 +54,14 @@ enum xk_parse_result {
     XK_PARSE_FRAG_SHORT, /* first fragment that does not hold the whole L4 header */
     XK_PARSE_EXT_DEEP,   /* IPv6 extension chain longer than XK_MAX_IPV6_EXT */
     XK_PARSE_VLAN_DEEP,  /* more VLAN tags than XK_MAX_VLAN: the stack may still unwrap them */
+    XK_PARSE_MAPPED,     /* IPv6 from an IPv4-mapped source: would share an IPv4 source's key */
 };
 
 struct xk_pkt {
-    __u8 family;    /* 4 or 6 */
-    __u8 l4proto;   /* IPPROTO_TCP / IPPROTO_UDP / other */
-    __u8 tcp_flags; /* byte 13 of the TCP header */
-    __u8 pad;
+    __u8 family;        /* 4 or 6 */
+    __u8 l4proto;       /* IPPROTO_TCP / IPPROTO_UDP / other */
+    __u8 tcp_flags;     /* byte 13 of the TCP header */
+    __u8 partial;       /* UDP: the datagram is longer than this packet (a first fragment) */
     __u16 sport, dport; /* host byte order */
     __u8 saddr[16];     /* IPv6 or IPv4-mapped */
     __u8 daddr[16];
@@ -97,10 +99,23 @@ static __always_inline int xk_is_ipv6_ext(__u8 nh) {
            nh == IPPROTO_DSTOPTS;
 }
 
-static __always_inline int xk_parse_frame(const void *data, const void *data_end,
-                                          struct xk_pkt *p) {
-    const __u8 *pos = (const __u8 *)data;
-    const __u8 *end = (const __u8 *)data_end;
+static __always_inline int xk_is_v4_mapped(const __u8 *a) {
+    for (int i = 0; i < 10; i++)
+        if (a[i]) return 0;
+    return a[10] == 0xff && a[11] == 0xff;
+}
+
+/* The EtherType of a raw-IP frame, from its version nibble; 0 when it is neither. */
+static __always_inline __u16 xk_raw_ip_proto(const __u8 *pos, const __u8 *end) {
+    if (pos + 1 > end) return 0;
+    if ((pos[0] >> 4) == 4) return __builtin_bswap16(ETH_P_IP);
+    if ((pos[0] >> 4) == 6) return __builtin_bswap16(ETH_P_IPV6);
+    return 0;
+}
+
+/* Ethernet and its VLAN tags: moves *posp to the L3 header, sets *protop. */
+static __always_inline int xk_parse_l2(const __u8 **posp, const __u8 *end, __u16 *protop) {
+    const __u8 *pos = *posp;
     const struct ethhdr *eth = (const struct ethhdr *)pos;
     if ((const __u8 *)(eth + 1) > end) return XK_PARSE_TRUNCATED;
     __u16 proto = eth->h_proto;
@@ -116,14 +131,39 @@ static __always_inline int xk_parse_frame(const void *data, const void *data_end
     }
     if (proto == __builtin_bswap16(ETH_P_8021Q) || proto == __builtin_bswap16(ETH_P_8021AD))
         return XK_PARSE_VLAN_DEEP;
+    *posp = pos;
+    *protop = proto;
+    return XK_PARSE_OK;
+}
+
+/* raw_ip: the frame starts at the IP header (the link has no L2 header). */
+static __always_inline int xk_parse_frame(const void *data, const void *data_end, struct xk_pkt *p,
+                                          int raw_ip) {
+    const __u8 *pos = (const __u8 *)data;
+    const __u8 *end = (const __u8 *)data_end;
+    __u16 proto = 0;
+    if (raw_ip) {
+        proto = xk_raw_ip_proto(pos, end);
+        if (!proto) return pos < end ? XK_PARSE_NOT_IP : XK_PARSE_TRUNCATED;
+    } else {
+        int l2 = xk_parse_l2(&pos, end, &proto);
+        if (l2 != XK_PARSE_OK) return l2;
+    }
 
     int fragment_first = 0;
+    /* Offset from data where the IP packet ends: bytes past it are Ethernet trailer
+     * (padding, FCS), not ours to read — a first fragment must hold the whole L4 header
+     * inside it. Kept as an offset: the verifier bounds scalars, not pointer sums. */
+    __u32 l3_end = 0xffffffffu;
     if (proto == __builtin_bswap16(ETH_P_IP)) {
         const xk_iphdr *ip = (const xk_iphdr *)pos;
         if ((const __u8 *)(ip + 1) > end) return XK_PARSE_TRUNCATED;
         __u32 ihl = ip->ihl * 4u;
         if (ihl < sizeof(*ip)) return XK_PARSE_TRUNCATED;
         if (pos + ihl > end) return XK_PARSE_TRUNCATED;
+        __u16 tot_len = xk_ntohs(ip->tot_len);
+        if (tot_len < ihl) return XK_PARSE_TRUNCATED;
+        l3_end = (__u32)(pos - (const __u8 *)data) + tot_len;
         p->family = 4;
         p->l4proto = ip->protocol;
         xk_map_v4(p->saddr, &ip->saddr);
@@ -140,8 +180,11 @@ static __always_inline int xk_parse_frame(const void *data, const void *data_end
         p->family = 6;
         xk_copy16(p->saddr, &ip6->saddr);
         xk_copy16(p->daddr, &ip6->daddr);
+        if (xk_is_v4_mapped(p->saddr)) return XK_PARSE_MAPPED;
         __u8 nh = ip6->nexthdr;
         pos += sizeof(*ip6);
+        __u16 plen = xk_ntohs(ip6->payload_len);
+        l3_end = (__u32)(pos - (const __u8 *)data) + plen;
         XK_UNROLL
         for (int i = 0; i < XK_MAX_IPV6_EXT; i++) {
             if (!xk_is_ipv6_ext(nh)) break;
@@ -151,6 +194,8 @@ static __always_inline int xk_parse_frame(const void *data, const void *data_end
             __u32 len = nh == IPPROTO_FRAGMENT ? 8u : (pos[1] + 1u) * 8u;
             if (nh == IPPROTO_FRAGMENT) {
                 __u16 off = (__u16)((pos[2] << 8) | pos[3]);
+                /* Offset 8 can only overwrite a TCP header's flags (RFC 1858, RFC 8200 4.5). */
+                if ((off & 0xfff8) == 8 && next == IPPROTO_TCP) return XK_PARSE_FRAG_SHORT;
                 if (off & 0xfff8) return XK_PARSE_FRAGMENT;
                 fragment_first = (off & 1) != 0;
             }
@@ -167,20 +212,26 @@ static __always_inline int xk_parse_frame(const void *data, const void *data_end
     if (p->l4proto == IPPROTO_UDP) {
         const xk_udphdr *udp = (const xk_udphdr *)pos;
         if ((const __u8 *)(udp + 1) > end) return short_result;
+        __u32 l4_off = (__u32)(pos - (const __u8 *)data);
+        if (l4_off + sizeof(*udp) > l3_end) return short_result;
         p->sport = xk_ntohs(udp->source);
         p->dport = xk_ntohs(udp->dest);
         p->tcp_flags = 0;
         pos += sizeof(*udp);
         __u32 avail = (__u32)(end - pos);
+        __u32 in_l3 = l3_end - l4_off - (__u32)sizeof(*udp);
+        if (in_l3 < avail) avail = in_l3;
         __u32 ulen = xk_ntohs(udp->len);
         __u32 claimed = ulen >= sizeof(*udp) ? ulen - (__u32)sizeof(*udp) : 0;
         p->payload_off = (__u32)(pos - (const __u8 *)data);
         p->payload_len = claimed < avail ? claimed : avail;
+        p->partial = fragment_first || claimed > avail;
         return XK_PARSE_OK;
     }
     if (p->l4proto == IPPROTO_TCP) {
         const xk_tcphdr *tcp = (const xk_tcphdr *)pos;
         if ((const __u8 *)(tcp + 1) > end) return short_result;
+        if ((__u32)(pos - (const __u8 *)data) + sizeof(*tcp) > l3_end) return short_result;
         p->sport = xk_ntohs(tcp->source);
         p->dport = xk_ntohs(tcp->dest);
         p->tcp_flags = pos[13];

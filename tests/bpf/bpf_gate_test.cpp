@@ -59,9 +59,16 @@ class BpfGate : public ::testing::Test {
     // Runs `frame` `repeat` times; expects `action` and `repeat` more of `counter` only.
     static void expectVerdict(std::span<const uint8_t> frame, uint32_t action, uint32_t counter,
                               uint32_t repeat = 1) {
-        const Counters before = gate().counters();
-        const LoadedGate::Run r = gate().run(frame, repeat);
-        const Counters after = gate().counters();
+        expectVerdictOn(gate(), frame, action, counter, repeat);
+    }
+    // Flows are cleared first: an authorized SYN opens one, and the catalog's verdicts are
+    // those of a gate that has seen no earlier packet of the flow.
+    static void expectVerdictOn(LoadedGate &g, std::span<const uint8_t> frame, uint32_t action,
+                                uint32_t counter, uint32_t repeat = 1) {
+        g.clearFlows();
+        const Counters before = g.counters();
+        const LoadedGate::Run r = g.run(frame, repeat);
+        const Counters after = g.counters();
         ASSERT_EQ(r.err, 0) << "bpf_prog_test_run_opts: " << std::strerror(-r.err);
         EXPECT_EQ(r.retval, action)
             << "got " << actionName(r.retval) << ", want " << actionName(action);
@@ -85,6 +92,39 @@ TEST_P(GateVerdict, ActionAndCounter) {
 
 INSTANTIATE_TEST_SUITE_P(Catalog, GateVerdict, ::testing::ValuesIn(gateCases()),
                          [](const auto &info) { return info.param.name; });
+
+// The same world on a gate loaded for a raw-IP link (tun, ppp, WireGuard, ipip/gre).
+LoadedGate &rawGate() {
+    static std::unique_ptr<LoadedGate> loaded = [] {
+        auto g = std::make_unique<LoadedGate>(true);
+        g->installCatalogWorld();
+        return g;
+    }();
+    return *loaded;
+}
+
+class RawIpVerdict : public BpfGate, public ::testing::WithParamInterface<GateCase> {};
+
+TEST_P(RawIpVerdict, ActionAndCounter) {
+    const GateCase &c = GetParam();
+    if (c.frame.size() < ETH_HLEN) {
+        EXPECT_EQ(rawGate().run(c.frame).err, -EINVAL);
+        return;
+    }
+    expectVerdictOn(rawGate(), c.frame, c.action, c.counter);
+}
+
+INSTANTIATE_TEST_SUITE_P(Catalog, RawIpVerdict, ::testing::ValuesIn(rawIpCases()),
+                         [](const auto &info) { return info.param.name; });
+
+// Without the raw-IP setting a raw frame's source address is read as an EtherType: the
+// bug that let every SYN through on tun/ppp links. The loader must never do that.
+TEST_F(BpfGate, RawIpSynOnAnEthernetGateIsNotJudged) {
+    const GateCase &c = gateCase("syn_unauth");
+    const Bytes raw(c.frame.begin() + ETH_HLEN, c.frame.end());
+    expectVerdictOn(gate(), raw, XDP_PASS, XK_CNT_OTHER_PASS);
+    expectVerdictOn(rawGate(), raw, XDP_DROP, XK_CNT_SYN_DROP);
+}
 
 TEST_F(BpfGate, RepeatCountsEveryRun) {
     expectVerdict(gateCase("syn_unauth").frame, XDP_DROP, XK_CNT_SYN_DROP, 1000);
@@ -339,16 +379,32 @@ TEST_F(BpfWake, CostReport) {
         return v[v.size() / 2];
     };
     std::vector<uint32_t> plainNs, suppressedNs, eventNs, plainSingleNs;
+    // Every run must succeed and pass, and each single wake run emit exactly one event:
+    // a figure from failed runs would be meaningless.
+    auto timed = [](const Bytes &frame, uint32_t repeat) {
+        const LoadedGate::Run r = gate().run(frame, repeat);
+        EXPECT_EQ(r.err, 0);
+        EXPECT_EQ(r.retval, uint32_t(XDP_PASS));
+        return r.durationNs;
+    };
     for (int i = 0; i < 15; i++) {
-        plainNs.push_back(gate().run(plain, 100000).durationNs);
-        suppressedNs.push_back(gate().run(wake, 100000).durationNs);  // debounced storm
+        plainNs.push_back(timed(plain, 100000));
+        suppressedNs.push_back(timed(wake, 100000));  // debounced storm
     }
+    gate().drainWakeEvents();
     for (int i = 0; i < 200; i++) {  // one event per run: the debounce slot is reset first
         gate().resetWakeDebounce(kWakeHost);
-        eventNs.push_back(gate().run(wake, 1).durationNs);
-        gate().drainWakeEvents();
+        eventNs.push_back(timed(wake, 1));
+        ASSERT_EQ(gate().drainWakeEvents().size(), 1u);
         gate().resetWakeDebounce(kWakeHost);  // the same map writes before the baseline
-        plainSingleNs.push_back(gate().run(plain, 1).durationNs);
+        plainSingleNs.push_back(timed(plain, 1));
+    }
+    for (const auto &[what, runs] : {std::pair{"plain", &plainNs},
+                                     {"suppressed", &suppressedNs},
+                                     {"event", &eventNs},
+                                     {"single", &plainSingleNs}}) {
+        EXPECT_TRUE(std::all_of(runs->begin(), runs->end(), [](uint32_t ns) { return ns > 0; }))
+            << what << ": a run that took no time did not run";
     }
     std::printf(
         "wake cost (median ns/SYN): 100000-repeat runs: authorized no-host %u, wake "

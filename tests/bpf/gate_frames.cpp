@@ -1,6 +1,7 @@
 #include "gate_frames.hpp"
 
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
 
 #include <algorithm>
 #include <iterator>
@@ -182,15 +183,49 @@ std::vector<GateCase> buildCases() {
             .build(),
         XK_PARSE_VLAN_DEEP, XDP_DROP, XK_CNT_VLAN_DEEP_DROP);
 
-    // Other TCP to a protected port passes: established flows outlive an expiry.
+    // Authorized behind a VLAN tag: the tag changes nothing.
+    add("syn_vlan_auth",
+        PacketBuilder()
+            .eth()
+            .vlan(10)
+            .ipv4(kV4AuthSsh, kV4Gateway)
+            .tcp(kClientPort, kSshPort, kTcpSyn)
+            .build(),
+        OK, XDP_PASS, XK_CNT_SYN_PASS);
+    // An IPv4-mapped IPv6 source would share the IPv4 grant's key: never valid on a wire.
+    add("syn_v6_mapped_source", tcp6("::ffff:192.0.2.10", kSshPort, kTcpSyn), XK_PARSE_MAPPED,
+        XDP_DROP, XK_CNT_MAPPED_DROP);
+    add("knock_v6_mapped_source",
+        v6("::ffff:192.0.2.13").udp(kClientPort, kKnockPort).payload(fkoShaped()).build(),
+        XK_PARSE_MAPPED, XDP_DROP, XK_CNT_MAPPED_DROP);
+
+    // Every other TCP packet to a protected port from outside a flow: FIN, NULL, Xmas and
+    // ACK scans get the same silence as a SYN scan.
     add("synack_protected", v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpSyn | kTcpAck).build(),
-        OK, XDP_PASS, XK_CNT_TCP_PASS);
-    add("rst_protected", v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpRst).build(), OK, XDP_PASS,
-        XK_CNT_TCP_PASS);
-    add("ack_protected", v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpAck).build(), OK, XDP_PASS,
-        XK_CNT_TCP_PASS);
-    add("ack_v6_protected", tcp6(kV6Stranger, kHttpsPort, kTcpAck | kTcpPsh), OK, XDP_PASS,
-        XK_CNT_TCP_PASS);
+        OK, XDP_DROP, XK_CNT_TCP_DROP);
+    add("rst_protected", v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpRst).build(), OK, XDP_DROP,
+        XK_CNT_TCP_DROP);
+    add("ack_protected", v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpAck).build(), OK, XDP_DROP,
+        XK_CNT_TCP_DROP);
+    add("ack_v6_protected", tcp6(kV6Stranger, kHttpsPort, kTcpAck | kTcpPsh), OK, XDP_DROP,
+        XK_CNT_TCP_DROP);
+    add("fin_scan", v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpFin).build(), OK, XDP_DROP,
+        XK_CNT_TCP_DROP);
+    add("null_scan", v4(kV4Stranger).tcp(kClientPort, kSshPort, 0).build(), OK, XDP_DROP,
+        XK_CNT_TCP_DROP);
+    add("xmas_scan",
+        v4(kV4Stranger).tcp(kClientPort, kSshPort, kTcpFin | kTcpPsh | kTcpUrg).build(), OK,
+        XDP_DROP, XK_CNT_TCP_DROP);
+    add("fin_scan_v6", tcp6(kV6Stranger, kSshPort, kTcpFin), OK, XDP_DROP, XK_CNT_TCP_DROP);
+    add("ack_expired", v4(kV4Expired).tcp(kClientPort, kSshPort, kTcpAck).build(), OK, XDP_DROP,
+        XK_CNT_TCP_DROP);
+    // No flow, but the source holds a live grant for the port (e.g. a flow that idled out).
+    add("ack_auth_no_flow", v4(kV4AuthSsh).tcp(kClientPort, kSshPort, kTcpAck).build(), OK,
+        XDP_PASS, XK_CNT_TCP_GRANT_PASS);
+    add("ack_auth_all_no_flow", tcp6(kV6AuthSsh, kSshPort, kTcpAck), OK, XDP_PASS,
+        XK_CNT_TCP_GRANT_PASS);
+    add("ack_unprotected", v4(kV4Stranger).tcp(kClientPort, kWebPort, kTcpAck).build(), OK,
+        XDP_PASS, XK_CNT_TCP_PASS);
     add("syn_unprotected", syn4(kV4Stranger, kWebPort), OK, XDP_PASS, XK_CNT_TCP_PASS);
     add("udp_other_port", v4(kV4Stranger).udp(kClientPort, kDnsPort).payload("q").build(), OK,
         XDP_PASS, XK_CNT_UDP_PASS);
@@ -228,6 +263,23 @@ std::vector<GateCase> buildCases() {
         XK_PARSE_TRUNCATED, XDP_PASS, XK_CNT_MALFORMED_PASS);
     add("truncated_udp", v4(kV4Stranger).udp(1, kKnockPort).truncate(14 + 20 + 7).build(),
         XK_PARSE_TRUNCATED, XDP_PASS, XK_CNT_MALFORMED_PASS);
+    // A knock cut by fragmentation (or a short frame) can never validate: dropped in XDP.
+    add("knock_v4_first_fragment", knock4(v4(kV4Stranger, {.moreFragments = true})), OK, XDP_DROP,
+        XK_CNT_KNOCK_FRAG_DROP);
+    add("knock_v6_first_fragment",
+        v6(kV6Stranger)
+            .fragment6(0, true)
+            .udp(kClientPort, kKnockPort)
+            .payload(fkoShaped())
+            .build(),
+        OK, XDP_DROP, XK_CNT_KNOCK_FRAG_DROP);
+    add("knock_v4_cut_short",
+        v4(kV4Stranger)
+            .udp(kClientPort, kKnockPort)
+            .payload(fkoShaped())
+            .truncate(14 + 28 + 100)
+            .build(),
+        OK, XDP_DROP, XK_CNT_KNOCK_FRAG_DROP);
 
     // Fragments: later ones carry no ports; a first one must hold the whole L4 header.
     add("fragment_v4_non_first",
@@ -238,8 +290,26 @@ std::vector<GateCase> buildCases() {
     add("fragment_v4_last", v4(kV4Stranger, {.fragOffset = 8}).l4Raw(IPPROTO_UDP, fragBody).build(),
         XK_PARSE_FRAGMENT, XDP_PASS, XK_CNT_FRAGMENT_PASS);
     add("fragment_v6_non_first",
-        v6(kV6Stranger).fragment6(8, false).l4Raw(IPPROTO_TCP, fragBody).build(), XK_PARSE_FRAGMENT,
-        XDP_PASS, XK_CNT_FRAGMENT_PASS);
+        v6(kV6Stranger).fragment6(16, false).l4Raw(IPPROTO_TCP, fragBody).build(),
+        XK_PARSE_FRAGMENT, XDP_PASS, XK_CNT_FRAGMENT_PASS);
+    add("fragment_v6_tcp_offset_8",  // RFC 8200 4.5: as for IPv4, it can only rewrite flags
+        v6(kV6Stranger).fragment6(8, true).l4Raw(IPPROTO_TCP, fragBody).build(),
+        XK_PARSE_FRAG_SHORT, XDP_DROP, XK_CNT_FRAGMENT_DROP);
+    // The first 8 TCP bytes inside the packet, the rest of a header's worth in the Ethernet
+    // trailer: the L4 header must fit inside the IP payload length, not the frame.
+    add("fragment_v6_first_tcp_in_trailer",
+        v6(kV6Stranger)
+            .fragment6(0, true)
+            .l4Raw(IPPROTO_TCP, tinyHead)
+            .padTo(14 + 40 + 8 + 8 + 24)
+            .build(),
+        XK_PARSE_FRAG_SHORT, XDP_DROP, XK_CNT_FRAGMENT_DROP);
+    add("fragment_v4_first_tcp_in_trailer",
+        v4(kV4Stranger, {.moreFragments = true})
+            .l4Raw(IPPROTO_TCP, tinyHead)
+            .padTo(14 + 20 + 8 + 24)
+            .build(),
+        XK_PARSE_FRAG_SHORT, XDP_DROP, XK_CNT_FRAGMENT_DROP);
     add("fragment_v4_first_tiny_tcp",
         v4(kV4Stranger, {.moreFragments = true}).l4Raw(IPPROTO_TCP, tinyHead).build(),
         XK_PARSE_FRAG_SHORT, XDP_DROP, XK_CNT_FRAGMENT_DROP);
@@ -278,7 +348,8 @@ constexpr const char *kCounterNames[] = {
     "KNOCK_REDIRECT", "KNOCK_NO_SOCKET", "SYN_PASS",       "SYN_DROP",        "SYN_EXPIRED",
     "TCP_PASS",       "UDP_PASS",        "OTHER_PASS",     "MALFORMED_PASS",  "FRAGMENT_PASS",
     "FRAGMENT_DROP",  "IPV6_EXT_DROP",   "KNOCK_LEN_DROP", "KNOCK_BYTE_DROP", "KNOCK_RATE_DROP",
-    "WAKE_EVENT",     "WAKE_SUPPRESSED", "WAKE_LOST",      "VLAN_DEEP_DROP",
+    "WAKE_EVENT",     "WAKE_SUPPRESSED", "WAKE_LOST",      "VLAN_DEEP_DROP",  "TCP_FLOW_PASS",
+    "TCP_GRANT_PASS", "TCP_DROP",        "MAPPED_DROP",    "KNOCK_FRAG_DROP",
 };
 static_assert(std::size(kCounterNames) == XK_CNT__MAX, "a counter was added to maps.h");
 
@@ -299,6 +370,29 @@ std::span<const AuthGrant> authGrants() {
 
 const std::vector<GateCase> &gateCases() {
     static const std::vector<GateCase> cases = buildCases();
+    return cases;
+}
+
+// Strips the Ethernet header of every untagged IP frame: what a tun, ppp or WireGuard
+// link hands XDP. Same world, same verdicts; plus what only a raw link can carry.
+std::vector<GateCase> buildRawIpCases() {
+    std::vector<GateCase> out;
+    for (const GateCase &c : gateCases()) {
+        if (c.frame.size() <= ETH_HLEN) continue;
+        uint16_t type = uint16_t(c.frame[12] << 8 | c.frame[13]);
+        if (type != ETH_P_IP && type != ETH_P_IPV6) continue;
+        out.push_back({"raw_" + c.name, Bytes(c.frame.begin() + ETH_HLEN, c.frame.end()), c.parse,
+                       c.action, c.counter});
+    }
+    Bytes notIp = syn4(kV4Stranger, kSshPort);
+    notIp.erase(notIp.begin(), notIp.begin() + ETH_HLEN);
+    notIp[0] = 0x55;  // version 5: neither IPv4 nor IPv6
+    out.push_back({"raw_version_5", notIp, XK_PARSE_NOT_IP, XDP_PASS, XK_CNT_OTHER_PASS});
+    return out;
+}
+
+const std::vector<GateCase> &rawIpCases() {
+    static const std::vector<GateCase> cases = buildRawIpCases();
     return cases;
 }
 

@@ -56,6 +56,8 @@ struct GateCase {
     uint32_t counter;  // enum xk_counter
 };
 const std::vector<GateCase> &gateCases();
+// The untagged IP cases without their Ethernet header (gate loaded for a raw-IP link).
+const std::vector<GateCase> &rawIpCases();
 const GateCase &gateCase(std::string_view name);
 
 // The map key form of an address: IPv6 as is, IPv4 as ::ffff:a.b.c.d.

@@ -34,9 +34,10 @@ uint64_t monotonicNowNs() {
     return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
 }
 
-LoadedGate::LoadedGate() {
+LoadedGate::LoadedGate(bool rawIp) {
     skel_ = xdpknock::open();
     if (!skel_) fail("open skeleton", errno);
+    skel_->rodata->xk_raw_ip = rawIp;
     if (int rc = xdpknock::load(skel_)) {
         xdpknock::destroy(skel_);
         fail("load skeleton", rc);
@@ -148,6 +149,25 @@ std::vector<xk_wake_event> LoadedGate::drainWakeEvents() {
     ring_buffer__free(rb);
     if (n < 0) fail("ring_buffer__consume", n);
     return out;
+}
+
+void LoadedGate::setFlow(const xk_flow_key &key, uint64_t expiresNs, bool closing) {
+    xk_flow value{};
+    value.expires_ns = expiresNs;
+    value.closing = closing;
+    check("update flows", bpf_map_update_elem(bpf_map__fd(skel_->maps.flows), &key, &value, 0));
+}
+
+std::optional<xk_flow> LoadedGate::flow(const xk_flow_key &key) const {
+    xk_flow value{};
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.flows), &key, &value) != 0) return std::nullopt;
+    return value;
+}
+
+void LoadedGate::clearFlows() {
+    int fd = bpf_map__fd(skel_->maps.flows);
+    xk_flow_key key{};
+    while (bpf_map_get_next_key(fd, nullptr, &key) == 0) bpf_map_delete_elem(fd, &key);
 }
 
 void LoadedGate::setXsk(uint32_t queue, int fd) {

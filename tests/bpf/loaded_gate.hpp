@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -20,7 +21,8 @@ using Counters = std::array<uint64_t, XK_CNT__MAX>;
 
 class LoadedGate {
   public:
-    LoadedGate();  // throws std::runtime_error naming the failed step and errno
+    // rawIp: loaded as for a link without L2 header (tun, ppp): frames start at IP.
+    explicit LoadedGate(bool rawIp = false);  // throws, naming the failed step and errno
     ~LoadedGate();
     LoadedGate(const LoadedGate &) = delete;
     LoadedGate &operator=(const LoadedGate &) = delete;
@@ -40,6 +42,11 @@ class LoadedGate {
     void setWakeTarget(const Ipv6Addr &daddr, uint16_t port, uint32_t host);
     void resetWakeDebounce(uint32_t host);
     std::vector<xk_wake_event> drainWakeEvents();
+
+    // TCP flows to protected ports (saddr = the remote peer, as the gate keys them).
+    void setFlow(const xk_flow_key &key, uint64_t expiresNs, bool closing = false);
+    std::optional<xk_flow> flow(const xk_flow_key &key) const;
+    void clearFlows();
 
     void setXsk(uint32_t queue, int fd);
     void clearXsk(uint32_t queue);

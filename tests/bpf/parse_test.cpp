@@ -17,7 +17,7 @@ struct Parsed {
 Parsed parse(const Bytes &frame) {
     Parsed p{};
     std::memset(&p.pkt, 0xee, sizeof(p.pkt));  // fields the parser leaves alone stand out
-    p.result = xk_parse_frame(frame.data(), frame.data() + frame.size(), &p.pkt);
+    p.result = xk_parse_frame(frame.data(), frame.data() + frame.size(), &p.pkt, 0);
     return p;
 }
 
@@ -36,6 +36,30 @@ PacketBuilder v6(std::string_view src = kV6Stranger) {
 
 TEST(ParseCatalog, EveryGateFrameGetsItsParseResult) {
     for (const GateCase &c : gateCases()) EXPECT_EQ(parse(c.frame).result, c.parse) << c.name;
+}
+
+// The same parser for a raw-IP link: the frame starts at the IP header.
+TEST(ParseCatalog, EveryRawIpFrameGetsItsParseResult) {
+    ASSERT_GT(rawIpCases().size(), 60u);
+    for (const GateCase &c : rawIpCases()) {
+        xk_pkt pkt{};
+        EXPECT_EQ(xk_parse_frame(c.frame.data(), c.frame.data() + c.frame.size(), &pkt, 1), c.parse)
+            << c.name;
+    }
+}
+
+TEST(ParseCatalog, RawIpKnockFieldsMatchTheEthernetOnes) {
+    const GateCase &eth = gateCase("knock_v6");
+    xk_pkt a{}, b{};
+    ASSERT_EQ(xk_parse_frame(eth.frame.data(), eth.frame.data() + eth.frame.size(), &a, 0),
+              XK_PARSE_OK);
+    ASSERT_EQ(xk_parse_frame(eth.frame.data() + 14, eth.frame.data() + eth.frame.size(), &b, 1),
+              XK_PARSE_OK);
+    EXPECT_EQ(a.family, b.family);
+    EXPECT_EQ(0, std::memcmp(a.saddr, b.saddr, 16));
+    EXPECT_EQ(a.dport, b.dport);
+    EXPECT_EQ(a.payload_len, b.payload_len);
+    EXPECT_EQ(a.payload_off, b.payload_off + 14);
 }
 
 TEST(ParseUdp, Ipv4KnockFields) {

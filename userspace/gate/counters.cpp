@@ -12,7 +12,8 @@ const char *counter_name(unsigned which) {
         "knock_redirect", "knock_no_socket", "syn_pass",       "syn_drop",        "syn_expired",
         "tcp_pass",       "udp_pass",        "other_pass",     "malformed_pass",  "fragment_pass",
         "fragment_drop",  "ipv6_ext_drop",   "knock_len_drop", "knock_byte_drop", "knock_rate_drop",
-        "wake_event",     "wake_suppressed", "wake_lost",      "vlan_deep_drop",
+        "wake_event",     "wake_suppressed", "wake_lost",      "vlan_deep_drop",  "tcp_flow_pass",
+        "tcp_grant_pass", "tcp_drop",        "mapped_drop",    "knock_frag_drop",
     };
     static_assert(sizeof(names) / sizeof(names[0]) == XK_CNT__MAX);
     return which < XK_CNT__MAX ? names[which] : "?";

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "gate/pins.hpp"
 #include "log/log.hpp"
 #include "xdpknock.skel.h"
 #include "xdpknock/maps.h"
@@ -22,20 +23,6 @@ namespace {
 
 std::string errstr(int err) {
     return std::strerror(err < 0 ? -err : err);
-}
-
-bpf_map *const *maps_of(struct xdpknock *s, size_t &n) {
-    static thread_local bpf_map *list[8];
-    list[0] = s->maps.ports;
-    list[1] = s->maps.authorized;
-    list[2] = s->maps.xsks;
-    list[3] = s->maps.counters;
-    list[4] = s->maps.knock_buckets;
-    list[5] = s->maps.wake_events;
-    list[6] = s->maps.wake_last;
-    list[7] = s->maps.wake_targets;
-    n = 8;
-    return list;
 }
 
 // Name of the XDP program attached to ifindex in any mode, or "" when none.
@@ -73,38 +60,29 @@ std::unique_ptr<Gate> Gate::attach(const GateOptions &options,
     g->ifname_ = options.ifname;
     g->ifindex_ = static_cast<int>(if_nametoindex(options.ifname.c_str()));
     if (g->ifindex_ == 0) throw GateError(options.ifname + ": no such interface");
+    g->layer_ = link_layer_of(options.ifname, link_type(options.ifname));
     ensure_bpffs();
     g->pin_dir_ = pin_dir_for(options.pin_root, options.ifname);
     std::error_code ec;
     std::filesystem::create_directories(g->pin_dir_, ec);
     if (ec) throw GateError(g->pin_dir_ + ": " + ec.message());
-    g->load(true);
+    g->load(options);
     if (fill) fill(*g);
     g->attach_xdp(options.mode);
     return g;
 }
 
-void Gate::load(bool reuse_pins) {
+void Gate::load(const GateOptions &options) {
     skel_ = xdpknock__open();
     if (!skel_) throw GateError("cannot open the BPF object: " + errstr(errno));
-    size_t n = 0;
-    bpf_map *const *maps = maps_of(skel_, n);
-    for (size_t i = 0; i < n; ++i) {
-        std::string path = pin_dir_ + "/" + bpf_map__name(maps[i]);
-        if (!reuse_pins) unlink(path.c_str());
-        bpf_map__set_pin_path(maps[i], path.c_str());
-    }
-    int err = xdpknock__load(skel_);
-    if (err && reuse_pins) {
-        // Pins from an incompatible build: start fresh rather than refuse to guard.
-        XK_WARN("%s: pinned maps in %s do not match this build (%s); recreating them",
-                ifname_.c_str(), pin_dir_.c_str(), errstr(err).c_str());
-        xdpknock__destroy(skel_);
-        skel_ = nullptr;
-        load(false);
-        return;
-    }
-    if (err) throw GateError("cannot load the XDP program: " + errstr(err));
+    skel_->rodata->xk_raw_ip = layer_ == LinkLayer::raw_ip;
+    skel_->rodata->xk_flow_idle_ns = uint64_t{options.flow_idle_s} * 1000000000ull;
+    bpf_map__set_max_entries(skel_->maps.authorized, options.authorized_max);
+    PinPlan plan = plan_pins(skel_->obj, pin_dir_);
+    // A failed load touches no pin: the gate already attached keeps gating, reachable.
+    if (int err = xdpknock__load(skel_))
+        throw GateError(ifname_ + ": cannot load the XDP program: " + errstr(err));
+    for (const auto &line : finish_pins(plan)) XK_WARN("%s: %s", ifname_.c_str(), line.c_str());
 }
 
 void Gate::attach_xdp(policy::XdpMode mode) {
@@ -147,13 +125,29 @@ void Gate::attach_xdp(policy::XdpMode mode) {
     generic_ = true;
 }
 
-void Gate::detach_and_unpin() {
-    if (!skel_) return;
-    bpf_xdp_detach(ifindex_, generic_ ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE, nullptr);
-    size_t n = 0;
-    bpf_map *const *maps = maps_of(skel_, n);
-    for (size_t i = 0; i < n; ++i) bpf_map__unpin(maps[i], nullptr);
-    rmdir(pin_dir_.c_str());
+std::string detach(const std::string &pin_root, const std::string &ifname) {
+    std::string said;
+    int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    uint32_t id = 0, mode = 0;
+    std::string prog = ifindex ? attached_prog_name(ifindex, id, mode) : "";
+    if (!ifindex) {
+        said = ifname + ": no such interface here";
+    } else if (prog.empty()) {
+        said = ifname + ": no XDP program attached";
+    } else if (prog != "xdpknock") {
+        throw GateError(ifname + " runs XDP program '" + prog + "', not xdpknock's; left alone");
+    } else {
+        uint32_t flags = mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+        if (int err = bpf_xdp_detach(ifindex, flags, nullptr))
+            throw GateError(ifname + ": detach failed: " + errstr(err));
+        said = ifname + ": gate detached";
+    }
+    std::string dir = pin_dir_for(pin_root, ifname);
+    if (std::filesystem::exists(dir)) {
+        remove_pins(dir);
+        said += ", pins removed";
+    }
+    return said;
 }
 
 Gate::~Gate() {
@@ -171,6 +165,9 @@ int Gate::xsks_fd() const {
 }
 int Gate::counters_fd() const {
     return bpf_map__fd(skel_->maps.counters);
+}
+int Gate::flows_fd() const {
+    return bpf_map__fd(skel_->maps.flows);
 }
 int Gate::wake_events_fd() const {
     return bpf_map__fd(skel_->maps.wake_events);

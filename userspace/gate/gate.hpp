@@ -2,6 +2,7 @@
 // The XDP gate on one interface: the skeleton's program and maps, pinned under
 // <pin_root>/<ifname>/ so they outlive the daemon (fail closed) and bpftool can read them.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -17,10 +18,21 @@ class GateError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// How a link hands XDP its frames: from the Ethernet header, or from the IP header
+// (tun, ppp, WireGuard, raw-IP wwan, ipip/sit/gre). Anything else cannot be gated.
+enum class LinkLayer { ethernet, raw_ip };
+
+// The link's ARPHRD_* type (SIOCGIFHWADDR: works in any netns, unlike /sys). Throws.
+unsigned link_type(const std::string &ifname);
+// Throws GateError naming the type when the gate cannot parse the link's frames.
+LinkLayer link_layer_of(const std::string &ifname, unsigned arphrd);
+
 struct GateOptions {
     std::string ifname;
     policy::XdpMode mode = policy::XdpMode::automatic;
     std::string pin_root;  // default XK_PIN_ROOT
+    uint32_t authorized_max = 65536;
+    uint32_t flow_idle_s = 7200;
 };
 
 class Gate {
@@ -33,31 +45,36 @@ class Gate {
                                         const std::function<void(Gate &)> &fill = {});
     ~Gate();  // leaves program and pins in place: a dead daemon keeps the gate closed
 
-    void detach_and_unpin();
-
     int ports_fd() const;
     int authorized_fd() const;
     int xsks_fd() const;
     int counters_fd() const;
+    int flows_fd() const;
     int wake_events_fd() const;   // ring buffer of xk_wake_event
     int wake_targets_fd() const;  // xk_wake_target -> host id
     int ifindex() const { return ifindex_; }
+    bool raw_ip() const { return layer_ == LinkLayer::raw_ip; }
     const char *mode_name() const { return generic_ ? "generic" : "native"; }
     const std::string &pin_dir() const { return pin_dir_; }
 
   private:
     Gate() = default;
-    void load(bool reuse_pins);
+    void load(const GateOptions &options);
     void attach_xdp(policy::XdpMode mode);
 
     struct xdpknock *skel_ = nullptr;
     std::string ifname_, pin_dir_;
     int ifindex_ = 0;
+    LinkLayer layer_ = LinkLayer::ethernet;
     bool generic_ = false;
 };
 
 std::string pin_dir_for(const std::string &pin_root, const std::string &ifname);
 // Mounts bpffs at /sys/fs/bpf when a fresh machine or netns has none.
 void ensure_bpffs();
+
+// `xdpknock detach`: the one way a gate comes off. Detaches our program from the
+// interface (if it still exists) and removes its pins. Returns what it did, for the log.
+std::string detach(const std::string &pin_root, const std::string &ifname);
 
 }  // namespace xk::gate

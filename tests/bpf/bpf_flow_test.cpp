@@ -1,0 +1,151 @@
+// The gate's TCP flow table through BPF_PROG_TEST_RUN: an authorized SYN opens a flow whose
+// later packets pass after the grant expires; FIN/RST shorten it; packets from outside any
+// flow (scans) drop unless the source holds a grant.
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "gate_frames.hpp"
+#include "loaded_gate.hpp"
+
+namespace xk::test {
+namespace {
+
+constexpr uint64_t kSecond = 1'000'000'000ull;
+constexpr uint64_t kIdleNs = 7200 * kSecond;  // the program's default flow_idle_timeout
+constexpr uint16_t kPeerPort = 41000;
+
+LoadedGate &gate() {
+    static std::unique_ptr<LoadedGate> loaded = [] {
+        auto g = std::make_unique<LoadedGate>();
+        g->installCatalogWorld();
+        return g;
+    }();
+    return *loaded;
+}
+
+class BpfFlow : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (geteuid() != 0) {
+            const char *ci = std::getenv("CI");
+            if (ci && std::string(ci) == "true") FAIL() << "bpf tests need root (CI=true)";
+            GTEST_SKIP() << "bpf tests need root";
+        }
+        gate().clearFlows();
+    }
+
+    static Bytes tcp4(std::string_view src, uint8_t flags, uint16_t sport = kPeerPort) {
+        return PacketBuilder().eth().ipv4(src, kV4Gateway).tcp(sport, kSshPort, flags).build();
+    }
+    static xk_flow_key key4(std::string_view src, uint16_t sport = kPeerPort) {
+        xk_flow_key k{};
+        Ipv6Addr s = gateAddr(src), d = gateAddr(kV4Gateway);
+        std::memcpy(k.saddr, s.data(), 16);
+        std::memcpy(k.daddr, d.data(), 16);
+        k.sport = sport;
+        k.dport = kSshPort;
+        return k;
+    }
+    // Runs once; expects the action and that `counter` alone moved by one.
+    static void expect(const Bytes &frame, uint32_t action, uint32_t counter) {
+        const Counters before = gate().counters();
+        const LoadedGate::Run r = gate().run(frame);
+        const Counters after = gate().counters();
+        ASSERT_EQ(r.err, 0);
+        EXPECT_EQ(r.retval, action) << actionName(r.retval) << " vs " << actionName(action);
+        for (uint32_t i = 0; i < XK_CNT__MAX; i++)
+            EXPECT_EQ(after[i] - before[i], i == counter ? 1u : 0u) << counterName(i);
+    }
+};
+
+TEST_F(BpfFlow, AuthorizedSynOpensAFlowThatOutlivesTheGrant) {
+    const char *src = "192.0.2.150";
+    gate().authorize(gateAddr(src), IPPROTO_TCP, kSshPort, monotonicNowNs() + 60 * kSecond);
+    expect(tcp4(src, kTcpSyn), XDP_PASS, XK_CNT_SYN_PASS);
+    auto f = gate().flow(key4(src));
+    ASSERT_TRUE(f);
+    EXPECT_GT(f->expires_ns, monotonicNowNs() + kIdleNs - 60 * kSecond);
+    EXPECT_EQ(f->closing, 0u);
+    expect(tcp4(src, kTcpAck | kTcpPsh), XDP_PASS, XK_CNT_TCP_FLOW_PASS);
+
+    gate().authorize(gateAddr(src), IPPROTO_TCP, kSshPort, monotonicNowNs() - kSecond);
+    expect(tcp4(src, kTcpAck), XDP_PASS, XK_CNT_TCP_FLOW_PASS);
+    // Another connection of the same source has no flow and no live grant.
+    expect(tcp4(src, kTcpAck, kPeerPort + 1), XDP_DROP, XK_CNT_TCP_DROP);
+    expect(tcp4(src, kTcpSyn, kPeerPort + 1), XDP_DROP, XK_CNT_SYN_EXPIRED);
+}
+
+TEST_F(BpfFlow, UnauthorizedSynOpensNothing) {
+    expect(tcp4(kV4Stranger, kTcpSyn), XDP_DROP, XK_CNT_SYN_DROP);
+    EXPECT_FALSE(gate().flow(key4(kV4Stranger)));
+    expect(tcp4(kV4Stranger, kTcpAck), XDP_DROP, XK_CNT_TCP_DROP);
+}
+
+TEST_F(BpfFlow, FinShortensTheFlowAndTrafficNoLongerExtendsIt) {
+    const uint64_t now = monotonicNowNs();
+    gate().setFlow(key4(kV4Stranger), now + kIdleNs);
+    expect(tcp4(kV4Stranger, kTcpFin | kTcpAck), XDP_PASS, XK_CNT_TCP_FLOW_PASS);
+    auto f = gate().flow(key4(kV4Stranger));
+    ASSERT_TRUE(f);
+    EXPECT_LE(f->expires_ns, monotonicNowNs() + 120 * kSecond);
+    EXPECT_EQ(f->closing, 1u);
+    const uint64_t closing = f->expires_ns;
+    expect(tcp4(kV4Stranger, kTcpAck), XDP_PASS, XK_CNT_TCP_FLOW_PASS);
+    EXPECT_EQ(gate().flow(key4(kV4Stranger))->expires_ns, closing);
+}
+
+TEST_F(BpfFlow, RstEndsTheFlowAlmostAtOnce) {
+    gate().setFlow(key4(kV4Stranger), monotonicNowNs() + kIdleNs);
+    expect(tcp4(kV4Stranger, kTcpRst), XDP_PASS, XK_CNT_TCP_FLOW_PASS);
+    EXPECT_LE(gate().flow(key4(kV4Stranger))->expires_ns, monotonicNowNs() + 10 * kSecond);
+}
+
+TEST_F(BpfFlow, IdleFlowNoLongerPasses) {
+    gate().setFlow(key4(kV4Stranger), monotonicNowNs() - kSecond);
+    expect(tcp4(kV4Stranger, kTcpAck), XDP_DROP, XK_CNT_TCP_DROP);
+}
+
+TEST_F(BpfFlow, TrafficRefreshesTheIdleTimeout) {
+    gate().setFlow(key4(kV4Stranger), monotonicNowNs() + kIdleNs - 600 * kSecond);
+    expect(tcp4(kV4Stranger, kTcpAck), XDP_PASS, XK_CNT_TCP_FLOW_PASS);
+    EXPECT_GT(gate().flow(key4(kV4Stranger))->expires_ns, monotonicNowNs() + kIdleNs - 5 * kSecond);
+}
+
+// What seeding at attach writes (the admin's open SSH session): it passes, v4 and v6.
+TEST_F(BpfFlow, SeededFlowPassesBothFamilies) {
+    gate().setFlow(key4(kV4Stranger), monotonicNowNs() + kIdleNs);
+    expect(tcp4(kV4Stranger, kTcpAck | kTcpPsh), XDP_PASS, XK_CNT_TCP_FLOW_PASS);
+
+    xk_flow_key k6{};
+    Ipv6Addr s = gateAddr(kV6Stranger), d = gateAddr(kV6Gateway);
+    std::memcpy(k6.saddr, s.data(), 16);
+    std::memcpy(k6.daddr, d.data(), 16);
+    k6.sport = kPeerPort;
+    k6.dport = kSshPort;
+    const Bytes ack6 = PacketBuilder()
+                           .eth()
+                           .ipv6(kV6Stranger, kV6Gateway)
+                           .tcp(kPeerPort, kSshPort, kTcpAck)
+                           .build();
+    expect(ack6, XDP_DROP, XK_CNT_TCP_DROP);
+    gate().setFlow(k6, monotonicNowNs() + kIdleNs);
+    expect(ack6, XDP_PASS, XK_CNT_TCP_FLOW_PASS);
+}
+
+TEST_F(BpfFlow, GrantHolderWithoutFlowOpensOne) {
+    const char *src = "192.0.2.151";
+    gate().authorize(gateAddr(src), IPPROTO_TCP, kSshPort, monotonicNowNs() + 60 * kSecond);
+    expect(tcp4(src, kTcpAck), XDP_PASS, XK_CNT_TCP_GRANT_PASS);
+    ASSERT_TRUE(gate().flow(key4(src)));
+    expect(tcp4(src, kTcpAck), XDP_PASS, XK_CNT_TCP_FLOW_PASS);
+}
+
+}  // namespace
+}  // namespace xk::test
