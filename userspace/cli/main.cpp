@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "auth/authorized.hpp"
@@ -50,6 +51,31 @@ int edit_authorized(const std::string &pin_root, const std::string &ifname,
         }
     }
     close(fd);
+    return rc;
+}
+
+// detach: the one way a gate comes off (a stopped or crashed daemon leaves it closed).
+int detach_gates(const std::string &pin_root, std::vector<std::string> ifnames, bool all) {
+    if (all) {
+        std::error_code ec;
+        for (const auto &e : std::filesystem::directory_iterator(
+                 pin_root.empty() ? std::string(XK_PIN_ROOT) : pin_root, ec)) {
+            if (e.is_directory()) ifnames.push_back(e.path().filename());
+        }
+    }
+    if (ifnames.empty()) {
+        fprintf(stderr, "xdpknock: name an interface or --all (no gate found)\n");
+        return all ? 0 : 2;
+    }
+    int rc = 0;
+    for (const auto &ifname : ifnames) {
+        try {
+            printf("%s\n", xk::gate::detach(pin_root, ifname).c_str());
+        } catch (const xk::gate::GateError &e) {
+            fprintf(stderr, "xdpknock: %s\n", e.what());
+            rc = 1;
+        }
+    }
     return rc;
 }
 
@@ -96,6 +122,13 @@ int main(int argc, char **argv) {
     }
     allow->add_option("--port", port_text, "tcp/PORT or * (all protected ports)");
     allow->add_option("-t,--timeout", timeout, "seconds")->check(CLI::Range(1u, 86400u));
+
+    auto *detach = app.add_subcommand(
+        "detach", "remove the gate from interfaces and unpin its maps (opens what it guarded)");
+    std::vector<std::string> detach_ifaces;
+    bool detach_all = false;
+    detach->add_option("interfaces", detach_ifaces, "gated interfaces");
+    detach->add_flag("--all", detach_all, "every gate pinned under --pin-root");
 
     auto *check = app.add_subcommand("check-config", "validate a config file");
     std::string config_path;
@@ -158,6 +191,7 @@ int main(int argc, char **argv) {
             return edit_authorized(pin_root, ifname, addr_text, revoke->parsed(), port_text,
                                    timeout);
         }
+        if (*detach) return detach_gates(pin_root, detach_ifaces, detach_all);
         if (*check) {
             auto c = xk::policy::load_config(config_path);
             printf("%s: ok — %zu interface(s), %zu range(s), %zu protected service(s)\n",

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "gate/counters.hpp"
+#include "gate/flow_seed.hpp"
 #include "gate/ports.hpp"
 #include "log/log.hpp"
 
@@ -12,9 +13,18 @@ namespace xk::daemon {
 GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayCache &replay,
                                    const policy::Interface &iface, const std::string &pin_root)
     : name_(iface.name) {
-    gate_ = gate::Gate::attach({iface.name, iface.mode, pin_root}, [&](gate::Gate &g) {
+    gate::GateOptions options{iface.name, iface.mode, pin_root, config.authorized_max,
+                              config.flow_idle_timeout_s};
+    gate_ = gate::Gate::attach(options, [&](gate::Gate &g) {
         gate::write_ports(g.ports_fd(), config);
         gate::write_wake_targets(g.wake_targets_fd(), config);
+        // Before the program sees a packet: a session that is open now must not be cut.
+        auto seeded = gate::seed_flows(g.flows_fd(), config, config.flow_idle_timeout_s);
+        XK_INFO("%s: %zu established connection(s) to protected ports kept open, %s",
+                iface.name.c_str(), seeded.sockets + seeded.conntrack,
+                seeded.conntrack_read ? "local sockets and conntrack"
+                                      : "local sockets (conntrack table not readable: "
+                                        "forwarded flows need a knock to continue)");
     });
     sink_ = std::make_unique<MapGrantSink>(config, gate_->authorized_fd(), iface.name);
 
@@ -36,7 +46,7 @@ GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayC
         }
     }
     pool_ = std::make_unique<workers::WorkerPool>(config, replay, *sink_);
-    pool_->start(std::move(sockets), {config.workers, config.cpus});
+    pool_->start(std::move(sockets), {config.workers, config.cpus, gate_->raw_ip()});
     std::string cpus;
     for (size_t w = 0; w < pool_->workers(); ++w) {
         const auto &info = pool_->info(w);
@@ -44,27 +54,25 @@ GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayC
                 std::to_string(pool_->socket(info.socket).queue());
     }
     XK_INFO(
-        "%s: gate attached (%s XDP), %u rx queue(s), %zu worker(s) [cpu/queue: %s]%s, "
+        "%s: gate attached (%s XDP, %s link), %u rx queue(s), %zu worker(s) [cpu/queue: %s]%s, "
         "%zu authorization(s) kept from before, maps in %s",
-        name_.c_str(), gate_->mode_name(), queues, pool_->workers(), cpus.c_str(),
-        config.busy_poll ? ", busy poll" : "", sink_->authorized().list().size(),
-        gate_->pin_dir().c_str());
+        name_.c_str(), gate_->mode_name(), gate_->raw_ip() ? "raw-IP" : "Ethernet", queues,
+        pool_->workers(), cpus.c_str(), config.busy_poll ? ", busy poll" : "",
+        sink_->authorized().list().size(), gate_->pin_dir().c_str());
 }
 
 GuardedInterface::~GuardedInterface() {
-    stop(true);
+    stop();
 }
 
-void GuardedInterface::stop(bool keep_attached) {
+void GuardedInterface::stop() {
     if (!pool_) return;
     pool_->stop();
     pool_.reset();  // closes the sockets: their xsks entries go with them
-    if (keep_attached) {
-        XK_INFO("%s: leaving the gate attached and its maps pinned", name_.c_str());
-    } else {
-        gate_->detach_and_unpin();
-        XK_INFO("%s: gate detached, pins removed", name_.c_str());
-    }
+    XK_INFO(
+        "%s: gate left attached and closed (knocks dropped, grants expire on time, the next "
+        "start adopts them); `xdpknock detach %s` removes it",
+        name_.c_str(), name_.c_str());
 }
 
 void GuardedInterface::sweep() {

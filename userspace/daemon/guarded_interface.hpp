@@ -18,7 +18,9 @@ class GuardedInterface {
                      const policy::Interface &iface, const std::string &pin_root);
     ~GuardedInterface();
 
-    void stop(bool keep_attached);
+    // Stops the workers and leaves the gate attached and closed: only `xdpknock detach`
+    // removes a gate (fail closed on stop, crash and upgrade alike).
+    void stop();
     void sweep();
     nlohmann::json stats() const;
     const std::string &name() const { return name_; }

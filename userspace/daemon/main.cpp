@@ -55,8 +55,9 @@ int main(int argc, char **argv) {
     bool keep_attached = false, verbose = false, dry_run = false, no_time_check = false,
          quiet = false;
     app.add_option("-c,--config", config_path, "JSON config file (mode 0600)")->required();
+    // Kept so existing units and scripts still start: leaving the gate is now the default.
     app.add_flag("--keep-attached", keep_attached,
-                 "on exit leave the XDP gate attached and its maps pinned (for restarts)");
+                 "no-op: on exit the gate always stays attached (remove it with xdpknock detach)");
     app.add_option("--pin-root", pin_root, "bpffs folder for the pinned maps");
     app.add_option("--run-dir", run_dir, "folder for stats.json");
     app.add_flag("-v,--verbose", verbose, "debug logging (refused knocks, rate-limited)");
@@ -135,7 +136,7 @@ int main(int argc, char **argv) {
     } catch (const std::exception &e) {
         XK_ERROR("%s", e.what());
         for (auto &i : ifaces)
-            i->stop(true);  // a failed start must not open gates it found or made
+            i->stop();  // a failed start must not open gates it found or made
         return 1;
     }
     std::error_code ec;
@@ -162,7 +163,7 @@ int main(int argc, char **argv) {
     }
     XK_INFO("xdpknockd: %s received, stopping", strsignal(sig));
     if (wake) wake->stop();
-    for (auto &i : ifaces) i->stop(keep_attached);
+    for (auto &i : ifaces) i->stop();
     std::filesystem::remove(run_dir + "/stats.json", ec);
     return 0;
 }

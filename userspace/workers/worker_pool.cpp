@@ -51,6 +51,7 @@ void WorkerPool::start(std::vector<std::unique_ptr<xsk::XskSocket>> sockets,
         workers_.push_back(std::move(w));
     }
     busy_poll_ = config_.busy_poll;
+    raw_ip_ = options.raw_ip;
     running_ = true;
     for (size_t i = 0; i < workers_.size(); ++i) {
         if (workers_[i]->info.poller) {
@@ -96,7 +97,7 @@ void WorkerPool::poll_loop(size_t index) {
     xsk::XskSocket &sock = *sockets_[self.info.socket];
     const std::vector<size_t> &extras = extras_[self.info.socket];
     pin_to_cpu(self.info.cpu);
-    KnockHandler handler(*self.policy, sink_, self.stats);
+    KnockHandler handler(*self.policy, sink_, self.stats, raw_ip_);
     xsk::Frame frames[kBatch];
     size_t next = 0;
     while (running_.load(std::memory_order_relaxed)) {
@@ -143,7 +144,7 @@ void WorkerPool::poll_loop(size_t index) {
 void WorkerPool::extra_loop(size_t index) {
     Worker &self = *workers_[index];
     pin_to_cpu(self.info.cpu);
-    KnockHandler handler(*self.policy, sink_, self.stats);
+    KnockHandler handler(*self.policy, sink_, self.stats, raw_ip_);
     while (running_.load(std::memory_order_relaxed)) {
         FrameBatch *b = self.inbox.front();
         if (!b) {

@@ -18,6 +18,7 @@ namespace xk::workers {
 struct PoolOptions {
     unsigned workers = 0;        // 0: online CPUs; never fewer than sockets
     std::vector<unsigned> cpus;  // worker i runs on cpus[i % size]; empty: CPU i % online
+    bool raw_ip = false;         // the link's frames start at the IP header (tun, ppp, ...)
 };
 
 // What status shows per worker.
@@ -69,6 +70,7 @@ class WorkerPool {
     policy::ReplayCache &replay_;
     GrantSink &sink_;
     bool busy_poll_ = false;
+    bool raw_ip_ = false;
     std::atomic<bool> running_{false};
     std::vector<std::unique_ptr<xsk::XskSocket>> sockets_;
     std::vector<std::unique_ptr<Worker>> workers_;  // the first size() are the pollers
