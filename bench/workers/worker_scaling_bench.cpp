@@ -36,7 +36,9 @@ constexpr int64_t kNow = 1700000000;
 constexpr uint16_t kPort = 62201;
 
 struct NoopSink : workers::GrantSink {
-    void grant(const policy::Knock &, const policy::Decision &) override {}
+    spa::Reject grant(const policy::Knock &, const policy::Decision &) override {
+        return spa::Reject::ok;
+    }
 };
 
 policy::Config make_config() {

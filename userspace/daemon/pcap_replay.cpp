@@ -20,7 +20,10 @@ class PrintSink : public workers::GrantSink {
     PrintSink(const policy::Config &config, bool quiet) : config_(config), quiet_(quiet) {}
     uint64_t frame = 0;
 
-    void grant(const policy::Knock &k, const policy::Decision &d) override { print(k, d); }
+    spa::Reject grant(const policy::Knock &k, const policy::Decision &d) override {
+        print(k, d);
+        return spa::Reject::ok;
+    }
     void refuse(const policy::Knock &k, const policy::Decision &d) override { print(k, d); }
 
   private:
