@@ -1,14 +1,24 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "policy/knock_policy.hpp"
 #include "spa/base64.hpp"
 #include "spa/fko_decode.hpp"
 #include "spa/fko_encode.hpp"
 #include "spa/plain.hpp"
+#include "spa/replay_digest.hpp"
+
+namespace xk::spa {
+// Failures name the reason, not its byte.
+void PrintTo(Reject r, std::ostream *os) {
+    *os << reject_name(r);
+}
+}  // namespace xk::spa
 
 using namespace xk::policy;
 using xk::spa::Reject;
@@ -315,9 +325,50 @@ TEST(FkoReplay, WithoutATimeWindowDigestsNeverAgeOut) {
     EXPECT_EQ(policy.check(k).reason, Reject::replay);
 }
 
+namespace {
+
+std::span<const uint8_t> bytes(const std::string &s) {
+    return {reinterpret_cast<const uint8_t *>(s.data()), s.size()};
+}
+
+// fwknop's lenient unpadding accepts a no-HMAC packet whose all-padding last block is cut
+// off: same message, other wire bytes. Finds such a packet (stamped `ts`) and its cut twin.
+bool cuttable_packet(xk::spa::FkoKeyContext &ctx, int64_t ts, std::string &pkt, std::string &cut) {
+    const std::string prefix = "U2FsdGVkX1";
+    for (int user_len = 1; user_len <= 40; ++user_len) {
+        std::string user(static_cast<size_t>(user_len), 'u');
+        xk::spa::FkoRequest req;
+        req.user = user;
+        req.timestamp = ts;
+        req.message = "192.0.2.10,tcp/22";
+        pkt = encode(ctx, req);
+        // Drop the last AES block of the ciphertext and re-spell the wire.
+        std::vector<uint8_t> raw(pkt.size() + prefix.size());
+        size_t raw_len = 0;
+        if (!xk::spa::b64_decode(prefix + pkt, raw, raw_len) || raw_len < 16 + 32) continue;
+        cut.assign(xk::spa::b64_encoded_len(raw_len) + 4, '\0');
+        cut.resize(xk::spa::b64_encode({raw.data(), raw_len - 16}, cut));
+        cut = cut.substr(prefix.size());
+        xk::spa::FkoMessage m;
+        if (cut.size() >= xk::spa::kMinWire &&
+            xk::spa::fko_decode(ctx, bytes(cut), m) == Reject::ok)
+            return true;  // else this length's last block held message bytes: try another
+    }
+    return false;
+}
+
+Knock fko_knock(const std::string &pkt, int64_t now, const char *src = "192.0.2.10") {
+    Knock k;
+    k.source = *parse_address(src);
+    k.port = 62201;
+    k.now = now;
+    k.payload = bytes(pkt);
+    return k;
+}
+
+}  // namespace
+
 TEST(FkoReplay, NoHmacPacketCutByItsPaddingBlockIsStillAReplay) {
-    // fwknop's lenient unpadding accepts a no-HMAC packet whose all-padding last block is cut
-    // off: same message, other wire bytes. Find such a packet, then replay it both ways.
     Config c = parse_config(
         R"({"interfaces": [{"name": "eth0"}], "services": [{"name": "ssh", "port": "tcp/22"}],
       "ranges": [{"name": "r", "method": "fko", "open": ["tcp/22"],
@@ -325,41 +376,137 @@ TEST(FkoReplay, NoHmacPacketCutByItsPaddingBlockIsStillAReplay) {
     std::string error;
     auto ctx = xk::spa::FkoKeyContext::create(c.ranges[0].secrets[0].fko, error);
     ASSERT_TRUE(ctx) << error;
-    const std::string prefix = "U2FsdGVkX1";
-    for (int user_len = 1; user_len <= 40; ++user_len) {
-        std::string user(static_cast<size_t>(user_len), 'u');
-        xk::spa::FkoRequest req;
-        req.user = user;
-        req.timestamp = 1000;
-        req.message = "192.0.2.10,tcp/22";
-        std::string pkt = encode(*ctx, req);
-        // Drop the last AES block of the ciphertext and re-spell the wire.
-        std::vector<uint8_t> raw(pkt.size() + prefix.size());
-        size_t raw_len = 0;
-        ASSERT_TRUE(xk::spa::b64_decode(prefix + pkt, raw, raw_len));
-        if (raw_len < 16 + 32) continue;
-        std::string cut(xk::spa::b64_encoded_len(raw_len) + 4, '\0');
-        cut.resize(xk::spa::b64_encode({raw.data(), raw_len - 16}, cut));
-        cut = cut.substr(prefix.size());
-        xk::spa::FkoMessage m;
-        auto bytes = [](const std::string &s) {
-            return std::span<const uint8_t>(reinterpret_cast<const uint8_t *>(s.data()), s.size());
-        };
-        if (cut.size() < xk::spa::kMinWire ||
-            xk::spa::fko_decode(*ctx, bytes(cut), m) != Reject::ok)
-            continue;  // this length's last block held message bytes: try another
+    std::string pkt, cut;
+    ASSERT_TRUE(cuttable_packet(*ctx, 1000, pkt, cut)) << "no user length gave a cuttable packet";
+    ReplayCache replay("", 240);
+    KnockPolicy policy(c, &replay);
+    EXPECT_TRUE(policy.check(fko_knock(pkt, 1000)).accepted());
+    EXPECT_EQ(policy.check(fko_knock(cut, 1000)).reason, Reject::replay);
+}
 
-        ReplayCache replay("", 240);
-        KnockPolicy policy(c, &replay);
-        Knock k;
-        k.source = *parse_address("192.0.2.10");
-        k.port = 62201;
-        k.now = 1000;
-        k.payload = bytes(pkt);
-        EXPECT_TRUE(policy.check(k).accepted());
-        k.payload = bytes(cut);
-        EXPECT_EQ(policy.check(k).reason, Reject::replay);
-        return;
+namespace {
+
+// The layout import-fwknop makes from an access.conf with two SOURCE stanzas sharing one
+// KEY: two ranges on one port, one secret, other sources and open lists. 192.0.2.10 is in
+// both, and its knock for tcp/22 is acceptable to both.
+Config shared_key_config(const char *secret) {
+    return parse_config(std::string(R"({"interfaces": [{"name": "eth0"}],
+      "services": [{"name": "ssh", "port": "tcp/22"}, {"name": "web", "port": "tcp/443"}],
+      "ranges": [
+        {"name": "office", "method": "fko", "sources": ["192.0.2.0/24"], "open": ["tcp/22"],
+         "secrets": [)") +
+                        secret + R"(]},
+        {"name": "anywhere", "method": "fko", "open": ["tcp/22", "tcp/443"],
+         "secrets": [)" +
+                        secret + R"(]}]})");
+}
+
+constexpr const char *kSharedHmacKey =
+    R"({"label": "k", "key": "shared key", "hmac_key": "shared hmac"})";
+constexpr const char *kSharedLegacyKey = R"({"label": "k", "key": "legacy key", "mode": "cbc"})";
+
+std::string shared_packet(const Config &c, int64_t ts) {
+    std::string error;
+    auto ctx = xk::spa::FkoKeyContext::create(c.ranges[0].secrets[0].fko, error);
+    EXPECT_TRUE(ctx) << error;
+    xk::spa::FkoRequest req;
+    req.timestamp = ts;
+    req.message = "192.0.2.10,tcp/22";
+    return encode(*ctx, req);
+}
+
+}  // namespace
+
+TEST(FkoReplayShared, AReplayIsRefusedByEveryRangeSharingTheKey) {
+    Config c = shared_key_config(kSharedHmacKey);
+    ReplayCache replay("", KnockPolicy::replay_retention(c));
+    KnockPolicy policy(c, &replay);
+    std::string pkt = shared_packet(c, 1000);
+    Decision d = policy.check(fko_knock(pkt, 1000));
+    ASSERT_TRUE(d.accepted()) << xk::spa::reject_name(d.reason);
+    EXPECT_EQ(d.range_id, 0u);
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(policy.check(fko_knock(pkt, 1001)).reason, Reject::replay);
+    // A source only the second range takes is refused the same.
+    EXPECT_EQ(policy.check(fko_knock(pkt, 1001, "198.51.100.7")).reason, Reject::replay);
+}
+
+TEST(FkoReplayShared, NoHmacPacketCutByItsPaddingIsRefusedBySecondRangeToo) {
+    Config c = shared_key_config(kSharedLegacyKey);
+    std::string error;
+    auto ctx = xk::spa::FkoKeyContext::create(c.ranges[0].secrets[0].fko, error);
+    ASSERT_TRUE(ctx) << error;
+    std::string pkt, cut;
+    ASSERT_TRUE(cuttable_packet(*ctx, 1000, pkt, cut));
+    ReplayCache replay("", KnockPolicy::replay_retention(c));
+    KnockPolicy policy(c, &replay);
+    EXPECT_TRUE(policy.check(fko_knock(pkt, 1000)).accepted());
+    for (int i = 0; i < 3; ++i) {  // every resend, by both spellings
+        EXPECT_EQ(policy.check(fko_knock(cut, 1000)).reason, Reject::replay) << i;
+        EXPECT_EQ(policy.check(fko_knock(pkt, 1000)).reason, Reject::replay) << i;
     }
-    FAIL() << "no user length gave a cuttable packet";
+}
+
+TEST(FkoReplayShared, AFullCacheRefusesThroughEveryRange) {
+    Config c = shared_key_config(kSharedHmacKey);
+    ReplayCache replay("", KnockPolicy::replay_retention(c), 1);  // 64 slots per shard
+    KnockPolicy policy(c, &replay);
+    std::string pkt = shared_packet(c, 1000);
+    // Fill the shard the packet's digest falls in with live digests.
+    xk::spa::ReplayDigest wire = xk::spa::replay_digest(bytes(pkt));
+    size_t filled = 0;
+    for (uint32_t i = 0; i < 200; ++i) {
+        xk::spa::ReplayDigest d{};
+        d[0] = wire[0];
+        d[31] = 0x5a;  // never the packet's own digest
+        std::memcpy(d.data() + 8, &i, sizeof(i));
+        if (replay.insert(d, 1000) != ReplayCache::Insert::added) break;
+        ++filled;
+    }
+    ASSERT_EQ(filled, 64u);
+    for (int i = 0; i < 3; ++i) {
+        Decision d = policy.check(fko_knock(pkt, 1000));
+        EXPECT_EQ(d.reason, Reject::replay_cache_full) << i << " range " << d.range_id;
+    }
+}
+
+TEST(FkoReplayShared, TheSamePacketOnTwoWorkersAtOnceIsAcceptedOnce) {
+    Config c = shared_key_config(kSharedHmacKey);
+    ReplayCache replay("", KnockPolicy::replay_retention(c));
+    KnockPolicy first(c, &replay), second(c, &replay);  // one per worker, as WorkerPool does
+    int twice = 0, never = 0;
+    for (int i = 0; i < 400; ++i) {
+        std::string pkt = shared_packet(c, 1000);
+        std::atomic<int> ready{0};
+        Decision a, b;
+        auto run = [&](KnockPolicy &p, Decision &out) {
+            ready.fetch_add(1);
+            while (ready.load() < 2) {
+            }
+            out = p.check(fko_knock(pkt, 1000));
+        };
+        std::thread ta(run, std::ref(first), std::ref(a)), tb(run, std::ref(second), std::ref(b));
+        ta.join();
+        tb.join();
+        int accepted = a.accepted() + b.accepted();
+        twice += accepted == 2;
+        never += accepted == 0;
+        if (accepted == 1) {
+            EXPECT_EQ((a.accepted() ? b : a).reason, Reject::replay);
+        }
+    }
+    EXPECT_EQ(twice, 0) << "iterations with the packet accepted twice";
+    EXPECT_EQ(never, 0) << "iterations with the packet never accepted";
+}
+
+TEST_F(FkoPolicy, APacketStampedAheadIsStillAReplayWhenItsWindowOpens) {
+    // A clock 1000 s ahead: too_new today, inside its window from kNow + 880 on.
+    std::string pkt = packet(0, 0, "192.0.2.10,tcp/22", kNow + 1000);
+    EXPECT_EQ(check(pkt).reason, Reject::too_new);
+    // Long past 2 × proof_time (240 s) from first sight, but the packet's own window is open.
+    EXPECT_EQ(check(pkt, "192.0.2.10", 62201, kNow + 940).reason, Reject::replay);
+    EXPECT_EQ(check(pkt, "192.0.2.10", 62201, kNow + 1119).reason, Reject::replay);
+    // A clock that far ahead still gets in with a packet never seen, once its window opens.
+    std::string fresh = packet(0, 0, "192.0.2.10,tcp/22", kNow + 1500);
+    EXPECT_EQ(check(fresh, "192.0.2.10", 62201, kNow + 1500).reason, Reject::ok);
 }

@@ -104,10 +104,14 @@ Reject KnockPolicy::check_fko(uint32_t range_id, const Knock &knock, Decision &d
         spa::FkoKeyContext &ctx = *contexts_[range_id][i];
         last = spa::fko_verify_mac(ctx, knock.payload);
         if (last != Reject::ok) continue;  // wrong key: try the next secret
+        if (rs.decided && rs.verdict != Reject::ok) return rs.verdict;  // judged by a range before
         if (!rs.digested) {
             if (!digester_.digest(knock.payload, rs.wire)) return Reject::crypto_error;
-            if (replay_->contains(rs.wire, knock.now)) return Reject::replay;
             rs.digested = true;
+            if (replay_->contains(rs.wire, knock.now)) {
+                rs.decided = true;
+                return rs.verdict = Reject::replay;
+            }
         }
         last = spa::fko_open(ctx, knock.payload, message_);
         if (last != Reject::ok) continue;
@@ -120,13 +124,13 @@ Reject KnockPolicy::check_fko(uint32_t range_id, const Knock &knock, Decision &d
     return last;
 }
 
-// Records the packet's wire digest (once per packet). Without an HMAC the wire is not
-// bound to the message: fwknop's lenient unpadding accepts the same message with its
-// all-padding last block cut off, a different wire and digest. So such packets are also
-// recorded by a digest of what they say.
+// Records the packet's digests once per packet and keeps the verdict for every other range
+// it is tried against. Without an HMAC the wire is not bound to the message: fwknop's
+// lenient unpadding accepts the same message with its all-padding last block cut off, a
+// different wire and digest. So such packets are also recorded by a digest of what they say.
 Reject KnockPolicy::record(ReplayState &rs, const spa::FkoKeyContext &ctx, const Knock &knock) {
-    if (rs.recorded) return Reject::ok;  // a second range trying the same packet
-    rs.recorded = true;
+    if (rs.decided) return rs.verdict;  // a second range trying the same packet
+    rs.decided = true;
     if (ctx.hmac_type() == spa::HmacType::none) {
         const spa::FkoMessage &m = message_;
         std::array<char, 1024> text;
@@ -139,26 +143,27 @@ Reject KnockPolicy::record(ReplayState &rs, const spa::FkoKeyContext &ctx, const
         spa::ReplayDigest said;
         size_t len = std::min(static_cast<size_t>(std::max(n, 0)), text.size() - 1);
         if (!digester_.digest({reinterpret_cast<const uint8_t *>(text.data()), len}, said)) {
-            return Reject::crypto_error;
+            return rs.verdict = Reject::crypto_error;
         }
-        switch (replay_->insert(said, knock.now)) {
-            case ReplayCache::Insert::added:
-                break;
-            case ReplayCache::Insert::present:
-                return Reject::replay;
-            case ReplayCache::Insert::full:
-                return Reject::replay_cache_full;
-        }
+        if (Reject r = remember(said, knock); r != Reject::ok) return rs.verdict = r;
     }
-    switch (replay_->insert(rs.wire, knock.now)) {
+    return rs.verdict = remember(rs.wire, knock);
+}
+
+// Kept until the packet's own timestamp leaves the window, not only 2 × proof_time from now:
+// a packet stamped ahead (too_new today) must still be a replay once its window opens.
+Reject KnockPolicy::remember(const spa::ReplayDigest &d, const Knock &knock) {
+    switch (replay_->insert(d, knock.now, message_.timestamp)) {
         case ReplayCache::Insert::added:
             return Reject::ok;
         case ReplayCache::Insert::present:
-            return Reject::replay;  // another worker won
+            return Reject::replay;  // seen before, or another worker won
         case ReplayCache::Insert::full:
             return Reject::replay_cache_full;
+        case ReplayCache::Insert::journal_error:
+            return Reject::journal_error;  // fail closed: a restart would forget it
     }
-    return Reject::ok;
+    return Reject::journal_error;
 }
 
 Reject KnockPolicy::judge_fko(const Range &range, const Knock &knock, Decision &d) const {

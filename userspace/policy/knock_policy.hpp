@@ -55,15 +55,18 @@ class KnockPolicy {
 
   private:
     spa::Reject check_plain(const Range &range, const Knock &knock, Decision &d) const;
-    // One packet's replay bookkeeping, shared by every range it is tried against, so a
-    // second range sharing the port is not told "replay" by the first one's record.
+    // One packet's replay verdict, decided once and reused for every range it is tried
+    // against: a second range sharing the key must neither call the packet's own record a
+    // replay nor accept a packet the first range found replayed, full or unjournaled.
     struct ReplayState {
-        bool digested = false;  // wire digest computed and checked against the cache
-        bool recorded = false;  // this packet's digests are in the cache
+        bool digested = false;  // wire digest computed
+        bool decided = false;   // verdict is final for this packet
+        spa::Reject verdict = spa::Reject::ok;
         spa::ReplayDigest wire{};
     };
     spa::Reject check_fko(uint32_t range_id, const Knock &knock, Decision &d, ReplayState &rs);
     spa::Reject record(ReplayState &rs, const spa::FkoKeyContext &ctx, const Knock &knock);
+    spa::Reject remember(const spa::ReplayDigest &d, const Knock &knock);
     spa::Reject judge_fko(const Range &range, const Knock &knock, Decision &d) const;
 
     const Config &config_;

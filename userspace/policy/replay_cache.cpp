@@ -4,12 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <stdexcept>
 #include <vector>
 
@@ -18,13 +21,97 @@ namespace {
 
 constexpr int64_t kEmpty = INT64_MIN;
 
-// Journal record: the digest and the Unix time it was first seen. Fixed size, so a
-// torn last record (crash mid-write) is recognised and ignored.
+// Journal: a header, then fixed records, each framed by a magic and a CRC-32. A torn
+// record (a short write on a full disk, a crash mid-write) fails its CRC and the reader
+// resyncs on the next magic, so every record after it survives.
+struct Header {
+    char magic[8];
+    uint32_t version;
+    uint32_t record_size;
+};
+constexpr char kFileMagic[8] = {'x', 'k', 'r', 'e', 'p', 'l', 'a', 'y'};
+constexpr uint32_t kVersion = 2;
+
 struct Record {
+    uint32_t magic;
+    uint32_t crc;  // of digest and expires
+    spa::ReplayDigest digest;
+    int64_t expires;
+};
+static_assert(sizeof(Record) == 48 && offsetof(Record, digest) == 8);
+constexpr uint32_t kRecordMagic = 0x31524b58;  // "XKR1"
+
+// Version 1, no header: {digest, first seen}. Read once on upgrade, then rewritten.
+struct LegacyRecord {
     spa::ReplayDigest digest;
     int64_t seen;
 };
-static_assert(sizeof(Record) == 40);
+static_assert(sizeof(LegacyRecord) == 40);
+
+constexpr auto kCrcTable = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        t[i] = c;
+    }
+    return t;
+}();
+
+uint32_t record_crc(const Record &r) {
+    const auto *p = reinterpret_cast<const uint8_t *>(&r) + offsetof(Record, digest);
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t n = sizeof(Record) - offsetof(Record, digest); n--;)
+        c = kCrcTable[(c ^ *p++) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+Record make_record(const spa::ReplayDigest &d, int64_t expires) {
+    Record r{kRecordMagic, 0, d, expires};
+    r.crc = record_crc(r);
+    return r;
+}
+
+int64_t saturating_add(int64_t a, int64_t b) {
+    return b > 0 && a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+bool live(int64_t expires, int64_t now_unix) {
+    return expires != kEmpty && now_unix <= expires;
+}
+
+bool write_all(int fd, const uint8_t *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w == 0) errno = EIO;
+        if (w <= 0) return false;
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+    return true;
+}
+
+std::vector<uint8_t> read_file(int fd) {
+    std::vector<uint8_t> data;  // startup only
+    uint8_t chunk[1 << 16];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::runtime_error(std::strerror(errno));
+        if (n == 0) return data;
+        data.insert(data.end(), chunk, chunk + n);
+    }
+}
+
+// The rename is only durable once the folder is synced; best effort.
+void sync_folder(const std::string &path) {
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    int fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    fsync(fd);
+    close(fd);
+}
 
 }  // namespace
 
@@ -35,7 +122,7 @@ ReplayCache::ReplayCache(std::string journal_path, int64_t retention_s, size_t c
     mask_ = per_shard - 1;
     for (auto &s : shards_) {
         s.slots.reset(new Slot[per_shard]);
-        for (size_t i = 0; i < per_shard; ++i) s.slots[i].seen = kEmpty;
+        for (size_t i = 0; i < per_shard; ++i) s.slots[i].expires = kEmpty;
     }
     if (path_.empty()) return;
     load();
@@ -57,27 +144,23 @@ size_t ReplayCache::home(const spa::ReplayDigest &d) const {
     return static_cast<size_t>(h) & mask_;
 }
 
-bool ReplayCache::live(const Slot &s, int64_t now_unix) const {
-    return s.seen != kEmpty && now_unix - s.seen <= retention_s_;
-}
-
 bool ReplayCache::contains(const spa::ReplayDigest &d, int64_t now_unix) const {
     Shard &s = shard_of(d);
     std::lock_guard lock(s.mu);
     for (size_t i = home(d), n = 0; n <= mask_; i = (i + 1) & mask_, ++n) {
         const Slot &slot = s.slots[i];
-        if (slot.seen == kEmpty) return false;  // end of the probe chain
-        if (slot.digest == d) return live(slot, now_unix);
+        if (slot.expires == kEmpty) return false;  // end of the probe chain
+        if (slot.digest == d) return live(slot.expires, now_unix);
     }
     return false;
 }
 
-ReplayCache::Insert ReplayCache::insert_locked(Shard &s, const spa::ReplayDigest &d, int64_t seen,
-                                               int64_t now_unix) {
+ReplayCache::Insert ReplayCache::insert_locked(Shard &s, const spa::ReplayDigest &d,
+                                               int64_t expires, int64_t now_unix) {
     Slot *reuse = nullptr;  // first expired slot on the chain: reused only once d is known absent
     for (size_t i = home(d), n = 0; n <= mask_; i = (i + 1) & mask_, ++n) {
         Slot &slot = s.slots[i];
-        if (slot.seen == kEmpty) {
+        if (slot.expires == kEmpty) {
             if (!reuse) {
                 reuse = &slot;
                 ++s.used;
@@ -85,19 +168,22 @@ ReplayCache::Insert ReplayCache::insert_locked(Shard &s, const spa::ReplayDigest
             break;
         }
         if (slot.digest == d) {
-            if (live(slot, now_unix)) return Insert::present;
+            if (live(slot.expires, now_unix)) return Insert::present;
             reuse = &slot;  // the same digest, expired: refresh in place
             break;
         }
-        if (!reuse && !live(slot, now_unix)) reuse = &slot;
+        if (!reuse && !live(slot.expires, now_unix)) reuse = &slot;
     }
     if (!reuse) return Insert::full;
     reuse->digest = d;
-    reuse->seen = seen;
+    reuse->expires = expires;
     return Insert::added;
 }
 
-ReplayCache::Insert ReplayCache::insert(const spa::ReplayDigest &d, int64_t now_unix) {
+ReplayCache::Insert ReplayCache::insert(const spa::ReplayDigest &d, int64_t now_unix,
+                                        int64_t stamp_unix) {
+    // A packet stamped ahead stays acceptable until stamp + proof_time: remember it that long.
+    int64_t expires = saturating_add(std::max(now_unix, stamp_unix), retention_s_);
     Shard &s = shard_of(d);
     Insert r;
     {
@@ -105,28 +191,43 @@ ReplayCache::Insert ReplayCache::insert(const spa::ReplayDigest &d, int64_t now_
         // Long chains of expired slots slow every probe: compact before the table clogs,
         // but at most once a second, so a table that is mostly live costs no O(n) per knock.
         if (s.used > mask_ / 4 * 3 && s.compacted_at != now_unix) compact_locked(s, now_unix);
-        r = insert_locked(s, d, now_unix, now_unix);
+        r = insert_locked(s, d, expires, now_unix);
     }
     if (r != Insert::added || path_.empty()) return r;
+    // The digest stays in memory either way; only a journaled one may let a knock through.
+    return journal(d, expires) ? Insert::added : Insert::journal_error;
+}
+
+// Appends one record. O_APPEND: each record lands at the end whatever other workers do; a
+// short one (full disk) is skipped on load by its CRC, and the records after it still count.
+bool ReplayCache::journal(const spa::ReplayDigest &d, int64_t expires) {
+    Record rec = make_record(d, expires);
     std::shared_lock lock(journal_mu_);  // journal_fd_ is swapped by rewrite_journal
-    if (journal_fd_ < 0) return r;
-    Record rec{d, now_unix};
-    // O_APPEND: each record lands whole, in one write, whatever other workers do.
-    if (write(journal_fd_, &rec, sizeof(rec)) != static_cast<ssize_t>(sizeof(rec))) {
-        perror("xdpknockd: replay journal write");
+    ssize_t n = write(journal_fd_, &rec, sizeof(rec));
+    if (n == static_cast<ssize_t>(sizeof(rec))) {
+        if (journal_failing_.load(std::memory_order_relaxed) && journal_failing_.exchange(false))
+            fprintf(stderr, "xdpknockd: replay journal %s: writable again\n", path_.c_str());
+        return true;
     }
-    return r;
+    const char *why = n < 0 ? std::strerror(errno) : "short write";
+    if (!journal_failing_.exchange(true)) {
+        fprintf(stderr,
+                "xdpknockd: replay journal %s: %s; fko knocks are refused (journal_error) until "
+                "it can be written\n",
+                path_.c_str(), why);
+    }
+    return false;
 }
 
 void ReplayCache::compact_locked(Shard &s, int64_t now_unix) {
     std::vector<Slot> keep;  // rare (a table three-quarters used), never per packet
     for (size_t i = 0; i <= mask_; ++i) {
-        if (live(s.slots[i], now_unix)) keep.push_back(s.slots[i]);
-        s.slots[i].seen = kEmpty;
+        if (live(s.slots[i].expires, now_unix)) keep.push_back(s.slots[i]);
+        s.slots[i].expires = kEmpty;
     }
     s.used = 0;
     s.compacted_at = now_unix;
-    for (const Slot &slot : keep) insert_locked(s, slot.digest, slot.seen, now_unix);
+    for (const Slot &slot : keep) insert_locked(s, slot.digest, slot.expires, now_unix);
 }
 
 size_t ReplayCache::size() const {
@@ -134,7 +235,7 @@ size_t ReplayCache::size() const {
     int64_t now = time(nullptr);
     for (auto &s : shards_) {
         std::lock_guard lock(s.mu);
-        for (size_t i = 0; i <= mask_; ++i) n += live(s.slots[i], now);
+        for (size_t i = 0; i <= mask_; ++i) n += live(s.slots[i].expires, now);
     }
     return n;
 }
@@ -156,42 +257,88 @@ void ReplayCache::load() {
         if (errno == ENOENT) return;
         throw std::runtime_error(path_ + ": " + std::strerror(errno));
     }
-    Record r;
-    int64_t now = time(nullptr);
-    while (read(fd, &r, sizeof(r)) == static_cast<ssize_t>(sizeof(r))) {
-        // A torn or corrupt record (impossible time) is skipped, never trusted.
-        if (r.seen == kEmpty || r.seen > now + 86400 || now - r.seen > retention_s_) continue;
-        Shard &s = shard_of(r.digest);
-        insert_locked(s, r.digest, r.seen, now);
+    std::vector<uint8_t> data;
+    try {
+        data = read_file(fd);
+    } catch (const std::runtime_error &e) {
+        close(fd);
+        throw std::runtime_error(path_ + ": " + e.what());
     }
     close(fd);
+    int64_t now = time(nullptr);
+    Header h;
+    if (data.size() < sizeof(h) || std::memcmp(data.data(), kFileMagic, sizeof(kFileMagic))) {
+        load_legacy(data.data(), data.size(), now);
+        return;
+    }
+    std::memcpy(&h, data.data(), sizeof(h));
+    // Fail closed: a journal we cannot read would forget digests, reopening replays.
+    if (h.version != kVersion || h.record_size != sizeof(Record)) {
+        throw std::runtime_error(path_ + ": replay journal version " + std::to_string(h.version) +
+                                 " is not supported by this xdpknockd");
+    }
+    load_records(data.data() + sizeof(h), data.size() - sizeof(h), now);
 }
 
-// Writes the live entries to a new file and renames it over the journal.
+void ReplayCache::load_records(const uint8_t *data, size_t len, int64_t now) {
+    for (size_t p = 0; p + sizeof(Record) <= len;) {
+        Record r;
+        std::memcpy(&r, data + p, sizeof(r));
+        if (r.magic != kRecordMagic || r.crc != record_crc(r)) {
+            ++p;  // torn or corrupt: resync on the next magic
+            continue;
+        }
+        p += sizeof(r);
+        if (live(r.expires, now)) insert_locked(shard_of(r.digest), r.digest, r.expires, now);
+    }
+}
+
+void ReplayCache::load_legacy(const uint8_t *data, size_t len, int64_t now) {
+    for (size_t p = 0; p + sizeof(LegacyRecord) <= len; p += sizeof(LegacyRecord)) {
+        LegacyRecord r;
+        std::memcpy(&r, data + p, sizeof(r));
+        // A corrupt record (impossible time) is skipped, never trusted.
+        if (r.seen == kEmpty || r.seen > now + 86400) continue;
+        int64_t expires = saturating_add(r.seen, retention_s_);
+        if (live(expires, now)) insert_locked(shard_of(r.digest), r.digest, expires, now);
+    }
+}
+
+// Writes the live entries to a new file and renames it over the journal; appends then go
+// to the new file through the same descriptor (no reopen by name).
 void ReplayCache::rewrite_journal() {
     std::unique_lock journal_lock(journal_mu_);
     std::string tmp = path_ + ".tmp";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    // Never write through a planted link or a stale file: remove it, then create it anew.
+    if (unlink(tmp.c_str()) != 0 && errno != ENOENT)
+        throw std::runtime_error(tmp + ": " + std::strerror(errno));
+    int fd =
+        open(tmp.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throw std::runtime_error(tmp + ": " + std::strerror(errno));
-    std::vector<Record> all;
+    Header h{{}, kVersion, static_cast<uint32_t>(sizeof(Record))};
+    std::memcpy(h.magic, kFileMagic, sizeof(h.magic));
+    std::vector<uint8_t> out(reinterpret_cast<const uint8_t *>(&h),
+                             reinterpret_cast<const uint8_t *>(&h + 1));
     int64_t now = time(nullptr);
     for (auto &s : shards_) {
         std::lock_guard lock(s.mu);
         for (size_t i = 0; i <= mask_; ++i) {
-            if (live(s.slots[i], now)) all.push_back({s.slots[i].digest, s.slots[i].seen});
+            if (!live(s.slots[i].expires, now)) continue;
+            Record r = make_record(s.slots[i].digest, s.slots[i].expires);
+            const auto *b = reinterpret_cast<const uint8_t *>(&r);
+            out.insert(out.end(), b, b + sizeof(r));
         }
     }
-    size_t bytes = all.size() * sizeof(Record);
-    bool ok = bytes == 0 || write(fd, all.data(), bytes) == static_cast<ssize_t>(bytes);
-    ok = fsync(fd) == 0 && ok;
-    close(fd);
-    if (!ok || rename(tmp.c_str(), path_.c_str()) != 0) {
-        throw std::runtime_error(path_ + ": cannot write the replay journal");
+    if (!write_all(fd, out.data(), out.size()) || fsync(fd) != 0 ||
+        rename(tmp.c_str(), path_.c_str()) != 0) {
+        std::string why = std::strerror(errno);
+        close(fd);
+        unlink(tmp.c_str());
+        throw std::runtime_error(path_ + ": cannot write the replay journal: " + why);
     }
-    int old = journal_fd_;
-    journal_fd_ = open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (old >= 0) close(old);
-    if (journal_fd_ < 0) throw std::runtime_error(path_ + ": " + std::strerror(errno));
+    sync_folder(path_);
+    std::swap(journal_fd_, fd);
+    if (fd >= 0) close(fd);
 }
 
 }  // namespace xk::policy
