@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "log/log.hpp"
+
 namespace xk::policy {
 namespace {
 
@@ -206,15 +208,15 @@ bool ReplayCache::journal(const spa::ReplayDigest &d, int64_t expires) {
     ssize_t n = write(journal_fd_, &rec, sizeof(rec));
     if (n == static_cast<ssize_t>(sizeof(rec))) {
         if (journal_failing_.load(std::memory_order_relaxed) && journal_failing_.exchange(false))
-            fprintf(stderr, "xdpknockd: replay journal %s: writable again\n", path_.c_str());
+            XK_INFO("replay journal %s: writable again", path_.c_str());
         return true;
     }
     const char *why = n < 0 ? std::strerror(errno) : "short write";
     if (!journal_failing_.exchange(true)) {
-        fprintf(stderr,
-                "xdpknockd: replay journal %s: %s; fko knocks are refused (journal_error) until "
-                "it can be written\n",
-                path_.c_str(), why);
+        XK_ERROR(
+            "replay journal %s: %s; fko knocks are refused (journal_error) until it can be "
+            "written",
+            path_.c_str(), why);
     }
     return false;
 }
