@@ -196,3 +196,81 @@ TEST(Config, RefusesASymlinkedConfig) {
     unlink(real.c_str());
     rmdir(dir);
 }
+
+TEST(Config, MapLimits) {
+    auto defaults = parse_config(kGood);
+    EXPECT_EQ(defaults.authorized_max, 65536u);
+    EXPECT_EQ(defaults.flow_idle_timeout_s, 7200u);
+    auto set = parse_config(
+        with("\"ranges\":", "\"authorized_max\": 1048576, \"flow_idle_timeout\": 10, \"ranges\":"));
+    EXPECT_EQ(set.authorized_max, 1048576u);
+    EXPECT_EQ(set.flow_idle_timeout_s, 10u);
+
+    auto top = [](const std::string &kv) { return with("\"ranges\":", kv + ", \"ranges\":"); };
+    expect_error(top("\"authorized_max\": 1023"), "config.authorized_max");
+    expect_error(top("\"authorized_max\": 1048577"), "config.authorized_max");
+    expect_error(top("\"authorized_max\": \"65536\""), "config.authorized_max");
+    expect_error(top("\"flow_idle_timeout\": 9"), "config.flow_idle_timeout");
+    expect_error(top("\"flow_idle_timeout\": 604801"), "config.flow_idle_timeout");
+}
+
+// Default quotas: every range a share of authorized_max / (ranges + 1), in sources,
+// divided by the entries one source takes; one share stays free for the others.
+TEST(Config, MaxSourcesDefaultsLeaveAShareFree) {
+    auto c = parse_config(kGood);
+    ASSERT_EQ(c.ranges.size(), 2u);
+    const uint32_t share = 65536 / 3;
+    EXPECT_EQ(xk::policy::entries_per_source(c.ranges[0], c), 1u);  // tcp/22
+    EXPECT_EQ(xk::policy::entries_per_source(c.ranges[1], c), 2u);  // fko "*": 2 services
+    EXPECT_EQ(c.ranges[0].max_sources, share);
+    EXPECT_EQ(c.ranges[1].max_sources, share / 2);
+    uint64_t used = 0;
+    for (const auto &r : c.ranges) {
+        used += uint64_t{r.max_sources} * xk::policy::entries_per_source(r, c);
+    }
+    EXPECT_LE(used, c.authorized_max - share);  // one range's share is always free
+
+    auto small = parse_config(with("\"ranges\":", "\"authorized_max\": 1024, \"ranges\":"));
+    EXPECT_EQ(small.ranges[0].max_sources, 1024u / 3);
+}
+
+TEST(Config, MaxSourcesExplicitMustFitTheMap) {
+    auto c = parse_config(with("\"timeout\": 45", "\"timeout\": 45, \"max_sources\": 40000"));
+    EXPECT_EQ(c.ranges[0].max_sources, 40000u);
+    EXPECT_EQ(c.ranges[1].max_sources, 65536u / 3 / 2);  // the other keeps its default
+
+    expect_error(with("\"timeout\": 45", "\"timeout\": 45, \"max_sources\": 0"),
+                 "ranges[0].max_sources");
+    expect_error(with("\"timeout\": 45", "\"timeout\": 45, \"max_sources\": -1"),
+                 "ranges[0].max_sources");
+    // 60000 + the fko range's 2 × 10922 entries > 65536.
+    expect_error(with("\"timeout\": 45", "\"timeout\": 45, \"max_sources\": 60000"),
+                 "ranges[0].max_sources");
+    // The fko range asks 30000 sources × 2 services: it is the one named.
+    expect_error(with("\"open\": [\"*\"]", "\"open\": [\"*\"], \"max_sources\": 30000"),
+                 "ranges[1].max_sources");
+    // Defaults alone cannot fit: 1000 protected services for the fko "*" range.
+    std::string services;
+    for (int p = 1000; p < 2000; ++p) {
+        services += R"({"name": "s)" + std::to_string(p) + R"(", "port": "tcp/)" +
+                    std::to_string(p) + "\"},";
+    }
+    expect_error(with("\"services\": [", "\"authorized_max\": 1024, \"services\": [" + services),
+                 "config.authorized_max");
+}
+
+TEST(Config, ReadSecretFileRefusesWhatOthersCanRead) {
+    char path[] = "/tmp/xk-secret-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, "KEY: x\n", 7), 7);
+    close(fd);
+    chmod(path, 0600);
+    EXPECT_EQ(xk::policy::read_secret_file(path), "KEY: x\n");
+    for (mode_t mode : {0640, 0604, 0660, 0610}) {
+        chmod(path, mode);
+        EXPECT_THROW(xk::policy::read_secret_file(path), ConfigError) << std::oct << mode;
+    }
+    unlink(path);
+    EXPECT_THROW(xk::policy::read_secret_file(path), ConfigError);  // gone
+}

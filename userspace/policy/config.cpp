@@ -31,6 +31,8 @@ using namespace config_json;
 using config_hosts::parse_host;
 using config_hosts::parse_service_host;
 
+constexpr uint64_t kAuthorizedMax = 1048576;  // largest authorized map we size
+
 Secret parse_secret(const json &j, const std::string &path, Method method) {
     Secret s;
     if (method == Method::plain) {
@@ -62,7 +64,7 @@ Secret parse_secret(const json &j, const std::string &path, Method method) {
 Range parse_range(const json &j, const std::string &path, const std::vector<Service> &services) {
     only_keys(j, path,
               {"name", "method", "port", "timeout", "sources", "open", "secrets", "proof_ip",
-               "proof_time", "max_client_timeout"});
+               "proof_time", "max_client_timeout", "max_sources"});
     Range r;
     r.name = get_string(j, path, "name", "", true);
     std::string method = get_string(j, path, "method", "", true);
@@ -79,6 +81,8 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
     r.proof_time_s = static_cast<uint32_t>(get_uint(j, path, "proof_time", 120, 0, 86400));
     r.max_client_timeout_s =
         static_cast<uint32_t>(get_uint(j, path, "max_client_timeout", 300, 1, 65536));
+    // 0 until assign_quotas: absent means "a fair share".
+    r.max_sources = static_cast<uint32_t>(get_uint(j, path, "max_sources", 0, 1, kAuthorizedMax));
 
     const json &sources = get_array(j, path, "sources", false);
     for (size_t i = 0; i < sources.size(); ++i) {
@@ -118,7 +122,54 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
     return r;
 }
 
+// Every range gets a quota of map entries, and together they fit the map: a range that
+// fills up refuses its own new sources, never another range's. A range without
+// max_sources gets authorized_max / (ranges + 1), so one share always stays free (for
+// hand-made `xdpknock allow` entries and for ranges with explicit quotas).
+void assign_quotas(Config &c) {
+    const uint64_t share = c.authorized_max / (c.ranges.size() + 1);
+    uint64_t total = 0, biggest = 0;
+    size_t biggest_at = c.ranges.size();  // the explicit quota taking the most entries
+    for (size_t i = 0; i < c.ranges.size(); ++i) {
+        Range &r = c.ranges[i];
+        const uint64_t per_source = entries_per_source(r, c);
+        const bool given = r.max_sources != 0;
+        if (!given)
+            r.max_sources = static_cast<uint32_t>(std::max<uint64_t>(1, share / per_source));
+        const uint64_t entries = uint64_t{r.max_sources} * per_source;
+        total += entries;
+        if (given && entries > biggest) {
+            biggest = entries;
+            biggest_at = i;
+        }
+    }
+    if (total <= c.authorized_max) return;
+    const std::string need = "the ranges' quotas (max_sources × entries per source, summed) need " +
+                             std::to_string(total) + " map entries, more than authorized_max (" +
+                             std::to_string(c.authorized_max) + ")";
+    if (biggest_at == c.ranges.size()) fail("config.authorized_max", "too small: " + need);
+    fail("ranges[" + std::to_string(biggest_at) + "].max_sources", need);
+}
+
+// Top-level sizes of the gate's maps.
+void parse_limits(const json &root, Config &c) {
+    c.authorized_max = static_cast<uint32_t>(
+        get_uint(root, "config", "authorized_max", c.authorized_max, 1024, kAuthorizedMax));
+    c.flow_idle_timeout_s = static_cast<uint32_t>(
+        get_uint(root, "config", "flow_idle_timeout", c.flow_idle_timeout_s, 10, 604800));
+}
+
 }  // namespace
+
+uint32_t entries_per_source(const Range &range, const Config &config) {
+    bool any = std::any_of(range.open.begin(), range.open.end(),
+                           [](const PortRef &p) { return p.proto == 0; });
+    // A plain "*" grant is one entry (every port); an fko client names its ports instead.
+    if (range.method == Method::fko && any) {
+        return static_cast<uint32_t>(std::max<size_t>(1, config.services.size()));
+    }
+    return static_cast<uint32_t>(std::max<size_t>(1, range.open.size()));
+}
 
 std::string format_port(const PortRef &p) {
     if (p.proto == 0) return "*";
@@ -158,8 +209,9 @@ Config parse_config(std::string_view json_text) {
     }
     only_keys(root, "config",
               {"interfaces", "ranges", "services", "hosts", "state_dir", "workers", "cpus",
-               "busy_poll", "log_level", "knock_rate"});
+               "busy_poll", "log_level", "knock_rate", "authorized_max", "flow_idle_timeout"});
     Config c;
+    parse_limits(root, c);
     c.state_dir = get_string(root, "config", "state_dir", c.state_dir);
     c.workers = static_cast<unsigned>(get_uint(root, "config", "workers", 0, 0, 1024));
     if (root.contains("cpus")) {
@@ -250,12 +302,13 @@ Config parse_config(std::string_view json_text) {
             }
         }
     }
+    assign_quotas(c);
     return c;
 }
 
-Config load_config(const std::string &path) {
+std::string read_secret_file(const std::string &path) {
     // Checked on the opened file itself (no symlink, no race), before a byte is parsed:
-    // every range holds secrets, so like ssh we want it private and owned by us or root.
+    // like ssh, we want secrets private and owned by us or root.
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) throw ConfigError(path + ": cannot open: " + std::strerror(errno));
     struct stat st {};
@@ -281,7 +334,12 @@ Config load_config(const std::string &path) {
     while ((n = read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
     close(fd);
     if (n < 0) throw ConfigError(path + ": cannot read");
-    return parse_config(text);
+    return text;
+}
+
+Config load_config(const std::string &path) {
+    // Every range holds secrets.
+    return parse_config(read_secret_file(path));
 }
 
 }  // namespace xk::policy

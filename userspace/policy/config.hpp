@@ -42,6 +42,10 @@ struct Range {
     bool proof_ip = false;
     uint32_t proof_time_s = 120;  // 0 disables the time window
     uint32_t max_client_timeout_s = 300;
+    // Most distinct sources this range may hold in the authorized map at once; a new
+    // source beyond it is refused (range_full). Set at load: when the file omits it, a
+    // share sized so no range can take the whole map.
+    uint32_t max_sources = 0;
 };
 
 // A host behind the gateway that sleeps until an authorized SYN wants one of its services
@@ -92,6 +96,8 @@ struct Config {
     std::vector<unsigned> cpus;  // workers pinned round-robin to these; empty: 0, 1, ...
     bool busy_poll = false;      // spin on the AF_XDP rings (SO_PREFER_BUSY_POLL) instead of poll()
     std::string log_level = "info";
+    uint32_t authorized_max = 65536;      // max_entries of the gate's authorized map
+    uint32_t flow_idle_timeout_s = 7200;  // idle timeout of the gate's TCP flow table
 };
 
 class ConfigError : public std::runtime_error {
@@ -101,9 +107,17 @@ class ConfigError : public std::runtime_error {
 std::string format_port(const PortRef &p);
 PortRef parse_port_ref(std::string_view text);  // "tcp/22", "udp/53", "*"; throws
 
+// Map entries one source of the range can take: one per open port, or for an fko range
+// opening "*", one per protected service (the ports a client may usefully ask for).
+uint32_t entries_per_source(const Range &range, const Config &config);
+
 // Throws ConfigError("<key path>: <problem>").
 Config parse_config(std::string_view json_text);
 // Also refuses a file holding secrets that group or others can read, like ssh.
 Config load_config(const std::string &path);
+// The whole of a file that holds secrets, checked on the opened file like load_config:
+// no symlink, a regular file, no group/other permission bits, owned by root or us.
+// Throws ConfigError("<path>: <problem>").
+std::string read_secret_file(const std::string &path);
 
 }  // namespace xk::policy

@@ -24,9 +24,13 @@ spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len, int64_
 
     policy::Decision d = policy_.check(knock);
     if (d.accepted()) {
-        stats_.accepted.fetch_add(1, std::memory_order_relaxed);
-        sink_.grant(knock, d);
-        return d.reason;
+        spa::Reject granted = sink_.grant(knock, d);  // the sink logs a refusal, rate-limited
+        if (granted == spa::Reject::ok) {
+            stats_.accepted.fetch_add(1, std::memory_order_relaxed);
+        } else {
+            stats_.rejected[static_cast<size_t>(granted)].fetch_add(1, std::memory_order_relaxed);
+        }
+        return granted;
     }
     stats_.rejected[static_cast<size_t>(d.reason)].fetch_add(1, std::memory_order_relaxed);
     sink_.refuse(knock, d);

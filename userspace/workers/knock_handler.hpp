@@ -15,7 +15,9 @@ namespace xk::workers {
 class GrantSink {
   public:
     virtual ~GrantSink() = default;
-    virtual void grant(const policy::Knock &knock, const policy::Decision &decision) = 0;
+    // ok, or why the grant was refused after all (range_full, map_full): the knock then
+    // counts as that reject, not as accepted.
+    virtual spa::Reject grant(const policy::Knock &knock, const policy::Decision &decision) = 0;
     // Refusals are never answered; a dry run reports them, the daemon only counts them.
     virtual void refuse(const policy::Knock &, const policy::Decision &) {}
 };
@@ -24,7 +26,7 @@ class GrantSink {
 struct alignas(64) HandlerStats {
     std::atomic<uint64_t> frames{0};
     std::atomic<uint64_t> not_knock{0};  // frames that did not parse as UDP to a knock port
-    std::atomic<uint64_t> accepted{0};
+    std::atomic<uint64_t> accepted{0};   // knocks that were granted
     std::array<std::atomic<uint64_t>, spa::kRejectCount> rejected{};
 };
 
@@ -34,7 +36,8 @@ class KnockHandler {
         : policy_(policy), sink_(sink), stats_(stats) {}
 
     // Judges the frame as of now_unix (wall clock; a capture's time in replays).
-    // Returns the verdict's reason (ok when a grant was made).
+    // Returns the verdict's reason: ok when a grant was made, range_full / map_full when
+    // the policy accepted it but the grant was refused.
     spa::Reject handle_frame(const uint8_t *data, uint32_t len, int64_t now_unix);
 
   private:
