@@ -1,12 +1,18 @@
 #pragma once
-// Writes and reads the gate's `authorized` map: who may open which port until when.
+// Writes and reads the gate's `authorized` map: who may open which port until when, and
+// how much of the map each range holds, so a range that fills its quota refuses its own
+// new sources and never locks out the others.
 
 #include <array>
+#include <atomic>
+#include <cerrno>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <vector>
 
+#include "auth/source_counts.hpp"
 #include "policy/address.hpp"
 #include "policy/config.hpp"
 #include "xdpknock/maps.h"
@@ -27,29 +33,91 @@ struct Entry {
     xk_auth_value value{};
 };
 
+// One range's share of the map (policy::Range::max_sources and the entries they may take).
+struct RangeQuota {
+    uint32_t max_sources = UINT32_MAX;
+    uint32_t max_entries = UINT32_MAX;
+};
+
+// What a range holds now and what it had to turn away.
+struct RangeUsage {
+    uint32_t sources = 0, entries = 0;
+    RangeQuota quota;
+    uint64_t refused_range_full = 0;  // new sources refused: the range's quota was reached
+    uint64_t refused_map_full = 0;    // grants refused: the map itself had no room
+};
+
+// The quotas of a config's ranges, indexed like config.ranges (the entries' range_id).
+std::vector<RangeQuota> quotas_for(const policy::Config &config);
+
+// Most ports one grant may carry (policy::kMaxGrantPorts fits, checked where both meet).
+inline constexpr size_t kMaxPortsPerGrant = 128;
+
 class Authorized {
   public:
-    explicit Authorized(int map_fd) : fd_(map_fd) {}
+    // A range's quota is reached: nothing was written.
+    static constexpr int kRangeFull = -EDQUOT;
+    // The map has no room (ENOSPC or E2BIG from the kernel): nothing new was kept.
+    static constexpr int kMapFull = -ENOSPC;
+
+    // No accounting: hand edits (`xdpknock allow/revoke`), whose entries count to no range.
+    explicit Authorized(int map_fd);
+    // Accounting per range, rebuilt from the entries already in the map (their range_id),
+    // so a restart counts what the last run granted.
+    Authorized(int map_fd, std::vector<RangeQuota> quotas);
     Authorized(const Authorized &) = delete;
     Authorized &operator=(const Authorized &) = delete;
 
     // Authorizes addr for each port until now + timeout. A refresh only ever extends:
-    // an entry that already lasts longer keeps its expiry. Returns 0 or -errno.
+    // an entry that already lasts longer keeps its expiry. A source the range already
+    // holds is always refreshed; a new one beyond the quota is refused whole.
+    // Returns 0, kRangeFull, kMapFull or another -errno.
     int grant(const policy::Address &addr, std::span<const policy::PortRef> ports,
               uint32_t timeout_s, uint32_t range_id, uint32_t secret_id);
     // Removes every entry of addr; returns how many.
     size_t revoke(const policy::Address &addr);
     std::vector<Entry> list() const;
-    // Deletes entries that expired before now_ns; returns them for the log.
+    // Deletes entries that expired before now_ns; returns them for the log. Also brings
+    // the accounting back in step if another process (`xdpknock revoke`) edited the map.
     std::vector<Entry> sweep(uint64_t now_ns);
 
+    size_t ranges() const { return quotas_.size(); }
+    RangeUsage usage(uint32_t range_id) const;
+
   private:
+    struct Write {
+        xk_auth_key key;
+        uint32_t old_range;  // the range that held the entry before (existed only)
+        bool existed;
+    };
+    struct Plan {
+        std::array<Write, kMaxPortsPerGrant> writes;
+        size_t n = 0;
+        uint32_t gained = 0;  // entries the granting range takes over or creates
+    };
+
     // Workers of one interface share this object: the read-compare-write of a grant runs
     // under the address's stripe, so a shorter grant never overwrites a longer one.
     std::mutex &stripe(const policy::Address &addr);
+    int plan(const policy::Address &addr, std::span<const policy::PortRef> ports,
+             const xk_auth_value &v, Plan &p) const;
+    int reserve(const policy::Address &addr, uint32_t range_id, const Plan &p);
+    void release(const policy::Address &addr, uint32_t range_id, const Write *from,
+                 const Write *to);
+    int write(const policy::Address &addr, const xk_auth_value &v, const Plan &p);
+    void rebuild(const std::vector<Entry> &entries);
+    void reconcile(std::vector<Entry> &live, uint64_t mutations_before);
 
     int fd_;
     std::array<std::mutex, 64> stripes_;
+    // Accounting (empty quotas: none). Taken after a stripe, never before.
+    std::vector<RangeQuota> quotas_;
+    std::unique_ptr<SourceCounts> counts_;
+    std::vector<std::atomic<uint64_t>> refused_range_full_, refused_map_full_;
+    mutable std::mutex counts_mu_;
+    // Bumped by every grant or revoke that writes: a sweep's listing is only the truth
+    // for a recount if nothing wrote while it was read.
+    std::atomic<uint64_t> mutations_{0};
 };
 
 }  // namespace xk::auth

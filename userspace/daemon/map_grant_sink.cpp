@@ -6,23 +6,66 @@
 #include "log/log.hpp"
 
 namespace xk::daemon {
+namespace {
 
-void MapGrantSink::grant(const policy::Knock &knock, const policy::Decision &d) {
+static_assert(policy::kMaxGrantPorts <= auth::kMaxPortsPerGrant, "a decision fits one grant");
+constexpr int64_t kRefusalLogInterval_s = 10;
+
+}  // namespace
+
+MapGrantSink::MapGrantSink(const policy::Config &config, int authorized_fd, std::string ifname)
+    : config_(config),
+      authorized_(authorized_fd, auth::quotas_for(config)),
+      ifname_(std::move(ifname)),
+      last_refusal_log_(new std::atomic<int64_t>[config.ranges.size()]) {
+    for (size_t r = 0; r < config.ranges.size(); ++r) {
+        last_refusal_log_[r].store(INT64_MIN / 2, std::memory_order_relaxed);
+    }
+}
+
+spa::Reject MapGrantSink::grant(const policy::Knock &knock, const policy::Decision &d) {
     int err = authorized_.grant(knock.source, d.grant(), d.timeout_s, d.range_id, d.secret_id);
+    if (err) return refused(knock, d, err);
     const policy::Range &range = config_.ranges[d.range_id];
     std::string ports;
     for (const auto &p : d.grant()) ports += (ports.empty() ? "" : ",") + policy::format_port(p);
-    if (err) {
-        XK_ERROR("%s: knock from %s accepted by range %s but the map write failed: %s",
-                 ifname_.c_str(), policy::format_address(knock.source).c_str(), range.name.c_str(),
-                 std::strerror(-err));
-        return;
-    }
     std::string user;  // appended, not concatenated: GCC 12 -O3 flags operator+ here (-Wrestrict)
     if (d.fko) user.append(", user ").append(d.fko->user.view());
     XK_INFO("%s: authorized %s for %s for %us (range %s, secret %s%s)", ifname_.c_str(),
             policy::format_address(knock.source).c_str(), ports.c_str(), d.timeout_s,
             range.name.c_str(), range.secrets[d.secret_id].label.c_str(), user.c_str());
+    return spa::Reject::ok;
+}
+
+// A flood of spoofed sources must not become a flood of log lines: one line per range
+// every kRefusalLogInterval_s, carrying the running count of refusals.
+spa::Reject MapGrantSink::refused(const policy::Knock &knock, const policy::Decision &d, int err) {
+    const spa::Reject reason =
+        err == auth::Authorized::kRangeFull ? spa::Reject::range_full : spa::Reject::map_full;
+    const int64_t now_s = static_cast<int64_t>(auth::monotonic_ns() / 1000000000ull);
+    std::atomic<int64_t> &last = last_refusal_log_[d.range_id];
+    int64_t before = last.load(std::memory_order_relaxed);
+    if (now_s - before < kRefusalLogInterval_s ||
+        !last.compare_exchange_strong(before, now_s, std::memory_order_relaxed)) {
+        return reason;
+    }
+    const policy::Range &range = config_.ranges[d.range_id];
+    auth::RangeUsage u = authorized_.usage(d.range_id);
+    std::string source = policy::format_address(knock.source);
+    if (reason == spa::Reject::range_full) {
+        XK_WARN(
+            "%s: range %s is full (%u of %u sources): new sources are refused (%s; %llu "
+            "so far); sources it holds still refresh",
+            ifname_.c_str(), range.name.c_str(), u.sources, u.quota.max_sources, source.c_str(),
+            static_cast<unsigned long long>(u.refused_range_full));
+    } else {
+        XK_ERROR(
+            "%s: knock from %s accepted by range %s but the authorized map refused it: "
+            "%s (%llu so far; raise authorized_max?)",
+            ifname_.c_str(), source.c_str(), range.name.c_str(), std::strerror(-err),
+            static_cast<unsigned long long>(u.refused_map_full));
+    }
+    return reason;
 }
 
 }  // namespace xk::daemon

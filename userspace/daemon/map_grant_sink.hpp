@@ -1,6 +1,12 @@
 #pragma once
 // The daemon's grant sink: writes authorizations into the interface's pinned map and
-// logs each decision once, without secrets (the label names which secret matched).
+// logs each decision once, without secrets (the label names which secret matched). A
+// grant the map refuses (the range's quota, a full map) is logged at most every few
+// seconds per range, never per packet.
+
+#include <atomic>
+#include <memory>
+#include <string>
 
 #include "auth/authorized.hpp"
 #include "workers/knock_handler.hpp"
@@ -9,16 +15,18 @@ namespace xk::daemon {
 
 class MapGrantSink : public workers::GrantSink {
   public:
-    MapGrantSink(const policy::Config &config, int authorized_fd, std::string ifname)
-        : config_(config), authorized_(authorized_fd), ifname_(std::move(ifname)) {}
+    MapGrantSink(const policy::Config &config, int authorized_fd, std::string ifname);
 
-    void grant(const policy::Knock &knock, const policy::Decision &decision) override;
+    spa::Reject grant(const policy::Knock &knock, const policy::Decision &decision) override;
     auth::Authorized &authorized() { return authorized_; }
 
   private:
+    spa::Reject refused(const policy::Knock &knock, const policy::Decision &d, int err);
+
     const policy::Config &config_;
     auth::Authorized authorized_;
     std::string ifname_;
+    std::unique_ptr<std::atomic<int64_t>[]> last_refusal_log_;  // per range, monotonic s
 };
 
 }  // namespace xk::daemon
