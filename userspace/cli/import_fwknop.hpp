@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "policy/config.hpp"
+
 namespace xk::cli {
 
 struct ImportResult {
@@ -16,5 +18,17 @@ struct ImportResult {
 // Throws std::runtime_error("access.conf:LINE: problem") on what cannot be carried over.
 ImportResult import_fwknop(const std::string &access_conf, const std::string &fwknopd_conf,
                            const std::string &interface);
+
+// A key file (`send`/`decode --key-file`): fwknop's own key lines, as access.conf and
+// ~/.fwknoprc write them, one "KEYWORD value" (or "KEYWORD: value") per line:
+//   KEY_BASE64 / KEY                 the encryption key (base64) or passphrase (required)
+//   HMAC_KEY_BASE64 / HMAC_KEY       the HMAC key (optional)
+//   HMAC_DIGEST_TYPE, ENCRYPTION_MODE  (optional; else hmac_type / mode)
+// '#' lines and blank lines are skipped; the value is the rest of the line, trimmed. Any
+// other keyword, or one given twice, is refused. Throws policy::ConfigError("NAME:LINE:
+// problem") and never quotes a key.
+policy::Secret parse_key_file(const std::string &text, const std::string &name,
+                              const std::string &hmac_type = "sha256",
+                              const std::string &mode = "cbc");
 
 }  // namespace xk::cli
