@@ -59,6 +59,10 @@ int run_decode(const std::vector<policy::Secret> &secrets, std::vector<std::stri
         contexts.push_back(std::move(ctx));
     }
     bool from_stdin = packets.empty();
+    if (from_stdin && std::cin.eof()) {  // --key-file - read it to its end
+        fprintf(stderr, "xdpknock: stdin held the keys: give the packets as arguments\n");
+        return 2;
+    }
     std::string line;
     int rc = 0;
     for (size_t i = 0;; ++i) {

@@ -81,6 +81,26 @@ int build_fko(const SendFlags &f, uint16_t &port, std::vector<uint8_t> &payload)
     return 0;
 }
 
+// The plain secret, best from a file: an argument is visible to every local user.
+void plain_secret(const SendFlags &f, std::vector<uint8_t> &payload) {
+    if (!f.secret_file.empty()) {
+        std::string text = read_secret_input(f.secret_file);
+        if (!text.empty() && text.back() == '\n') text.pop_back();  // echo's, not the secret's
+        payload.assign(text.begin(), text.end());
+        if (payload.empty()) throw CLI::ValidationError("--secret-file", "the secret is empty");
+        return;
+    }
+    if (!f.secret.empty()) warn_secret_argument("--secret", "--secret-file");
+    if (!f.secret_b64.empty()) warn_secret_argument("--secret-base64", "--secret-file");
+    payload.assign(f.secret.begin(), f.secret.end());
+    if (!f.secret_b64.empty() && !spa::secret_from_base64(f.secret_b64, payload)) {
+        throw CLI::ValidationError("--secret-base64", "not base64");
+    }
+    if (payload.empty()) {
+        throw CLI::ValidationError("--secret", "give --secret-file, --secret or --secret-base64");
+    }
+}
+
 }  // namespace
 
 void SendFlags::add_to(CLI::App &app) {
@@ -88,7 +108,13 @@ void SendFlags::add_to(CLI::App &app) {
     app.add_option("-p,--port", port, "UDP knock port (default: the range's, else 62201)");
     app.add_option("-m,--method", method, "plain or fko")->check(CLI::IsMember({"plain", "fko"}));
     auto *s = app.add_option("--secret", secret, "plain: the secret (text)");
-    app.add_option("--secret-base64", secret_b64, "plain: the secret (base64 bytes)")->excludes(s);
+    auto *b = app.add_option("--secret-base64", secret_b64, "plain: the secret (base64 bytes)")
+                  ->excludes(s);
+    app.add_option("--secret-file", secret_file,
+                   "plain: read the secret from FILE (its bytes, one trailing newline dropped; "
+                   "mode 0600; - reads stdin)")
+        ->excludes(s)
+        ->excludes(b);
     keys.add_to(app);
     app.add_option("-A,--access", access, "fko: proto/port to open (repeat)")->delimiter(',');
     auto *a = app.add_option("-a,--allow-ip", allow_ip, "fko: allow-IP (default: our IPv4 source)");
@@ -104,12 +130,7 @@ int run_send(const SendFlags &f) {
     if (f.method == "fko") {
         if (int rc = build_fko(f, port, payload)) return rc;
     } else {
-        payload.assign(f.secret.begin(), f.secret.end());
-        if (!f.secret_b64.empty() && !spa::secret_from_base64(f.secret_b64, payload)) {
-            throw CLI::ValidationError("--secret-base64", "not base64");
-        }
-        if (payload.empty())
-            throw CLI::ValidationError("--secret", "give --secret or --secret-base64");
+        plain_secret(f, payload);
     }
     std::string error;
     if (send_knock(f.host, port ? port : 62201, payload, error) != 0) {

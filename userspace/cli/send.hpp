@@ -13,6 +13,8 @@ namespace xk::cli {
 
 struct SendFlags {
     std::string host, method = "plain", secret, secret_b64;
+    std::string
+        secret_file;    // plain: the secret's bytes (one trailing newline dropped); "-": stdin
     uint16_t port = 0;  // 0: the range's port, else 62201
     // fko
     FkoKeyFlags keys;
