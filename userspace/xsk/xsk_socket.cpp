@@ -186,6 +186,13 @@ RingStats XskSocket::stats() const {
     return out;
 }
 
+// RX-only and combined channels are disjoint kinds (ethtool's ETHTOOL_GCHANNELS), and each
+// brings its own rx queue: the queues are their sum. Taking the larger left the others'
+// knocks with no socket.
+uint32_t rx_queues_from_channels(uint32_t rx_only, uint32_t combined) {
+    return std::max(rx_only + combined, 1u);
+}
+
 uint32_t rx_queue_count(const std::string &ifname) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return 1;
@@ -195,7 +202,8 @@ uint32_t rx_queue_count(const std::string &ifname) {
     std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
     ifr.ifr_data = reinterpret_cast<char *>(&ch);
     uint32_t n = 1;
-    if (ioctl(fd, SIOCETHTOOL, &ifr) == 0) n = std::max({ch.rx_count, ch.combined_count, 1u});
+    if (ioctl(fd, SIOCETHTOOL, &ifr) == 0)
+        n = rx_queues_from_channels(ch.rx_count, ch.combined_count);
     close(fd);
     return n;
 }
