@@ -10,55 +10,72 @@
 
 namespace xk::daemon {
 
+namespace {
+
+// Fills the maps between load and attach: ports, wake targets, and the connections that
+// are open now (so attaching the gate cuts no session).
+void fill_gate(gate::Gate &g, const policy::Config &config, const std::string &ifname) {
+    gate::write_ports(g.ports_fd(), config);
+    gate::write_wake_targets(g.wake_targets_fd(), config);
+    auto seeded = gate::seed_flows(g.flows_fd(), config, config.flow_idle_timeout_s);
+    XK_INFO("%s: %zu established connection(s) to protected ports kept open, %s", ifname.c_str(),
+            seeded.sockets + seeded.conntrack,
+            seeded.conntrack_read ? "local sockets and conntrack"
+                                  : "local sockets (conntrack table not readable: "
+                                    "forwarded flows need a knock to continue)");
+}
+
+std::vector<std::unique_ptr<xsk::XskSocket>> open_sockets(const policy::Config &config,
+                                                          const std::string &ifname, int xsks_fd,
+                                                          uint32_t queues) {
+    xsk::XskOptions xopts;
+    xopts.busy_poll = config.busy_poll;
+    if (queues > XK_MAX_QUEUES) {
+        XK_WARN(
+            "%s: %u rx queues, but knocks are served on the first %d only; reduce the "
+            "channels (ethtool -L) so none is dropped as knock_no_socket",
+            ifname.c_str(), queues, XK_MAX_QUEUES);
+    }
+    std::vector<std::unique_ptr<xsk::XskSocket>> sockets;
+    for (uint32_t q = 0; q < queues && q < XK_MAX_QUEUES; ++q) {
+        sockets.push_back(xsk::XskSocket::open(ifname, q, xsks_fd, xopts));
+        if (int err = sockets.back()->busy_poll_error()) {
+            XK_WARN("%s queue %u: busy poll refused (%s): spinning without it", ifname.c_str(), q,
+                    std::strerror(err));
+        }
+    }
+    return sockets;
+}
+
+}  // namespace
+
 GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayCache &replay,
                                    const policy::Interface &iface, const std::string &pin_root)
     : name_(iface.name) {
     gate::GateOptions options{iface.name, iface.mode, pin_root, config.authorized_max,
                               config.flow_idle_timeout_s};
-    gate_ = gate::Gate::attach(options, [&](gate::Gate &g) {
-        gate::write_ports(g.ports_fd(), config);
-        gate::write_wake_targets(g.wake_targets_fd(), config);
-        // Before the program sees a packet: a session that is open now must not be cut.
-        auto seeded = gate::seed_flows(g.flows_fd(), config, config.flow_idle_timeout_s);
-        XK_INFO("%s: %zu established connection(s) to protected ports kept open, %s",
-                iface.name.c_str(), seeded.sockets + seeded.conntrack,
-                seeded.conntrack_read ? "local sockets and conntrack"
-                                      : "local sockets (conntrack table not readable: "
-                                        "forwarded flows need a knock to continue)");
-    });
+    gate_ = gate::Gate::attach(options, [&](gate::Gate &g) { fill_gate(g, config, iface.name); });
     sink_ = std::make_unique<MapGrantSink>(config, gate_->authorized_fd(), iface.name);
 
     uint32_t queues = xsk::rx_queue_count(iface.name);
-    xsk::XskOptions xopts;
-    xopts.busy_poll = config.busy_poll;
-    std::vector<std::unique_ptr<xsk::XskSocket>> sockets;
-    if (queues > XK_MAX_QUEUES) {
-        XK_WARN(
-            "%s: %u rx queues, but knocks are served on the first %d only; reduce the "
-            "channels (ethtool -L) so none is dropped as knock_no_socket",
-            iface.name.c_str(), queues, XK_MAX_QUEUES);
-    }
-    for (uint32_t q = 0; q < queues && q < XK_MAX_QUEUES; ++q) {
-        sockets.push_back(xsk::XskSocket::open(iface.name, q, gate_->xsks_fd(), xopts));
-        if (int err = sockets.back()->busy_poll_error()) {
-            XK_WARN("%s queue %u: busy poll refused (%s): spinning without it", name_.c_str(), q,
-                    std::strerror(err));
-        }
-    }
     pool_ = std::make_unique<workers::WorkerPool>(config, replay, *sink_);
-    pool_->start(std::move(sockets), {config.workers, config.cpus, gate_->raw_ip()});
+    pool_->start(open_sockets(config, iface.name, gate_->xsks_fd(), queues),
+                 {config.workers, config.cpus, gate_->raw_ip()});
     std::string cpus;
     for (size_t w = 0; w < pool_->workers(); ++w) {
         const auto &info = pool_->info(w);
         cpus += (w ? " " : "") + std::to_string(info.cpu) + (info.poller ? "" : "+") + "q" +
                 std::to_string(pool_->socket(info.socket).queue());
     }
+    size_t live = 0;
+    const uint64_t now = auth::monotonic_ns();
+    for (const auto &e : sink_->authorized().list()) live += e.value.expires_ns > now;
     XK_INFO(
         "%s: gate attached (%s XDP, %s link), %u rx queue(s), %zu worker(s) [cpu/queue: %s]%s, "
-        "%zu authorization(s) kept from before, maps in %s",
+        "%zu live authorization(s) kept from before, maps in %s",
         name_.c_str(), gate_->mode_name(), gate_->raw_ip() ? "raw-IP" : "Ethernet", queues,
-        pool_->workers(), cpus.c_str(), config.busy_poll ? ", busy poll" : "",
-        sink_->authorized().list().size(), gate_->pin_dir().c_str());
+        pool_->workers(), cpus.c_str(), config.busy_poll ? ", busy poll" : "", live,
+        gate_->pin_dir().c_str());
 }
 
 GuardedInterface::~GuardedInterface() {
