@@ -11,8 +11,8 @@ log::RateLimit g_refusal_log(20);
 spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len, int64_t now_unix) {
     stats_.frames.fetch_add(1, std::memory_order_relaxed);
     xk_pkt pkt{};
-    if (xk_parse_frame(data, data + len, &pkt) != XK_PARSE_OK || pkt.l4proto != IPPROTO_UDP ||
-        !policy_.listens(pkt.dport)) {
+    if (xk_parse_frame(data, data + len, &pkt, raw_ip_) != XK_PARSE_OK ||
+        pkt.l4proto != IPPROTO_UDP || pkt.partial || !policy_.listens(pkt.dport)) {
         stats_.not_knock.fetch_add(1, std::memory_order_relaxed);
         return spa::Reject::bad_fields;
     }

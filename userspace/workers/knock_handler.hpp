@@ -32,8 +32,10 @@ struct alignas(64) HandlerStats {
 
 class KnockHandler {
   public:
-    KnockHandler(policy::KnockPolicy &policy, GrantSink &sink, HandlerStats &stats)
-        : policy_(policy), sink_(sink), stats_(stats) {}
+    // raw_ip: frames start at the IP header (the gate's link has no L2 header).
+    KnockHandler(policy::KnockPolicy &policy, GrantSink &sink, HandlerStats &stats,
+                 bool raw_ip = false)
+        : policy_(policy), sink_(sink), stats_(stats), raw_ip_(raw_ip) {}
 
     // Judges the frame as of now_unix (wall clock; a capture's time in replays).
     // Returns the verdict's reason: ok when a grant was made, range_full / map_full when
@@ -44,6 +46,7 @@ class KnockHandler {
     policy::KnockPolicy &policy_;
     GrantSink &sink_;
     HandlerStats &stats_;
+    bool raw_ip_;
 };
 
 }  // namespace xk::workers
