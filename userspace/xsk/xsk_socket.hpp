@@ -78,5 +78,7 @@ class XskSocket {
 
 // Rx queues the interface has (ethtool channels); 1 when the driver does not say.
 uint32_t rx_queue_count(const std::string &ifname);
+// Rx-only plus combined channels (each brings an rx queue), at least 1. Pure.
+uint32_t rx_queues_from_channels(uint32_t rx_only, uint32_t combined);
 
 }  // namespace xk::xsk
