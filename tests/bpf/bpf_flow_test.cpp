@@ -13,6 +13,7 @@
 
 #include "gate_frames.hpp"
 #include "loaded_gate.hpp"
+#include "require_root.hpp"
 
 namespace xk::test {
 namespace {
@@ -22,22 +23,13 @@ constexpr uint64_t kIdleNs = 7200 * kSecond;  // the program's default flow_idle
 constexpr uint16_t kPeerPort = 41000;
 
 LoadedGate &gate() {
-    static std::unique_ptr<LoadedGate> loaded = [] {
-        auto g = std::make_unique<LoadedGate>();
-        g->installCatalogWorld();
-        return g;
-    }();
-    return *loaded;
+    return catalogGate();
 }
 
 class BpfFlow : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (geteuid() != 0) {
-            const char *ci = std::getenv("CI");
-            if (ci && std::string(ci) == "true") FAIL() << "bpf tests need root (CI=true)";
-            GTEST_SKIP() << "bpf tests need root";
-        }
+        XK_REQUIRE_ROOT();
         gate().clearFlows();
     }
 

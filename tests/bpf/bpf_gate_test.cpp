@@ -24,6 +24,7 @@
 #include "gate_frames.hpp"
 #include "knock_socket.hpp"
 #include "loaded_gate.hpp"
+#include "require_root.hpp"
 
 namespace xk::test {
 
@@ -34,25 +35,14 @@ void PrintTo(const GateCase &c, std::ostream *os) {
 
 namespace {
 
-// Loaded once per process: loading is the slow part, and the catalog never writes maps.
 LoadedGate &gate() {
-    static std::unique_ptr<LoadedGate> loaded = [] {
-        auto g = std::make_unique<LoadedGate>();
-        g->installCatalogWorld();
-        return g;
-    }();
-    return *loaded;
+    return catalogGate();
 }
 
 class BpfGate : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (geteuid() != 0) {
-            const char *ci = std::getenv("CI");
-            // CI must prove the data path; a developer box without root may skip it.
-            if (ci && std::string(ci) == "true") FAIL() << "bpf tests need root (CI=true)";
-            GTEST_SKIP() << "bpf tests need root";
-        }
+        XK_REQUIRE_ROOT();
         gate();  // throws (and fails the test) if the program does not load
     }
 
@@ -95,12 +85,7 @@ INSTANTIATE_TEST_SUITE_P(Catalog, GateVerdict, ::testing::ValuesIn(gateCases()),
 
 // The same world on a gate loaded for a raw-IP link (tun, ppp, WireGuard, ipip/gre).
 LoadedGate &rawGate() {
-    static std::unique_ptr<LoadedGate> loaded = [] {
-        auto g = std::make_unique<LoadedGate>(true);
-        g->installCatalogWorld();
-        return g;
-    }();
-    return *loaded;
+    return catalogGate(true);
 }
 
 class RawIpVerdict : public BpfGate, public ::testing::WithParamInterface<GateCase> {};

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "gate/gate.hpp"
+#include "require_root.hpp"
 #include "xdpknock/maps.h"
 
 namespace xk::gate {
@@ -20,11 +21,7 @@ namespace {
 class GateLoader : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (geteuid() != 0) {
-            const char *ci = std::getenv("CI");
-            if (ci && std::string(ci) == "true") FAIL() << "bpf tests need root (CI=true)";
-            GTEST_SKIP() << "bpf tests need root";
-        }
+        XK_REQUIRE_ROOT();
         static bool in_own_netns = [] {  // lo of a fresh namespace: nothing else is touched
             return unshare(CLONE_NEWNET) == 0 && system("ip link set lo up") == 0;
         }();

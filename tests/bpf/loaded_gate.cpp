@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -46,6 +47,16 @@ LoadedGate::LoadedGate(bool rawIp) {
 
 LoadedGate::~LoadedGate() {
     xdpknock::destroy(skel_);
+}
+
+LoadedGate &catalogGate(bool rawIp) {
+    static std::unique_ptr<LoadedGate> loaded[2];
+    std::unique_ptr<LoadedGate> &g = loaded[rawIp];
+    if (!g) {
+        g = std::make_unique<LoadedGate>(rawIp);
+        g->installCatalogWorld();
+    }
+    return *g;
 }
 
 void LoadedGate::setPort(uint16_t port, uint16_t flags) {

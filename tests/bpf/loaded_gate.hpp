@@ -64,4 +64,8 @@ class LoadedGate {
     struct xdpknock *skel_ = nullptr;
 };
 
+// The catalog world (installCatalogWorld) loaded once per process and gate kind: loading is
+// the slow part. Throws (failing the test) if the program does not load.
+LoadedGate &catalogGate(bool rawIp = false);
+
 }  // namespace xk::test
