@@ -54,25 +54,39 @@ void ensure_bpffs() {
     }
 }
 
-std::unique_ptr<Gate> Gate::attach(const GateOptions &options,
-                                   const std::function<void(Gate &)> &fill) {
+std::unique_ptr<Gate> Gate::prepare(const GateOptions &options) {
     std::unique_ptr<Gate> g(new Gate());
     g->ifname_ = options.ifname;
-    g->ifindex_ = static_cast<int>(if_nametoindex(options.ifname.c_str()));
-    if (g->ifindex_ == 0) throw GateError(options.ifname + ": no such interface");
-    g->layer_ = link_layer_of(options.ifname, link_type(options.ifname));
+    g->layer_ = options.layer;
     ensure_bpffs();
     g->pin_dir_ = pin_dir_for(options.pin_root, options.ifname);
     std::error_code ec;
     std::filesystem::create_directories(g->pin_dir_, ec);
     if (ec) throw GateError(g->pin_dir_ + ": " + ec.message());
-    g->load(options);
+    return g;
+}
+
+std::unique_ptr<Gate> Gate::load(const GateOptions &options,
+                                 const std::function<void(Gate &)> &fill) {
+    auto g = prepare(options);
+    g->load_program(options);
     if (fill) fill(*g);
+    return g;
+}
+
+std::unique_ptr<Gate> Gate::attach(const GateOptions &options,
+                                   const std::function<void(Gate &)> &fill) {
+    int ifindex = static_cast<int>(if_nametoindex(options.ifname.c_str()));
+    if (ifindex == 0) throw GateError(options.ifname + ": no such interface");
+    GateOptions on_link = options;
+    on_link.layer = link_layer_of(options.ifname, link_type(options.ifname));
+    auto g = load(on_link, fill);
+    g->ifindex_ = ifindex;
     g->attach_xdp(options.mode);
     return g;
 }
 
-void Gate::load(const GateOptions &options) {
+void Gate::load_program(const GateOptions &options) {
     skel_ = xdpknock__open();
     if (!skel_) throw GateError("cannot open the BPF object: " + errstr(errno));
     skel_->rodata->xk_raw_ip = layer_ == LinkLayer::raw_ip;
@@ -154,6 +168,9 @@ Gate::~Gate() {
     if (skel_) xdpknock__destroy(skel_);
 }
 
+int Gate::prog_fd() const {
+    return bpf_program__fd(skel_->progs.xdpknock);
+}
 int Gate::ports_fd() const {
     return bpf_map__fd(skel_->maps.ports);
 }

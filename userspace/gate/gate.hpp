@@ -33,6 +33,7 @@ struct GateOptions {
     std::string pin_root;  // default XK_PIN_ROOT
     uint32_t authorized_max = 65536;
     uint32_t flow_idle_s = 7200;
+    LinkLayer layer = LinkLayer::ethernet;  // load() only: attach() reads it off the link
 };
 
 class Gate {
@@ -43,8 +44,13 @@ class Gate {
     // sees a packet, so a fresh gate never lets a SYN through unjudged.
     static std::unique_ptr<Gate> attach(const GateOptions &options,
                                         const std::function<void(Gate &)> &fill = {});
+    // Loads and pins (under <pin_root>/<ifname>) without attaching: the program runs only
+    // through bpf_prog_test_run_opts. For tests, through the same code path as attach.
+    static std::unique_ptr<Gate> load(const GateOptions &options,
+                                      const std::function<void(Gate &)> &fill = {});
     ~Gate();  // leaves program and pins in place: a dead daemon keeps the gate closed
 
+    int prog_fd() const;
     int ports_fd() const;
     int authorized_fd() const;
     int xsks_fd() const;
@@ -59,7 +65,8 @@ class Gate {
 
   private:
     Gate() = default;
-    void load(const GateOptions &options);
+    void load_program(const GateOptions &options);
+    static std::unique_ptr<Gate> prepare(const GateOptions &options);
     void attach_xdp(policy::XdpMode mode);
 
     struct xdpknock *skel_ = nullptr;
