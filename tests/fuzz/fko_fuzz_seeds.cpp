@@ -1,5 +1,7 @@
 // Writes the fuzz target's seed corpus: packets from the real fwknop client and from our
 // encoder (all keyed with fuzz_keys.hpp), their plaintext fields, and fwknop's KAT packets.
+// Any source that yields nothing fails the build step: an empty seed is no seed.
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -15,10 +17,25 @@ namespace {
 
 int written = 0;
 
-void seed(const std::string &dir, Input kind, const std::string &body) {
-    std::ofstream f(dir + "/seed-" + std::to_string(written++), std::ios::binary);
+// Writes one seed; false (said on stderr) if the body is empty or the file cannot be written.
+bool seed(const std::string &dir, Input kind, const std::string &body, const char *what) {
+    if (body.empty()) {
+        std::fprintf(stderr, "fko_fuzz_seeds: %s gave nothing\n", what);
+        return false;
+    }
+    const std::string path = dir + "/seed-" + std::to_string(written++);
+    std::ofstream f(path, std::ios::binary);
     f.put(static_cast<char>(kind));
     f << body;
+    f.close();
+    if (!f) std::fprintf(stderr, "fko_fuzz_seeds: cannot write %s\n", path.c_str());
+    return static_cast<bool>(f);
+}
+
+std::string joined(const std::vector<std::string> &args) {
+    std::string s = "fwknop";
+    for (const auto &a : args) s += " " + a;
+    return s;
 }
 
 }  // namespace
@@ -27,6 +44,7 @@ int main(int argc, char **argv) {
     if (argc < 3) return 2;
     const std::string dir = argv[1], kat = argv[2];
 
+    bool ok = true;
     test::FwknopClient client;
     const std::vector<std::vector<std::string>> shapes = {
         {"-A", "tcp/22", "-a", "1.2.3.4"},
@@ -40,11 +58,11 @@ int main(int argc, char **argv) {
         std::vector<std::string> hmac = {"--key-rijndael", kKey, "--use-hmac", "--key-hmac",
                                          kHmacKey};
         hmac.insert(hmac.end(), shape.begin(), shape.end());
-        seed(dir, Input::wire, client.packet(hmac));
+        ok &= seed(dir, Input::wire, client.packet(hmac), joined(hmac).c_str());
         for (const char *mode : {"cbc", "legacy"}) {
             std::vector<std::string> plain = {"--key-rijndael", kKey, "-M", mode};
             plain.insert(plain.end(), shape.begin(), shape.end());
-            seed(dir, Input::wire, client.packet(plain));
+            ok &= seed(dir, Input::wire, client.packet(plain), joined(plain).c_str());
         }
     }
 
@@ -57,22 +75,29 @@ int main(int argc, char **argv) {
         "1234567890123456:cm9vdA:1700000000:3.0.0:4:MS4yLjMuNCx0Y3AvMjI:MTAuMC4wLjEsMjI:Y3J5cHQ:9",
         "1234567890123456:cm9vdA:1700000000:3.0.0:1:MS4yLjMuNCx0Y3AvMjIsdWRwLzUz:Y3J5cHQ",
     };
-    for (const char *f : fields) seed(dir, Input::fields, f);
+    for (const char *f : fields) ok &= seed(dir, Input::fields, f, "a fields seed");
 
     FkoRequest req;
     req.timestamp = 1700000000;
     req.message = "1.2.3.4,tcp/22";
     std::array<char, kMaxEncoded> out;
     size_t len = 0;
-    if (fko_encode(*kc, req, out, len) == Reject::ok) seed(dir, Input::wire, {out.data(), len});
+    if (fko_encode(*kc, req, out, len) != Reject::ok) len = 0;
+    ok &= seed(dir, Input::wire, {out.data(), len}, "our encoder");
 
     std::ifstream k(kat);
     std::string line;
+    int kat_packets = 0;
     while (std::getline(k, line)) {
         auto p = line.find("\"packet\": \"");
         if (p == std::string::npos) continue;
         p += 11;
-        seed(dir, Input::wire, line.substr(p, line.find('"', p) - p));
+        ok &= seed(dir, Input::wire, line.substr(p, line.find('"', p) - p), "a KAT packet");
+        ++kat_packets;
     }
-    return written > 0 ? 0 : 1;
+    if (kat_packets == 0) {
+        std::fprintf(stderr, "fko_fuzz_seeds: no KAT packet in %s\n", kat.c_str());
+        ok = false;
+    }
+    return ok ? 0 : 1;
 }

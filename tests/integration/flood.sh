@@ -63,6 +63,14 @@ check "at least $((VALID - 1)) of $VALID valid knocks authorized under the flood
     wait_accepted $((VALID - 1)) 5
 check "the map holds them (10.99.128.0/17 sources)" \
     test "$(status_json | jq '[.interfaces[0].authorized[] | select(.source | startswith("10.99.1"))] | length')" -ge $((VALID - 1))
+# Upper bounds: nothing beyond the valid knocks is accepted, and no junk source is authorized.
+valid_sent=$(jq .offered "$WORK/valid.json")
+check "accepted ($(accepted_total)) <= valid knocks sent ($valid_sent)" \
+    test "$(accepted_total)" -le "$valid_sent"
+check "no source of the junk net (10.100.0.0/16) in authorized" \
+    test "$(status_json | jq '[.interfaces[0].authorized[] | select(.source | startswith("10.100."))] | length')" -eq 0
+check "authorized holds no more sources than valid knocks sent" \
+    test "$(status_json | jq '[.interfaces[0].authorized[].source] | unique | length')" -le "$valid_sent"
 check "the junk reached the workers (knock_redirect >= 90% of it)" \
     test "$(counter knock_redirect)" -ge $((junk_sent * 9 / 10))
 check "knock->authorized latency recorded" test "$(stats | jq .interfaces[0].latency.count)" -ge $((VALID - 1))

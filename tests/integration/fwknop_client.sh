@@ -64,19 +64,25 @@ knock() { knock_with "$KEY" "$HKEY" "$@"; }
 
 replay_capture() { in_ns xk-client tcpreplay -q -i xk-c "$WORK/knock.pcap" >>"$WORK/tcpreplay.log" 2>&1; }
 
+# grants_of ADDR: every authorization status lists for ADDR, expired or not.
+grants_of() { status_json | jq --arg a "$1" '[.interfaces[0].authorized[] | select(.source == $a)] | length'; }
+
+# revoke ADDR [N]: `xdpknock revoke` says what it removed (N entries, if given) and status
+# lists nothing for ADDR afterwards.
+revoke() {
+    local out want="revoked ${2:-[0-9]+} authorization\(s\) of $1"
+    out=$(in_ns xk-gw "$XDPKNOCK" --pin-root "$PIN_ROOT" revoke "$1" -i gw-out 2>&1) ||
+        { echo "  revoke $1: $out"; return 1; }
+    grep -qxE "$want" <<<"$out" || { echo "  revoke $1 printed: $out"; return 1; }
+    [ "$(grants_of "$1")" -eq 0 ]
+}
 revoke_all() {
-    for a in "$CLIENT" "$CLIENT6"; do
-        in_ns xk-gw "$XDPKNOCK" --pin-root "$PIN_ROOT" revoke "$a" -i gw-out >/dev/null 2>&1
-    done
+    for a in "$CLIENT" "$CLIENT6"; do check "revoke $a: reported, and status lists none" revoke "$a"; done
 }
 
 # no_active: status works and lists no unexpired authorization (it lists expired ones
 # until the sweeper runs).
-no_active() {
-    local st
-    st=$(status_json) || return 1
-    grep -q '"authorized"' <<<"$st" && ! grep -q '"expired": false' <<<"$st"
-}
+no_active() { status_json | jq -e '.interfaces[0].authorized | type == "array" and all(.expired)' >/dev/null; }
 
 # log_mark; …; log_since_mark PATTERN: PATTERN shows up in the daemon log after the mark
 # (within 2 s: workers log asynchronously).
@@ -110,7 +116,7 @@ lab_up 22 23
 start_daemon <<<"$(config)"
 
 # ---- the real client opens tcp/22; the knock is captured on the client side
-check "before the knock: connect to $GW tcp/22 times out" connect_blocked "$GW" 22
+check "before the knock: connect to $GW tcp/22 is dropped by the gate" connect_dropped "$GW" 22
 
 in_ns xk-client dumpcap -q -i xk-c -f "udp dst port 62201" -c 1 -P -a duration:10 \
     -w "$WORK/knock.pcap" 2>"$WORK/dumpcap.log" &
@@ -120,15 +126,13 @@ for _ in $(seq 50); do grep -q "Capturing on" "$WORK/dumpcap.log" && break; slee
 log_mark
 check "fwknop -A tcp/22 -a $CLIENT -D $GW sends its knock" knock -A tcp/22 -a "$CLIENT" -D "$GW"
 check "after the knock: connect to $GW tcp/22 succeeds" connect_ok "$GW" 22
-check "the knock opened only tcp/22 (tcp/23 stays shut)" connect_blocked "$GW" 23
+check "the knock opened only tcp/22 (tcp/23 stays shut)" connect_dropped "$GW" 23
 wait "$CAP_PID"
 check "dumpcap captured the knock in xk-client" test -s "$WORK/knock.pcap"
 
-st=$(status_json)
-check "status lists $CLIENT tcp/22, active, range 0, secret 0" sh -c "
-    echo '$st' | grep -q '\"source\": \"$CLIENT\"' && echo '$st' | grep -q '\"port\": \"tcp/22\"' &&
-    echo '$st' | grep -q '\"expired\": false' && echo '$st' | grep -q '\"range\": 0' &&
-    echo '$st' | grep -q '\"secret\": 0'"
+check "status lists exactly $CLIENT tcp/22, active, range 0, secret 0" \
+    test "$(status_json | jq -c '[.interfaces[0].authorized[] | {source, port, expired, range, secret}]')" \
+    = "[{\"source\":\"$CLIENT\",\"port\":\"tcp/22\",\"expired\":false,\"range\":0,\"secret\":0}]"
 check "daemon log: authorized $CLIENT for tcp/22 for ${TIMEOUT}s (range fw, secret k1, user $USERNAME)" \
     log_since_mark "authorized $CLIENT for tcp/22 for ${TIMEOUT}s \(range fw, secret k1, user $USERNAME\)"
 check "daemon log names the label, never the keys" \
@@ -141,7 +145,7 @@ check "dry run of the capture: accepted, username $USERNAME, message '$CLIENT,tc
            echo '$dry' | grep -q '\"message\":\"$CLIENT,tcp/22\"' && echo '$dry' | grep -q '\"message_type\":1'"
 
 sleep "$TIMEOUT.2"
-check "after ${TIMEOUT}s: tcp/22 is shut again" connect_blocked "$GW" 22
+check "after ${TIMEOUT}s: tcp/22 is shut again" connect_dropped "$GW" 22
 
 # ---- replay of the captured knock (still inside proof_time: only the replay cache stops it)
 log_mark
@@ -149,7 +153,7 @@ check "tcpreplay -i xk-c sends the captured knock again" replay_capture
 check "daemon log: the replayed knock is refused as replay" refused_for replay "$CLIENT"
 check "stats.json: rejected replay = 1" stat_becomes replay 1
 check "no authorization after the replay" no_active
-check "after the replay: connect still times out" connect_blocked "$GW" 22
+check "after the replay: connect still dropped by the gate" connect_dropped "$GW" 22
 
 # The replay journal lives in state_dir: a new daemon still knows the knock.
 stop_daemon
@@ -159,7 +163,7 @@ check "restart: the journal restored the digest" \
 log_mark
 replay_capture
 check "restart: the replayed knock is still refused as replay" refused_for replay "$CLIENT"
-check "restart: connect still times out" connect_blocked "$GW" 22
+check "restart: connect still dropped by the gate" connect_dropped "$GW" 22
 
 # ---- knocks that must authorize nothing, each for its reason
 revoke_all
@@ -169,14 +173,14 @@ refused() {  # refused REASON WHAT FWKNOP-ARGS…
     check "$what: fwknop sends" knock_with "$@"
     check "$what: refused, reason $reason" refused_for "$reason" "$CLIENT"
     check "$what: no authorization" no_active
-    check "$what: connect to tcp/22 times out" connect_blocked "$GW" 22
+    check "$what: connect to tcp/22 is dropped by the gate" connect_dropped "$GW" 22
 }
 refused hmac_mismatch "wrong key pair" "$WRONG_KEY" "$WRONG_HKEY" -A tcp/22 -a "$CLIENT" -D "$GW"
 refused hmac_mismatch "right AES key, wrong HMAC key" "$KEY" "$WRONG_HKEY" -A tcp/22 -a "$CLIENT" -D "$GW"
 refused source_mismatch "proof_ip, -a 10.99.0.77" "$KEY" "$HKEY" -A tcp/22 -a 10.99.0.77 -D "$GW"
 refused allow_ip_any_refused "proof_ip, -s (0.0.0.0)" "$KEY" "$HKEY" -A tcp/22 -s -D "$GW"
 refused port_not_allowed "-A tcp/23 (not in open)" "$KEY" "$HKEY" -A tcp/23 -a "$CLIENT" -D "$GW"
-check "tcp/23 also stays shut" connect_blocked "$GW" 23
+check "tcp/23 also stays shut" connect_dropped "$GW" 23
 refused port_not_allowed "-A tcp/22,tcp/23 (refused whole)" "$KEY" "$HKEY" -A tcp/22,tcp/23 -a "$CLIENT" -D "$GW"
 
 # ---- IPv6. fwknop 2.6.10 cannot send to an IPv6 server: it has no -6 flag and resolves -D
@@ -184,7 +188,7 @@ refused port_not_allowed "-A tcp/22,tcp/23 (refused whole)" "$KEY" "$HKEY" -A tc
 # modes are IPv4 too. The access message carries only an IPv4 allow IP anyway, so IPv6
 # needs -s and a range without proof_ip (fw6). If a later client sends over v6, the live
 # checks run; either way the real client's packet (built with -T -B) goes over UDP/IPv6.
-check "v6: before the knock: connect to [$GW6] tcp/22 times out" connect_blocked "$GW6" 22
+check "v6: before the knock: connect to [$GW6] tcp/22 is dropped by the gate" connect_dropped "$GW6" 22
 log_mark
 if knock -A tcp/22 -s -D "$GW6"; then
     echo "note: this fwknop sends to an IPv6 -D: checking the live v6 knock"
@@ -195,7 +199,7 @@ if knock -A tcp/22 -s -D "$GW6"; then
 else
     check "v6: fwknop refuses an IPv6 -D (IPv4-only getaddrinfo), nothing sent" \
         grep -q "getaddrinfo: Address family for hostname not supported" "$WORK/fwknop.log"
-    check "v6: the refused client opened nothing" connect_blocked "$GW6" 22
+    check "v6: the refused client opened nothing" connect_dropped "$GW6" 22
 fi
 
 rm -f "$WORK/v6.pkt"
@@ -208,12 +212,18 @@ in_ns xk-client nc -6 -u -w0 "$GW6" 62201 <"$WORK/v6.payload"
 check "v6: fwknop's packet over UDP/IPv6 opens [$GW6] tcp/22" connect_ok "$GW6" 22
 check "v6: daemon log: authorized $CLIENT6 for tcp/22 (range fw6, secret k1-v6, user $USERNAME)" \
     log_since_mark "authorized $CLIENT6 for tcp/22 for ${TIMEOUT}s \(range fw6, secret k1-v6, user $USERNAME\)"
-st=$(status_json)
-check "v6: status lists $CLIENT6 tcp/22" sh -c "echo '$st' | grep -q '\"source\": \"$CLIENT6\"'"
-check "v6: only the v6 source was authorized ($GW stays shut)" connect_blocked "$GW" 22
+check "v6: status lists $CLIENT6 tcp/22, active, range 1 (fw6)" \
+    test "$(status_json | jq -c --arg a "$CLIENT6" '[.interfaces[0].authorized[] | select(.source == $a) | {port, expired, range}]')" \
+    = '[{"port":"tcp/22","expired":false,"range":1}]'
+check "v6: only the v6 source was authorized ($GW stays shut)" connect_dropped "$GW" 22
 log_mark
 in_ns xk-client nc -6 -u -w0 "$GW6" 62201 <"$WORK/v6.payload"
 check "v6: the same packet again is refused as replay" refused_for replay "$CLIENT6"
+# revoke ends the grant at once, long before its timeout.
+check "v6: revoke $CLIENT6 prints 'revoked 1 authorization(s) of $CLIENT6'; status lists none" \
+    revoke "$CLIENT6" 1
+check "v6: after revoke, connect to [$GW6] tcp/22 is dropped by the gate" connect_dropped "$GW6" 22
+check "v6: revoking it again removes nothing ('revoked 0 …')" revoke "$CLIENT6" 0
 revoke_all
 
 # ---- client timeout: fwknop -f N lasts min(N, max_client_timeout)
@@ -223,7 +233,7 @@ check "fwknop -f 2 sends (message type 3)" knock -A tcp/22 -a "$CLIENT" -D "$GW"
 check "-f 2: daemon log: for 2s" log_since_mark "authorized $CLIENT for tcp/22 for 2s "
 check "-f 2: connect succeeds" connect_ok "$GW" 22
 sleep "$(awk -v t0="$t0" -v now="$(date +%s%N)" 'BEGIN { s = 2.3 - (now - t0) / 1e9; print (s > 0 ? s : 0) }')"
-check "-f 2: shut after 2s (before the range's ${TIMEOUT}s)" connect_blocked "$GW" 22
+check "-f 2: shut after 2s (before the range's ${TIMEOUT}s)" connect_dropped "$GW" 22
 revoke_all
 
 log_mark
@@ -231,13 +241,13 @@ t0=$(date +%s%N)
 check "fwknop -f 60 sends" knock -A tcp/22 -a "$CLIENT" -D "$GW" -f 60
 check "-f 60: capped: daemon log: for ${MAX_CLIENT_TIMEOUT}s" \
     log_since_mark "authorized $CLIENT for tcp/22 for ${MAX_CLIENT_TIMEOUT}s "
-left=$(status_json | grep -o '"seconds_left": [0-9]*' | head -1 | grep -o '[0-9]*$')
+left=$(status_json | jq --arg a "$CLIENT" '[.interfaces[0].authorized[] | select(.source == $a and .expired == false) | .seconds_left] | max')
 check "-f 60: status seconds_left ${left:-none} is in ($((MAX_CLIENT_TIMEOUT - 2)), $MAX_CLIENT_TIMEOUT]" \
     test "${left:-0}" -gt $((MAX_CLIENT_TIMEOUT - 2)) -a "${left:-99}" -le "$MAX_CLIENT_TIMEOUT"
 sleep "$(awk -v t0="$t0" -v now="$(date +%s%N)" -v t="$TIMEOUT" 'BEGIN { s = t + 1 - (now - t0) / 1e9; print (s > 0 ? s : 0) }')"
 check "-f 60: still open after the range's ${TIMEOUT}s" connect_ok "$GW" 22
 sleep "$(awk -v t0="$t0" -v now="$(date +%s%N)" -v t="$MAX_CLIENT_TIMEOUT" 'BEGIN { s = t + 0.3 - (now - t0) / 1e9; print (s > 0 ? s : 0) }')"
-check "-f 60: shut after ${MAX_CLIENT_TIMEOUT}s" connect_blocked "$GW" 22
+check "-f 60: shut after ${MAX_CLIENT_TIMEOUT}s" connect_dropped "$GW" 22
 
 check "fwknop wrote nothing into its HOME (--no-rc-file, --no-save-args)" \
     test -z "$(ls -A "$FWHOME")"

@@ -15,9 +15,12 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; 
 check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (expected '$2', got '$3')"; fi; }
 
 finish() {
+    local rc=$?  # an `exit 1` before the trap stays a failure; a skip (77) stays a skip
     rm -rf "$WORK"
     echo "$((CHECKS - FAILS)) passed, $FAILS failed"
-    [ "$FAILS" -eq 0 ]
+    [ "$rc" -eq 77 ] && [ "$FAILS" -eq 0 ] && exit 77
+    # An EXIT trap's status is ignored: exit explicitly, or a failed check would pass.
+    exit $((FAILS == 0 && rc == 0 ? 0 : 1))
 }
 
 # A missing tool skips the test, except in CI, where it must fail.

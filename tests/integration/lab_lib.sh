@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the lab tests: a fresh lab, a daemon on gw-out, checks that print what failed.
 # Usage: source it with XDPKNOCKD and XDPKNOCK set to the binaries under test.
 set -uo pipefail
@@ -37,6 +38,7 @@ lab_up() {
 start_daemon() {  # config text on stdin
     cat > "$WORK/config.json"
     chmod 600 "$WORK/config.json"
+    : >>"$WORK/daemon.log"  # the wait below reads it before the daemon has written a line
     "$LAB" exec xk-gw "$XDPKNOCKD" -c "$WORK/config.json" --pin-root "$PIN_ROOT" \
         --run-dir "$WORK/run" -v ${DAEMON_FLAGS:-} >>"$WORK/daemon.log" 2>&1 9>&- &
     DAEMON_PID=$!
@@ -94,3 +96,85 @@ counter() {
 }
 
 authorized_count() { status_json | grep -c '"source"'; }
+
+# ---- jq-based readers and stricter checks (the functions above keep their behaviour).
+
+# at_least SECONDS MIN CMD...: the number CMD prints reaches MIN within SECONDS. CMD runs
+# again each time (stats.json is rewritten each second; workers log asynchronously).
+at_least() {
+    local t=$1 min=$2 v
+    shift 2
+    for _ in $(seq $((t * 10))); do
+        v=$("$@" 2>/dev/null)
+        [ "${v:-x}" -ge "$min" ] 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "  $*: ${v:-nothing} < $min after ${t}s"
+    return 1
+}
+
+# gate_json [IFACE]: IFACE's entry in status --json (default $GATE_IFACE, else gw-out).
+gate_json() {
+    status_json | jq --arg i "${1:-${GATE_IFACE:-gw-out}}" -e '.interfaces[] | select(.interface == $i)'
+}
+
+# syn_drops: SYNs the gate ($GATE_IFACE, else gw-out) dropped: no grant, or an expired one.
+syn_drops() { gate_json | jq -e '.counters.syn_drop + .counters.syn_expired'; }
+
+# connect_blocked_from SRC ADDR PORT / connect_ok_from SRC ADDR PORT: as connect_blocked and
+# connect_ok, from SRC (an address of xk-client, see client_alias).
+connect_blocked_from() {
+    local start end
+    start=$(date +%s%N)
+    in_ns xk-client nc -z -w1 -s "$1" "$2" "$3" 2>/dev/null && return 1
+    end=$(date +%s%N)
+    [ $(((end - start) / 1000000)) -ge 900 ]
+}
+connect_ok_from() {
+    for _ in 1 2 3 4 5; do
+        in_ns xk-client nc -z -w1 -s "$1" "$2" "$3" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# connect_dropped ADDR PORT [SRC]: the connect times out AND the gate counted the dropped
+# SYN: a timeout alone could be a host that never answers, with or without a gate.
+connect_dropped() {
+    local before
+    before=$(syn_drops) || return 1
+    if [ -n "${3:-}" ]; then
+        connect_blocked_from "$3" "$1" "$2" || return 1
+    else
+        connect_blocked "$1" "$2" || return 1
+    fi
+    [ "$(syn_drops)" -gt "$before" ]
+}
+
+# knock_plain ADDR SECRET: `xdpknock send` from xk-client, the secret on stdin (not argv).
+knock_plain() { printf '%s' "$2" | in_ns xk-client "$XDPKNOCK" send "$1" --secret-file -; }
+
+# client_alias ADDR/PREFIX: one more source address on xk-client (a never-knocked source).
+client_alias() {
+    local six=
+    case $1 in *:*) six=-6 ;; esac
+    in_ns xk-client ip $six addr add "$1" dev xk-c ${six:+nodad}
+}
+
+# xdp_counter NAME [IFACE]: one of the gate's counters, read with jq.
+xdp_counter() { gate_json "${2:-}" | jq -e --arg n "$1" '.counters[$n]'; }
+
+# worker_frames: knock frames the workers took off the AF_XDP rings (all queues, stats.json).
+worker_frames() { gate_json | jq '[.queues[]?.frames] | add // 0'; }
+
+# rejected REASON: knocks the workers refused for REASON, summed over interfaces and queues.
+rejected() { status_json | jq --arg r "$1" '[.interfaces[].queues[]?.rejected[$r] // 0] | add // 0'; }
+
+# active_grants [ADDR]: unexpired authorizations of the gate (of ADDR only, if given).
+active_grants() {
+    gate_json | jq --arg a "${1:-}" \
+        '[.authorized[] | select(.expired == false and ($a == "" or .source == $a))] | length'
+}
+
+# xdp_mode_of IFACE: what status says runs on IFACE ("native", "generic", "not attached", …).
+xdp_mode_of() { gate_json "$1" | jq -r .xdp; }

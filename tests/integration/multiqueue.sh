@@ -73,8 +73,11 @@ run_with_workers() {
 }
 
 run_with_workers 2
-# Fresh replay cache and map for the second daemon: the same captures again.
-rm -rf "$WORK/state"/* "$PIN_ROOT"
+# Fresh replay cache and map for the second daemon: a stopped daemon leaves its gate
+# attached, so take it off (detach unpins the maps too).
+in_ns xk-gw "$XDPKNOCK" --pin-root "$PIN_ROOT" detach gw-out >/dev/null ||
+    bad "xdpknock detach gw-out between the two daemons"
+rm -rf "$WORK/state"/*
 mkdir -p "$WORK/state"
 for s in 1 2; do
     "$GEN" --config "$WORK/gen-config.json" --out "$WORK/k$s.pcap" --seed "4$s$$" --fko "$N" \
