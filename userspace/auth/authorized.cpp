@@ -29,12 +29,6 @@ int map_error(int err) {
 
 }  // namespace
 
-uint64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 xk_auth_key make_key(const policy::Address &addr, const policy::PortRef &port) {
     xk_auth_key k{};
     std::memcpy(k.addr, addr.bytes.data(), sizeof(k.addr));

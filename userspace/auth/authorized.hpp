@@ -1,7 +1,7 @@
 #pragma once
-// Writes and reads the gate's `authorized` map: who may open which port until when, and
-// how much of the map each range holds, so a range that fills its quota refuses its own
-// new sources and never locks out the others.
+// The BPF map store: the gate's `authorized` map, which the XDP program reads for every
+// SYN — who may open which port until when — and how much of it each range holds, so a
+// range that fills its quota refuses its own new sources and never locks out the others.
 
 #include <array>
 #include <atomic>
@@ -12,7 +12,9 @@
 #include <span>
 #include <vector>
 
+#include "auth/authorization_store.hpp"
 #include "auth/source_counts.hpp"
+#include "log/clock.hpp"
 #include "policy/address.hpp"
 #include "policy/config.hpp"
 #include "xdpknock/maps.h"
@@ -22,30 +24,9 @@ static_assert(sizeof(xk_auth_value) == 16, "xk_auth_value layout is shared with 
 
 namespace xk::auth {
 
-// CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() reads.
-uint64_t monotonic_ns();
+using xk::monotonic_ns;
 
 xk_auth_key make_key(const policy::Address &addr, const policy::PortRef &port);
-
-struct Entry {
-    policy::Address addr;
-    policy::PortRef port;
-    xk_auth_value value{};
-};
-
-// One range's share of the map (policy::Range::max_sources and the entries they may take).
-struct RangeQuota {
-    uint32_t max_sources = UINT32_MAX;
-    uint32_t max_entries = UINT32_MAX;
-};
-
-// What a range holds now and what it had to turn away.
-struct RangeUsage {
-    uint32_t sources = 0, entries = 0;
-    RangeQuota quota;
-    uint64_t refused_range_full = 0;  // new sources refused: the range's quota was reached
-    uint64_t refused_map_full = 0;    // grants refused: the map itself had no room
-};
 
 // The quotas of a config's ranges, indexed like config.ranges (the entries' range_id).
 std::vector<RangeQuota> quotas_for(const policy::Config &config);
@@ -53,13 +34,8 @@ std::vector<RangeQuota> quotas_for(const policy::Config &config);
 // Most ports one grant may carry (policy::kMaxGrantPorts fits, checked where both meet).
 inline constexpr size_t kMaxPortsPerGrant = 128;
 
-class Authorized {
+class Authorized : public AuthorizationStore {
   public:
-    // A range's quota is reached: nothing was written.
-    static constexpr int kRangeFull = -EDQUOT;
-    // The map has no room (ENOSPC or E2BIG from the kernel): nothing new was kept.
-    static constexpr int kMapFull = -ENOSPC;
-
     // No accounting: hand edits (`xdpknock allow/revoke`), whose entries count to no range.
     explicit Authorized(int map_fd);
     // Accounting per range, rebuilt from the entries already in the map (their range_id),
@@ -73,16 +49,15 @@ class Authorized {
     // holds is always refreshed; a new one beyond the quota is refused whole.
     // Returns 0, kRangeFull, kMapFull or another -errno.
     int grant(const policy::Address &addr, std::span<const policy::PortRef> ports,
-              uint32_t timeout_s, uint32_t range_id, uint32_t secret_id);
-    // Removes every entry of addr; returns how many.
-    size_t revoke(const policy::Address &addr);
-    std::vector<Entry> list() const;
-    // Deletes entries that expired before now_ns; returns them for the log. Also brings
-    // the accounting back in step if another process (`xdpknock revoke`) edited the map.
-    std::vector<Entry> sweep(uint64_t now_ns);
+              uint32_t timeout_s, uint32_t range_id, uint32_t secret_id) override;
+    size_t revoke(const policy::Address &addr) override;
+    std::vector<Entry> list() const override;
+    // Also brings the accounting back in step if another process (`xdpknock revoke`)
+    // edited the map.
+    std::vector<Entry> sweep(uint64_t now_ns) override;
 
     size_t ranges() const { return quotas_.size(); }
-    RangeUsage usage(uint32_t range_id) const;
+    RangeUsage usage(uint32_t range_id) const override;
 
   private:
     struct Write {

@@ -55,7 +55,8 @@ GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayC
     gate::GateOptions options{iface.name, iface.mode, pin_root, config.authorized_max,
                               config.flow_idle_timeout_s};
     gate_ = gate::Gate::attach(options, [&](gate::Gate &g) { fill_gate(g, config, iface.name); });
-    sink_ = std::make_unique<MapGrantSink>(config, gate_->authorized_fd(), iface.name);
+    store_ = std::make_unique<auth::Authorized>(gate_->authorized_fd(), auth::quotas_for(config));
+    sink_ = std::make_unique<StoreGrantSink>(config, *store_, iface.name);
 
     uint32_t queues = xsk::rx_queue_count(iface.name);
     pool_ = std::make_unique<workers::WorkerPool>(config, replay, *sink_);
@@ -67,9 +68,7 @@ GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayC
         cpus += (w ? " " : "") + std::to_string(info.cpu) + (info.poller ? "" : "+") + "q" +
                 std::to_string(pool_->socket(info.socket).queue());
     }
-    size_t live = 0;
-    const uint64_t now = auth::monotonic_ns();
-    for (const auto &e : sink_->authorized().list()) live += e.value.expires_ns > now;
+    const size_t live = store_->count(monotonic_ns());
     XK_INFO(
         "%s: gate attached (%s XDP, %s link), %u rx queue(s), %zu worker(s) [cpu/queue: %s]%s, "
         "%zu live authorization(s) kept from before, maps in %s",
@@ -93,7 +92,7 @@ void GuardedInterface::stop() {
 }
 
 void GuardedInterface::sweep() {
-    for (const auto &e : sink_->authorized().sweep(auth::monotonic_ns())) {
+    for (const auto &e : store_->sweep(monotonic_ns())) {
         XK_INFO("%s: authorization of %s for %s expired", name_.c_str(),
                 policy::format_address(e.addr).c_str(), policy::format_port(e.port).c_str());
     }

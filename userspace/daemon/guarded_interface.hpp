@@ -6,7 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/map_grant_sink.hpp"
+#include "auth/authorized.hpp"
+#include "daemon/store_grant_sink.hpp"
 #include "gate/gate.hpp"
 #include "workers/worker_pool.hpp"
 
@@ -25,11 +26,15 @@ class GuardedInterface {
     nlohmann::json stats() const;
     const std::string &name() const { return name_; }
     int wake_events_fd() const { return gate_->wake_events_fd(); }  // for wake::WakeService
+    // For stats::collect: the gate's maps, and the workers (null once stopped).
+    const gate::Gate &gate() const { return *gate_; }
+    const workers::WorkerPool *pool() const { return pool_.get(); }
 
   private:
     std::string name_;
     std::unique_ptr<gate::Gate> gate_;
-    std::unique_ptr<MapGrantSink> sink_;
+    std::unique_ptr<auth::AuthorizationStore> store_;  // the gate's map; a cluster wraps it
+    std::unique_ptr<StoreGrantSink> sink_;
     std::unique_ptr<workers::WorkerPool> pool_;
 };
 

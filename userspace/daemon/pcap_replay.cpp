@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "auth/memory_store.hpp"
 #include "policy/knock_policy.hpp"
 #include "workers/knock_handler.hpp"
 
@@ -15,14 +16,18 @@ namespace {
 
 using nlohmann::json;
 
+// Grants go to an in-memory store on the capture's clock, through the same seam as the
+// daemon's map; every decision is printed.
 class PrintSink : public workers::GrantSink {
   public:
-    PrintSink(const policy::Config &config, bool quiet) : config_(config), quiet_(quiet) {}
+    PrintSink(const policy::Config &config, auth::AuthorizationStore &store, bool quiet)
+        : config_(config), store_(store), quiet_(quiet) {}
     uint64_t frame = 0;
 
     spa::Reject grant(const policy::Knock &k, const policy::Decision &d) override {
+        int err = store_.grant(k.source, d.grant(), d.timeout_s, d.range_id, d.secret_id);
         print(k, d);
-        return spa::Reject::ok;
+        return err == 0 ? spa::Reject::ok : spa::Reject::map_full;
     }
     void refuse(const policy::Knock &k, const policy::Decision &d) override { print(k, d); }
 
@@ -51,6 +56,7 @@ class PrintSink : public workers::GrantSink {
     }
 
     const policy::Config &config_;
+    auth::AuthorizationStore &store_;
     bool quiet_;
 };
 
@@ -70,7 +76,9 @@ int replay_pcap(const policy::Config &config, const PcapReplayOptions &options) 
     }
     policy::ReplayCache replay("", policy::KnockPolicy::replay_retention(config));
     policy::KnockPolicy policy(config, &replay);
-    PrintSink sink(config, options.quiet);
+    uint64_t capture_ns = 0;  // the store's clock: the capture time of the frame in hand
+    auth::MemoryStore store([&] { return capture_ns; });
+    PrintSink sink(config, store, options.quiet);
     workers::HandlerStats stats;
     workers::KnockHandler handler(policy, sink, stats);
 
@@ -79,6 +87,7 @@ int replay_pcap(const policy::Config &config, const PcapReplayOptions &options) 
     auto start = std::chrono::steady_clock::now();
     while (pcap_next_ex(pcap, &hdr, &data) == 1) {
         ++sink.frame;
+        capture_ns = uint64_t(hdr->ts.tv_sec) * 1000000000ull + uint64_t(hdr->ts.tv_usec) * 1000;
         handler.handle_frame(data, hdr->caplen, hdr->ts.tv_sec);
     }
     double seconds =
@@ -95,6 +104,7 @@ int replay_pcap(const policy::Config &config, const PcapReplayOptions &options) 
     json summary = {{"frames", frames},
                     {"knocks", knocks},
                     {"accepted", stats.accepted.load()},
+                    {"authorized_at_end", store.count(capture_ns)},
                     {"rejected", rejected},
                     {"seconds", seconds},
                     {"knocks_per_second", seconds > 0 ? static_cast<double>(knocks) / seconds : 0}};

@@ -1,8 +1,9 @@
-#include "daemon/map_grant_sink.hpp"
+#include "daemon/store_grant_sink.hpp"
 
 #include <cstring>
 #include <string>
 
+#include "auth/authorized.hpp"
 #include "log/log.hpp"
 
 namespace xk::daemon {
@@ -13,9 +14,10 @@ constexpr int64_t kRefusalLogInterval_s = 10;
 
 }  // namespace
 
-MapGrantSink::MapGrantSink(const policy::Config &config, int authorized_fd, std::string ifname)
+StoreGrantSink::StoreGrantSink(const policy::Config &config, auth::AuthorizationStore &store,
+                               std::string ifname)
     : config_(config),
-      authorized_(authorized_fd, auth::quotas_for(config)),
+      store_(store),
       ifname_(std::move(ifname)),
       last_refusal_log_(new std::atomic<int64_t>[config.ranges.size()]) {
     for (size_t r = 0; r < config.ranges.size(); ++r) {
@@ -23,8 +25,8 @@ MapGrantSink::MapGrantSink(const policy::Config &config, int authorized_fd, std:
     }
 }
 
-spa::Reject MapGrantSink::grant(const policy::Knock &knock, const policy::Decision &d) {
-    int err = authorized_.grant(knock.source, d.grant(), d.timeout_s, d.range_id, d.secret_id);
+spa::Reject StoreGrantSink::grant(const policy::Knock &knock, const policy::Decision &d) {
+    int err = store_.grant(knock.source, d.grant(), d.timeout_s, d.range_id, d.secret_id);
     if (err) return refused(knock, d, err);
     const policy::Range &range = config_.ranges[d.range_id];
     std::string ports;
@@ -39,10 +41,11 @@ spa::Reject MapGrantSink::grant(const policy::Knock &knock, const policy::Decisi
 
 // A flood of spoofed sources must not become a flood of log lines: one line per range
 // every kRefusalLogInterval_s, carrying the running count of refusals.
-spa::Reject MapGrantSink::refused(const policy::Knock &knock, const policy::Decision &d, int err) {
-    const spa::Reject reason =
-        err == auth::Authorized::kRangeFull ? spa::Reject::range_full : spa::Reject::map_full;
-    const int64_t now_s = static_cast<int64_t>(auth::monotonic_ns() / 1000000000ull);
+spa::Reject StoreGrantSink::refused(const policy::Knock &knock, const policy::Decision &d,
+                                    int err) {
+    const spa::Reject reason = err == auth::AuthorizationStore::kRangeFull ? spa::Reject::range_full
+                                                                           : spa::Reject::map_full;
+    const int64_t now_s = static_cast<int64_t>(monotonic_ns() / 1000000000ull);
     std::atomic<int64_t> &last = last_refusal_log_[d.range_id];
     int64_t before = last.load(std::memory_order_relaxed);
     if (now_s - before < kRefusalLogInterval_s ||
@@ -50,7 +53,7 @@ spa::Reject MapGrantSink::refused(const policy::Knock &knock, const policy::Deci
         return reason;
     }
     const policy::Range &range = config_.ranges[d.range_id];
-    auth::RangeUsage u = authorized_.usage(d.range_id);
+    auth::RangeUsage u = store_.usage(d.range_id);
     std::string source = policy::format_address(knock.source);
     if (reason == spa::Reject::range_full) {
         XK_WARN(

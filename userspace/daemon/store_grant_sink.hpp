@@ -1,0 +1,32 @@
+#pragma once
+// The daemon's grant sink: writes authorizations into the interface's store (the pinned
+// map, or whatever wraps it) and logs each decision once, without secrets (the label names which
+// secret matched). A grant the map refuses (the range's quota, a full map) is logged at most every
+// few seconds per range, never per packet.
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "auth/authorization_store.hpp"
+#include "workers/knock_handler.hpp"
+
+namespace xk::daemon {
+
+class StoreGrantSink : public workers::GrantSink {
+  public:
+    StoreGrantSink(const policy::Config &config, auth::AuthorizationStore &store,
+                   std::string ifname);
+
+    spa::Reject grant(const policy::Knock &knock, const policy::Decision &decision) override;
+
+  private:
+    spa::Reject refused(const policy::Knock &knock, const policy::Decision &d, int err);
+
+    const policy::Config &config_;
+    auth::AuthorizationStore &store_;
+    std::string ifname_;
+    std::unique_ptr<std::atomic<int64_t>[]> last_refusal_log_;  // per range, monotonic s
+};
+
+}  // namespace xk::daemon
