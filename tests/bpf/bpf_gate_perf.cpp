@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "gate_frames.hpp"
-#include "knock_socket.hpp"
+#include "xsk/xsk_socket.hpp"
 #include "loaded_gate.hpp"
 
 namespace {
@@ -106,8 +106,7 @@ int main(int argc, char **argv) {
         // The redirect path needs a bound AF_XDP socket in xsks[0].
         const std::string redirect = "knock_v4_redirect";
         if (redirect.find(filter) != std::string::npos) {
-            KnockSocket xsk("lo", 0);
-            gate.setXsk(0, xsk.fd());
+            const auto xsk = gate.bindKnockSocket(0);
             rows.push_back(measure(gate, redirect, gateCase("knock_v4").frame, XDP_REDIRECT,
                                    XK_CNT_KNOCK_REDIRECT, repeat, rounds));
             gate.clearXsk(0);

@@ -22,9 +22,9 @@
 #include <thread>
 
 #include "gate_frames.hpp"
-#include "knock_socket.hpp"
 #include "loaded_gate.hpp"
 #include "require_root.hpp"
+#include "xsk/xsk_socket.hpp"
 
 namespace xk::test {
 
@@ -121,8 +121,9 @@ TEST_F(BpfGate, EntryExpiringLaterPassesAndExpiredOneDrops) {
     const Bytes syn =
         PacketBuilder().eth().ipv4("192.0.2.200", kV4Gateway).tcp(40000, kSshPort, kTcpSyn).build();
     expectVerdict(syn, XDP_DROP, XK_CNT_SYN_DROP);
-    gate().authorize(src, IPPROTO_TCP, kSshPort, monotonicNowNs() + 60'000'000'000u);
+    gate().grant("192.0.2.200", {IPPROTO_TCP, kSshPort}, 60);
     expectVerdict(syn, XDP_PASS, XK_CNT_SYN_PASS);
+    // Back-dated by hand: the store never shortens an entry.
     gate().authorize(src, IPPROTO_TCP, kSshPort, monotonicNowNs() - 1);
     expectVerdict(syn, XDP_DROP, XK_CNT_SYN_EXPIRED);
 }
@@ -196,10 +197,10 @@ TEST_F(BpfGate, KnockJunkSpendsNoTokens) {
 }
 
 // A bound AF_XDP socket in xsks[rx queue] turns the knock into XDP_REDIRECT. Test runs
-// see rx_queue_index 0, so the socket sits on queue 0 of lo (copy mode).
+// see rx_queue_index 0, so the socket sits on queue 0 of lo (copy mode), registered by
+// xsk::XskSocket as the daemon's are.
 TEST_F(BpfGate, KnockRedirectsToBoundSocket) {
-    KnockSocket xsk("lo", 0);
-    gate().setXsk(0, xsk.fd());
+    const auto xsk = gate().bindKnockSocket(0);
     struct Unset {
         ~Unset() { gate().clearXsk(0); }
     } unset;
@@ -215,10 +216,8 @@ TEST_F(BpfGate, KnockRedirectsToBoundSocket) {
 }
 
 // Wake-on-LAN: an authorized SYN to a wake host's service passes and asks for the host
-// once per debounce interval; nothing else ever does. Ports and sources of their own.
-constexpr uint16_t kWakePort = 8080;      // wakes host 1
-constexpr uint16_t kWakeAddrPort = 8081;  // wakes host 2, but only SYNs to kV4Gateway
-constexpr uint16_t kWakeHost = 1, kWakeAddrHost = 2;
+// once per debounce interval; nothing else ever does. The wake services (kWakePort,
+// kWakeAddrPort) are the catalog config's; the sources are each test's own.
 
 Bytes wakeSyn(std::string_view src, uint16_t dport) {
     PacketBuilder b = toGateway(src);
@@ -230,17 +229,13 @@ class BpfWake : public BpfGate {
     void SetUp() override {
         BpfGate::SetUp();
         if (IsSkipped() || HasFatalFailure()) return;
-        gate().setWakePort(kWakePort, kWakeHost);
-        gate().setWakePort(kWakeAddrPort, 0, XK_PORT_WAKE_BY_ADDR);
-        gate().setWakeTarget(gateAddr(kV4Gateway), kWakeAddrPort, kWakeAddrHost);
         gate().resetWakeDebounce(kWakeHost);
         gate().resetWakeDebounce(kWakeAddrHost);
         gate().drainWakeEvents();
     }
 
     static void grant(std::string_view src, uint16_t port, uint32_t range, uint32_t secret) {
-        gate().authorize(gateAddr(src), IPPROTO_TCP, port, monotonicNowNs() + 60'000'000'000u,
-                         range, secret);
+        gate().grant(src, {IPPROTO_TCP, port}, 60, range, secret);
     }
 
     // Runs `frame` once; expects `action`, and exactly the counter deltas given.
@@ -310,6 +305,7 @@ TEST_F(BpfWake, EventAgainAfterDebounceInterval) {
 
 TEST_F(BpfWake, UnauthorizedSynDropsWithoutEvent) {
     expectRun(wakeSyn(kV4Stranger, kWakePort), XDP_DROP, {{XK_CNT_SYN_DROP, 1}});
+    // Expired by hand: the store writes live grants only.
     gate().authorize(gateAddr("192.0.2.75"), IPPROTO_TCP, kWakePort, monotonicNowNs() - 1);
     expectRun(wakeSyn("192.0.2.75", kWakePort), XDP_DROP, {{XK_CNT_SYN_EXPIRED, 1}});
     // A live grant for another port is no grant for this one.
@@ -327,8 +323,7 @@ TEST_F(BpfWake, EveryPortGrantWakesAndIpv6Too) {
     expectRun(wakeSyn(kV4AuthAll, kWakePort), XDP_PASS,
               {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_EVENT, 1}});
     gate().resetWakeDebounce(kWakeHost);
-    gate().authorize(gateAddr("2001:db8::70"), IPPROTO_TCP, kWakePort,
-                     monotonicNowNs() + 60'000'000'000u, 2, 0);
+    grant("2001:db8::70", kWakePort, 2, 0);
     expectRun(wakeSyn("2001:db8::70", kWakePort), XDP_PASS,
               {{XK_CNT_SYN_PASS, 1}, {XK_CNT_WAKE_EVENT, 1}});
     const auto events = gate().drainWakeEvents();

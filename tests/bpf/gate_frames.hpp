@@ -1,6 +1,7 @@
 // The frame catalog every gate test and the perf tool share: one named frame per class
 // of traffic, with the parser result, XDP action and counter it must produce in the
-// world described here (ports and authorizations that LoadedGate installs).
+// world described here (ports and authorizations that LoadedGate installs). The frames
+// live in fixtures/, one file per feature.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,10 @@ inline constexpr uint16_t kSshPort = 22;     // protected
 inline constexpr uint16_t kHttpsPort = 443;  // protected
 inline constexpr uint16_t kWebPort = 80;     // not protected
 inline constexpr uint16_t kDnsPort = 53;     // plain UDP
+// Wake-on-LAN services (protected): host ids are the config's host index + 1.
+inline constexpr uint16_t kWakePort = 8080;      // wakes kWakeHost
+inline constexpr uint16_t kWakeAddrPort = 8081;  // wakes kWakeAddrHost, only SYNs to kV4Gateway
+inline constexpr uint32_t kWakeHost = 1, kWakeAddrHost = 2;
 
 inline constexpr std::string_view kV4Gateway = "198.51.100.1";
 inline constexpr std::string_view kV4AuthSsh = "192.0.2.10";      // tcp/22, live

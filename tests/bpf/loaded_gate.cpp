@@ -3,79 +3,171 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/in.h>
-#include <time.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <iterator>
-#include <memory>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "auth/authorized.hpp"
+#include "catalog_world.hpp"
+#include "gate/pins.hpp"
+#include "gate/ports.hpp"
 #include "gate_frames.hpp"
-#include "xdpknock.skel.h"
+#include "policy/address.hpp"
+#include "xsk/xsk_socket.hpp"
 
 namespace xk::test {
 namespace {
 
-[[noreturn]] void fail(const char *step, int err) {
-    throw std::runtime_error(std::string(step) + ": " + std::strerror(err < 0 ? -err : err));
+namespace fs = std::filesystem;
+
+constexpr std::string_view kPinPrefix = "xdpknock-bpftest-";
+
+[[noreturn]] void fail(const std::string &step, int err) {
+    throw std::runtime_error(step + ": " + std::strerror(err < 0 ? -err : err));
 }
 
 void check(const char *step, int rc) {
     if (rc) fail(step, rc < 0 && rc != -1 ? rc : errno);
 }
 
-}  // namespace
-
-uint64_t monotonicNowNs() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
-}
-
-LoadedGate::LoadedGate(bool rawIp) {
-    skel_ = xdpknock::open();
-    if (!skel_) fail("open skeleton", errno);
-    skel_->rodata->xk_raw_ip = rawIp;
-    if (int rc = xdpknock::load(skel_)) {
-        xdpknock::destroy(skel_);
-        fail("load skeleton", rc);
+// Pin roots left by test processes that died before their destructors ran.
+void removeStaleRoots() {
+    std::error_code ec;
+    for (const auto &e : fs::directory_iterator("/sys/fs/bpf", ec)) {
+        const std::string name = e.path().filename();
+        if (name.rfind(kPinPrefix, 0) != 0) continue;
+        const pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + kPinPrefix.size()));
+        if (pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH)) continue;
+        fs::remove_all(e.path(), ec);
     }
 }
 
+// /sys/fs/bpf/xdpknock-bpftest-<pid>: no other process (daemon, test) shares our maps.
+const std::string &pinRoot() {
+    static const std::string root = [] {
+        gate::ensure_bpffs();
+        removeStaleRoots();
+        return "/sys/fs/bpf/" + std::string(kPinPrefix) + std::to_string(getpid());
+    }();
+    return root;
+}
+
+// A fake interface per gate: Gate::load never looks it up, and the name keeps the pin
+// directories of two gates (Ethernet, raw IP) apart.
+std::string nextIfname(bool rawIp) {
+    static unsigned n = 0;
+    return (rawIp ? "xktest-raw" : "xktest") + std::to_string(n++);
+}
+
+int openPinned(const gate::Gate &g, const char *map) {
+    const std::string path = g.pin_dir() + "/" + map;
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) fail("open pinned " + path, errno);
+    return fd;
+}
+
+}  // namespace
+
+uint64_t monotonicNowNs() {
+    return auth::monotonic_ns();
+}
+
+LoadedGate::LoadedGate(bool rawIp) {
+    gate::GateOptions options;
+    options.ifname = nextIfname(rawIp);
+    options.pin_root = pinRoot();
+    options.layer = rawIp ? gate::LinkLayer::raw_ip : gate::LinkLayer::ethernet;
+    gate_ = gate::Gate::load(options);
+    // No quotas: tests grant under range ids of their own choosing.
+    store_ = std::make_unique<auth::Authorized>(gate_->authorized_fd());
+    knockBucketsFd_ = openPinned(*gate_, "knock_buckets");
+    wakeLastFd_ = openPinned(*gate_, "wake_last");
+}
+
+// Gate's destructor leaves its pins (a dead daemon keeps the gate closed): a test's go.
 LoadedGate::~LoadedGate() {
-    xdpknock::destroy(skel_);
+    const std::string dir = gate_->pin_dir();
+    close(knockBucketsFd_);
+    close(wakeLastFd_);
+    store_.reset();
+    gate_.reset();
+    gate::remove_pins(dir);
+    // Not pinRoot(): at exit its static may already be gone. Fails (fine) while another
+    // gate of this process still pins there.
+    rmdir(fs::path(dir).parent_path().c_str());
 }
 
 LoadedGate &catalogGate(bool rawIp) {
     static std::unique_ptr<LoadedGate> loaded[2];
     std::unique_ptr<LoadedGate> &g = loaded[rawIp];
     if (!g) {
-        g = std::make_unique<LoadedGate>(rawIp);
-        g->installCatalogWorld();
+        // Kept only once the world is in: a half-filled gate would fail tests confusingly.
+        auto fresh = std::make_unique<LoadedGate>(rawIp);
+        fresh->installCatalogWorld();
+        g = std::move(fresh);
     }
     return *g;
 }
 
-void LoadedGate::setPort(uint16_t port, uint16_t flags) {
-    xk_port value{};
-    value.flags = flags;
-    setPort(port, value);
+void LoadedGate::writeConfig(const policy::Config &config) {
+    gate::write_ports(gate_->ports_fd(), config);
+    gate::write_wake_targets(gate_->wake_targets_fd(), config);
+}
+
+void LoadedGate::installCatalogWorld() {
+    writeConfig(catalogConfig());
+    // Hand-written: the catalog knock ports refill a token every 1 ns, so back-to-back test
+    // runs (and the perf tool's millions of repeats) never run a bucket dry. knock_rate
+    // goes down to 1 µs per token (1000000 pps), and is one rate for every port: the
+    // config holds kRatePort's. Only the rate is patched; the shapes stay the config's.
+    for (uint16_t p : {kKnockPort, kPlainPort, kSharedPort}) {
+        xk_port open = port(p);
+        open.rate_interval_ns = kOpenRateIntervalNs;
+        open.rate_burst_ns = kOpenRateBurstNs;
+        setPort(p, open);
+    }
+    const uint32_t hour = 3600;
+    for (const AuthGrant &g : authGrants()) {
+        if (g.expired) {
+            // The store only writes live grants: an expired entry needs the direct write.
+            authorize(gateAddr(g.addr), g.proto, g.port, monotonicNowNs() - 1'000'000'000u);
+        } else {
+            grant(g.addr, policy::PortRef{g.proto, g.port}, hour);
+        }
+    }
 }
 
 void LoadedGate::setPort(uint16_t port, const xk_port &value) {
     uint32_t key = port;
-    check("update ports", bpf_map_update_elem(bpf_map__fd(skel_->maps.ports), &key, &value, 0));
+    check("update ports", bpf_map_update_elem(gate_->ports_fd(), &key, &value, 0));
+}
+
+xk_port LoadedGate::port(uint16_t port) const {
+    uint32_t key = port;
+    xk_port value{};
+    check("lookup ports", bpf_map_lookup_elem(gate_->ports_fd(), &key, &value));
+    return value;
 }
 
 void LoadedGate::setKnockBucket(const Ipv6Addr &source, uint64_t tatNs) {
     xk_knock_source key{};
     std::memcpy(key.addr, source.data(), sizeof(key.addr));
     xk_knock_bucket value{tatNs};
-    check("update knock_buckets",
-          bpf_map_update_elem(bpf_map__fd(skel_->maps.knock_buckets), &key, &value, 0));
+    check("update knock_buckets", bpf_map_update_elem(knockBucketsFd_, &key, &value, 0));
+}
+
+void LoadedGate::grant(std::string_view addr, policy::PortRef port, uint32_t timeoutS,
+                       uint32_t rangeId, uint32_t secretId) {
+    const auto a = policy::parse_address(std::string(addr));
+    if (!a) throw std::invalid_argument("not an address: " + std::string(addr));
+    if (int rc = store_->grant(*a, {&port, 1}, timeoutS, rangeId, secretId))
+        fail("grant " + std::string(addr), rc);
 }
 
 void LoadedGate::authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, uint64_t expiresNs,
@@ -88,60 +180,12 @@ void LoadedGate::authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, u
     value.expires_ns = expiresNs;
     value.range_id = rangeId;
     value.secret_id = secretId;
-    check("update authorized",
-          bpf_map_update_elem(bpf_map__fd(skel_->maps.authorized), &key, &value, 0));
-}
-
-void LoadedGate::installCatalogWorld() {
-    auto knockPort = [](uint16_t shapes, uint32_t intervalNs, uint64_t burstNs) {
-        xk_port p{};
-        p.flags = XK_PORT_KNOCK_UDP;
-        p.knock_shapes = shapes;
-        p.rate_interval_ns = intervalNs;
-        p.rate_burst_ns = burstNs;
-        return p;
-    };
-    setPort(kKnockPort, knockPort(XK_KNOCK_FKO, kOpenRateIntervalNs, kOpenRateBurstNs));
-    xk_port plain = knockPort(XK_KNOCK_PLAIN, kOpenRateIntervalNs, kOpenRateBurstNs);
-    plain.plain_min_len = kPlainLengths[0];
-    plain.plain_max_len = kPlainLengths[std::size(kPlainLengths) - 1];
-    for (uint16_t len : kPlainLengths)
-        plain.plain_lens |= uint64_t{1} << (len - plain.plain_min_len);
-    setPort(kPlainPort, plain);
-    xk_port shared =
-        knockPort(XK_KNOCK_FKO | XK_KNOCK_PLAIN, kOpenRateIntervalNs, kOpenRateBurstNs);
-    shared.plain_min_len = shared.plain_max_len = kSharedPlainLength;
-    shared.plain_lens = 1;
-    setPort(kSharedPort, shared);
-    setPort(kRatePort,
-            knockPort(XK_KNOCK_FKO, kRateIntervalNs, uint64_t(kRateBurst - 1) * kRateIntervalNs));
-    setPort(kSshPort, XK_PORT_PROTECT_TCP);
-    setPort(kHttpsPort, XK_PORT_PROTECT_TCP);
-    const uint64_t now = monotonicNowNs();
-    const uint64_t hour = 3600ull * 1'000'000'000u;
-    for (const AuthGrant &g : authGrants())
-        authorize(gateAddr(g.addr), g.proto, g.port, g.expired ? now - 1'000'000'000u : now + hour);
-}
-
-void LoadedGate::setWakePort(uint16_t port, uint16_t host, uint16_t extraFlags) {
-    xk_port value{};
-    value.flags = XK_PORT_PROTECT_TCP | extraFlags;
-    value.wake_host = host;
-    setPort(port, value);
-}
-
-void LoadedGate::setWakeTarget(const Ipv6Addr &daddr, uint16_t port, uint32_t host) {
-    xk_wake_target key{};
-    std::memcpy(key.addr, daddr.data(), sizeof(key.addr));
-    key.port = port;
-    check("update wake_targets",
-          bpf_map_update_elem(bpf_map__fd(skel_->maps.wake_targets), &key, &host, 0));
+    check("update authorized", bpf_map_update_elem(gate_->authorized_fd(), &key, &value, 0));
 }
 
 void LoadedGate::resetWakeDebounce(uint32_t host) {
     const uint64_t never = 0;
-    check("update wake_last",
-          bpf_map_update_elem(bpf_map__fd(skel_->maps.wake_last), &host, &never, 0));
+    check("update wake_last", bpf_map_update_elem(wakeLastFd_, &host, &never, 0));
 }
 
 std::vector<xk_wake_event> LoadedGate::drainWakeEvents() {
@@ -153,8 +197,7 @@ std::vector<xk_wake_event> LoadedGate::drainWakeEvents() {
         }
         return 0;
     };
-    ring_buffer *rb =
-        ring_buffer__new(bpf_map__fd(skel_->maps.wake_events), collect, &out, nullptr);
+    ring_buffer *rb = ring_buffer__new(gate_->wake_events_fd(), collect, &out, nullptr);
     if (!rb) fail("ring_buffer__new", errno);
     int n = ring_buffer__consume(rb);
     ring_buffer__free(rb);
@@ -166,47 +209,41 @@ void LoadedGate::setFlow(const xk_flow_key &key, uint64_t expiresNs, bool closin
     xk_flow value{};
     value.expires_ns = expiresNs;
     value.closing = closing;
-    check("update flows", bpf_map_update_elem(bpf_map__fd(skel_->maps.flows), &key, &value, 0));
+    check("update flows", bpf_map_update_elem(gate_->flows_fd(), &key, &value, 0));
 }
 
 std::optional<xk_flow> LoadedGate::flow(const xk_flow_key &key) const {
     xk_flow value{};
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.flows), &key, &value) != 0) return std::nullopt;
+    if (bpf_map_lookup_elem(gate_->flows_fd(), &key, &value) != 0) return std::nullopt;
     return value;
 }
 
 void LoadedGate::clearFlows() {
-    int fd = bpf_map__fd(skel_->maps.flows);
+    const int fd = gate_->flows_fd();
     xk_flow_key key{};
     while (bpf_map_get_next_key(fd, nullptr, &key) == 0) bpf_map_delete_elem(fd, &key);
 }
 
-void LoadedGate::setXsk(uint32_t queue, int fd) {
-    check("update xsks", bpf_map_update_elem(bpf_map__fd(skel_->maps.xsks), &queue, &fd, 0));
+std::unique_ptr<xsk::XskSocket> LoadedGate::bindKnockSocket(uint32_t queue) const {
+    xsk::XskOptions options;
+    options.frames = 64;  // the gate tests never receive: a token UMEM is enough
+    options.ring_size = 32;
+    return xsk::XskSocket::open("lo", queue, gate_->xsks_fd(), options);
 }
 
 void LoadedGate::clearXsk(uint32_t queue) {
-    bpf_map_delete_elem(bpf_map__fd(skel_->maps.xsks), &queue);  // absent is fine
+    bpf_map_delete_elem(gate_->xsks_fd(), &queue);  // absent is fine
 }
 
 LoadedGate::Run LoadedGate::run(std::span<const uint8_t> frame, uint32_t repeat) const {
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
                 .data_size_in = uint32_t(frame.size()), .repeat = int(repeat));
-    int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.xdpknock), &opts);
+    int err = bpf_prog_test_run_opts(gate_->prog_fd(), &opts);
     return {err < 0 ? -errno : 0, opts.retval, opts.duration};
 }
 
 Counters LoadedGate::counters() const {
-    const int cpus = libbpf_num_possible_cpus();
-    if (cpus <= 0) fail("libbpf_num_possible_cpus", cpus);
-    std::vector<uint64_t> perCpu(static_cast<size_t>(cpus));
-    Counters total{};
-    for (uint32_t i = 0; i < XK_CNT__MAX; i++) {
-        check("lookup counters",
-              bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &i, perCpu.data()));
-        for (uint64_t v : perCpu) total[i] += v;
-    }
-    return total;
+    return gate::read_counters(gate_->counters_fd());
 }
 
 }  // namespace xk::test

@@ -1,54 +1,80 @@
-// The XDP gate loaded from its skeleton (never attached), driven by BPF_PROG_TEST_RUN.
+// The XDP gate as the daemon loads it (gate::Gate::load: pinned, never attached), driven
+// by BPF_PROG_TEST_RUN. Ports come from a config (gate/ports.hpp), grants from the
+// production store (auth::Authorized), AF_XDP sockets from xsk::XskSocket; the few
+// direct map writes left are for states no production path produces, each said why.
 #pragma once
 
-#include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/packet_builder.hpp"
+#include "gate/counters.hpp"
+#include "gate/gate.hpp"
+#include "policy/config.hpp"
 #include "xdpknock/maps.h"
 
-struct xdpknock;
+namespace xk::auth {
+class Authorized;
+}
+namespace xk::xsk {
+class XskSocket;
+}
 
 namespace xk::test {
 
 // bpf_ktime_get_ns() clock: CLOCK_MONOTONIC.
 uint64_t monotonicNowNs();
 
-using Counters = std::array<uint64_t, XK_CNT__MAX>;
+using Counters = gate::Counters;
 
 class LoadedGate {
   public:
     // rawIp: loaded as for a link without L2 header (tun, ppp): frames start at IP.
-    explicit LoadedGate(bool rawIp = false);  // throws, naming the failed step and errno
-    ~LoadedGate();
+    // Pinned under a root private to this process, with a fake interface name of its own.
+    explicit LoadedGate(bool rawIp = false);  // throws, naming the failed step
+    ~LoadedGate();                            // removes its pins
     LoadedGate(const LoadedGate &) = delete;
     LoadedGate &operator=(const LoadedGate &) = delete;
 
-    void setPort(uint16_t port, uint16_t flags);
-    void setPort(uint16_t port, const xk_port &value);
-    // The GCRA state of a source's knock bucket; tatNs <= now means a full bucket.
-    void setKnockBucket(const Ipv6Addr &source, uint64_t tatNs);
-    void authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, uint64_t expiresNs,
-                   uint32_t rangeId = 0, uint32_t secretId = 0);
-    // Ports and grants the frame catalog (gate_frames.hpp) expects.
+    const gate::Gate &gate() const { return *gate_; }
+
+    // What the daemon writes from its config before attaching: ports and wake targets.
+    void writeConfig(const policy::Config &config);
+    // Ports, grants and wake services the frame catalog (gate_frames.hpp) expects.
     void installCatalogWorld();
 
-    // Wake-on-LAN: a protected port whose SYNs wake `host`, a per-address binding, the
-    // host's debounce slot, and the events the ring buffer holds (drained).
-    void setWakePort(uint16_t port, uint16_t host, uint16_t extraFlags = 0);
-    void setWakeTarget(const Ipv6Addr &daddr, uint16_t port, uint32_t host);
+    // A hand-written ports entry, for values no config can produce.
+    void setPort(uint16_t port, const xk_port &value);
+    xk_port port(uint16_t port) const;
+    // The GCRA state of a source's knock bucket; tatNs <= now means a full bucket.
+    void setKnockBucket(const Ipv6Addr &source, uint64_t tatNs);
+
+    // Through the production store, as a knock grants: extend-only. Throws on refusal.
+    void grant(std::string_view addr, policy::PortRef port, uint32_t timeoutS, uint32_t rangeId = 0,
+               uint32_t secretId = 0);
+    // A raw entry with any expiry, past ones included. The store never shortens an entry
+    // and never writes one already expired, so those states need this direct write.
+    void authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, uint64_t expiresNs,
+                   uint32_t rangeId = 0, uint32_t secretId = 0);
+
+    // Wake-on-LAN: a host's debounce slot, and the events the ring buffer holds (drained).
     void resetWakeDebounce(uint32_t host);
     std::vector<xk_wake_event> drainWakeEvents();
 
     // TCP flows to protected ports (saddr = the remote peer, as the gate keys them).
+    // Direct writes: a seeded flow (gate/flow_seed) comes from live sockets, not a value.
     void setFlow(const xk_flow_key &key, uint64_t expiresNs, bool closing = false);
     std::optional<xk_flow> flow(const xk_flow_key &key) const;
     void clearFlows();
 
-    void setXsk(uint32_t queue, int fd);
+    // An AF_XDP socket on lo's queue `queue`, registered in xsks by the production socket
+    // code: test runs see rx queue 0, so a socket there turns knocks into redirects.
+    std::unique_ptr<xsk::XskSocket> bindKnockSocket(uint32_t queue = 0) const;
     void clearXsk(uint32_t queue);
 
     struct Run {
@@ -61,7 +87,10 @@ class LoadedGate {
     Counters counters() const;  // each summed over all possible CPUs
 
   private:
-    struct xdpknock *skel_ = nullptr;
+    std::unique_ptr<gate::Gate> gate_;
+    std::unique_ptr<auth::Authorized> store_;
+    // Pinned maps gate::Gate has no accessor for, opened by their pin path.
+    int knockBucketsFd_ = -1, wakeLastFd_ = -1;
 };
 
 // The catalog world (installCatalogWorld) loaded once per process and gate kind: loading is
