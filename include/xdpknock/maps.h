@@ -6,6 +6,17 @@
 #include <linux/types.h>
 
 #define XK_PIN_ROOT "/sys/fs/bpf/xdpknock"
+/* Map names, as the BPF program declares them: each is pinned at <pin root>/<ifname>/<name>
+ * (gate_loader_test checks every one is). */
+#define XK_MAP_PORTS "ports"
+#define XK_MAP_AUTHORIZED "authorized"
+#define XK_MAP_FLOWS "flows"
+#define XK_MAP_XSKS "xsks"
+#define XK_MAP_KNOCK_BUCKETS "knock_buckets"
+#define XK_MAP_COUNTERS "counters"
+#define XK_MAP_WAKE_EVENTS "wake_events"
+#define XK_MAP_WAKE_LAST "wake_last"
+#define XK_MAP_WAKE_TARGETS "wake_targets"
 #define XK_MAX_QUEUES 64
 #define XK_AUTH_MAX_ENTRIES 65536  /* default; the config's authorized_max sets it at load */
 #define XK_FLOWS_MAX 65536         /* TCP flows to protected ports the gate lets continue */

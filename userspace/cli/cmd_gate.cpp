@@ -1,0 +1,121 @@
+// xdpknock status | allow | revoke | detach: the gate as its pinned maps show it, edited
+// by hand through the same store the daemon grants through.
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "auth/authorized.hpp"
+#include "cli/commands.hpp"
+#include "cli/status.hpp"
+#include "gate/gate.hpp"
+#include "xdpknock/maps.h"
+
+namespace xk::cli {
+namespace {
+
+struct HandEdit {
+    std::string ifname, address, port = "*";
+    uint32_t timeout = 30;
+};
+
+// Runs fn on the interface's store (the pinned authorized map), which the CLI owns only
+// for this call. Hand-made entries carry no range or secret.
+int with_store(const Globals &g, const HandEdit &e,
+               const std::function<int(auth::AuthorizationStore &, const policy::Address &)> &fn) {
+    auto addr = policy::parse_address(e.address);
+    if (!addr) throw CLI::ValidationError("address", e.address + " is not an IPv4/IPv6 address");
+    std::string path = gate::pin_dir_for(g.pin_root, e.ifname) + "/" + XK_MAP_AUTHORIZED;
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) {
+        fprintf(stderr, "xdpknock: %s: not pinned (is the gate attached?)\n", path.c_str());
+        return 1;
+    }
+    auth::Authorized store(fd);
+    int rc = fn(store, *addr);
+    close(fd);
+    return rc;
+}
+
+void add_edit_flags(CLI::App *c, HandEdit &e) {
+    c->add_option("address", e.address, "IPv4 or IPv6 source")->required();
+    c->add_option("-i,--interface", e.ifname, "gated interface")->required();
+}
+
+}  // namespace
+
+void add_status(CLI::App &app, Globals &g) {
+    static bool as_json = false;
+    static std::string run_dir = "/run/xdpknock";
+    auto *c = app.add_subcommand("status", "show attached gates, counters, authorizations");
+    c->add_flag("--json", as_json, "JSON output");
+    c->add_option("--run-dir", run_dir, "xdpknockd's run folder (stats.json)");
+    c->callback([&g] { g.rc = guarded([&] { return run_status(g.pin_root, run_dir, as_json); }); });
+}
+
+void add_allow(CLI::App &app, Globals &g) {
+    static HandEdit e;
+    auto *c = app.add_subcommand("allow", "authorize an address by hand");
+    add_edit_flags(c, e);
+    c->add_option("--port", e.port, "tcp/PORT or * (all protected ports)");
+    c->add_option("-t,--timeout", e.timeout, "seconds")->check(CLI::Range(1u, 86400u));
+    c->callback([&g] {
+        g.rc = guarded([&] {
+            return with_store(g, e, [](auth::AuthorizationStore &s, const policy::Address &a) {
+                policy::PortRef ref = policy::parse_port_ref(e.port);
+                if (int err = s.grant(a, {&ref, 1}, e.timeout, UINT32_MAX, UINT32_MAX)) {
+                    fprintf(stderr, "xdpknock: map write failed: %s\n", strerror(-err));
+                    return 1;
+                }
+                printf("authorized %s for %s for %us\n", e.address.c_str(),
+                       policy::format_port(ref).c_str(), e.timeout);
+                return 0;
+            });
+        });
+    });
+}
+
+void add_revoke(CLI::App &app, Globals &g) {
+    static HandEdit e;
+    auto *c = app.add_subcommand("revoke", "remove every authorization of an address");
+    add_edit_flags(c, e);
+    c->callback([&g] {
+        g.rc = guarded([&] {
+            return with_store(g, e, [](auth::AuthorizationStore &s, const policy::Address &a) {
+                printf("revoked %zu authorization(s) of %s\n", s.revoke(a), e.address.c_str());
+                return 0;
+            });
+        });
+    });
+}
+
+// The one way a gate comes off (a stopped or crashed daemon leaves it closed).
+void add_detach(CLI::App &app, Globals &g) {
+    static std::vector<std::string> ifnames;
+    static bool all = false;
+    auto *c = app.add_subcommand(
+        "detach", "remove the gate from interfaces and unpin its maps (opens what it guarded)");
+    c->add_option("interfaces", ifnames, "gated interfaces");
+    c->add_flag("--all", all, "every gate pinned under --pin-root");
+    c->callback([&g] {
+        std::error_code ec;
+        for (const auto &d : std::filesystem::directory_iterator(g.pin_root, ec)) {
+            if (all && d.is_directory()) ifnames.push_back(d.path().filename());
+        }
+        if (ifnames.empty()) {
+            fprintf(stderr, "xdpknock: name an interface or --all (no gate found)\n");
+            g.rc = all ? 0 : 2;
+            return;
+        }
+        for (const auto &ifname : ifnames) {
+            g.rc |= guarded([&] {
+                printf("%s\n", gate::detach(g.pin_root, ifname).c_str());
+                return 0;
+            });
+        }
+    });
+}
+
+}  // namespace xk::cli
