@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "cli/import_fwknop.hpp"
+#include "methods/registry.hpp"
 #include "spa/fko_secret.hpp"
 #include "spa/fko_types.hpp"
 
@@ -48,7 +49,9 @@ std::vector<policy::Secret> FkoKeyFlags::secrets(uint16_t *port) const {
     if (!config_path.empty()) {
         policy::Config c = policy::load_config(config_path);
         for (const auto &r : c.ranges) {
-            if (r.method != policy::Method::fko || (!range.empty() && r.name != range)) continue;
+            // Only an fko range holds the keys `send` and `decode` speak with.
+            if (methods::method_of(r).name() != "fko" || (!range.empty() && r.name != range))
+                continue;
             if (port) *port = r.port;
             return r.secrets;
         }

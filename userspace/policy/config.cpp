@@ -18,8 +18,8 @@
 #include "policy/config_hosts.hpp"
 #include "policy/config_json.hpp"
 
-#include "spa/base64.hpp"
-#include "spa/fko_types.hpp"
+#include "methods/registry.hpp"
+
 #include "xdpknock/maps.h"
 
 namespace xk::policy {
@@ -33,33 +33,29 @@ using config_hosts::parse_service_host;
 
 constexpr uint64_t kAuthorizedMax = 1048576;  // largest authorized map we size
 
-Secret parse_secret(const json &j, const std::string &path, Method method) {
-    Secret s;
-    if (method == Method::plain) {
-        only_keys(j, path, {"label", "secret", "secret_base64"});
-        s.label = get_string(j, path, "label", "", true);
-        s.plain = secret_bytes(j, path, "secret", "secret_base64", true);
-        return s;
+// A secret's JSON object as its method reads it: methods never see JSON.
+class JsonSecretFields final : public methods::SecretFields {
+  public:
+    JsonSecretFields(const json &j, const std::string &path) : j_(j), path_(path) {}
+
+    void only_keys(std::initializer_list<const char *> keys) const override {
+        config_json::only_keys(j_, path_, keys);
     }
-    only_keys(j, path,
-              {"label", "key", "key_base64", "hmac_key", "hmac_key_base64", "hmac", "mode"});
-    s.label = get_string(j, path, "label", "", true);
-    s.fko.key = secret_bytes(j, path, "key", "key_base64", true);
-    s.fko.hmac_key = secret_bytes(j, path, "hmac_key", "hmac_key_base64", false);
-    std::string hmac = get_string(j, path, "hmac", s.fko.hmac_key.empty() ? "none" : "sha256");
-    auto hmac_type = spa::parse_hmac_type(hmac);
-    if (!hmac_type) fail(path + ".hmac", "unknown HMAC type '" + hmac + "'");
-    s.fko.hmac = *hmac_type;
-    if ((s.fko.hmac == spa::HmacType::none) != s.fko.hmac_key.empty()) {
-        fail(path + ".hmac", "an HMAC type needs hmac_key, and hmac_key needs a type");
+    std::string text(const char *key, const std::string &fallback, bool required) const override {
+        return get_string(j_, path_, key, fallback, required);
     }
-    std::string mode = get_string(j, path, "mode", "cbc");
-    auto m = spa::parse_mode(mode);
-    if (!m) fail(path + ".mode", "unknown encryption mode '" + mode + "'");
-    s.fko.mode = *m;
-    if (const char *problem = spa::secret_problem(s.fko)) fail(path, problem);
-    return s;
-}
+    std::vector<uint8_t> bytes(const char *text_key, const char *b64_key,
+                               bool required) const override {
+        return secret_bytes(j_, path_, text_key, b64_key, required);
+    }
+    [[noreturn]] void fail(const char *key, const std::string &problem) const override {
+        config_json::fail(*key ? path_ + "." + key : path_, problem);
+    }
+
+  private:
+    const json &j_;
+    const std::string &path_;
+};
 
 Range parse_range(const json &j, const std::string &path, const std::vector<Service> &services) {
     only_keys(j, path,
@@ -68,12 +64,8 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
     Range r;
     r.name = get_string(j, path, "name", "", true);
     std::string method = get_string(j, path, "method", "", true);
-    if (method == "plain") {
-        r.method = Method::plain;
-    } else if (method == "fko") {
-        r.method = Method::fko;
-    } else {
-        fail(path + ".method", "must be \"plain\" or \"fko\", not \"" + method + "\"");
+    if (!methods::find_method(method, r.method)) {
+        fail(path + ".method", "must be " + methods::method_names() + ", not \"" + method + "\"");
     }
     r.port = static_cast<uint16_t>(get_uint(j, path, "port", 62201, 1, 65535));
     r.timeout_s = static_cast<uint32_t>(get_uint(j, path, "timeout", 30, 1, 86400));
@@ -115,9 +107,10 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
 
     const json &secrets = get_array(j, path, "secrets", true);
     if (secrets.empty()) fail(path + ".secrets", "needs at least one secret");
+    const methods::KnockMethod &m = methods::method_of(r);
     for (size_t i = 0; i < secrets.size(); ++i) {
-        r.secrets.push_back(
-            parse_secret(secrets[i], path + ".secrets[" + std::to_string(i) + "]", r.method));
+        std::string p = path + ".secrets[" + std::to_string(i) + "]";
+        r.secrets.push_back(m.parse_secret(JsonSecretFields(secrets[i], p)));
     }
     return r;
 }
@@ -162,13 +155,13 @@ void parse_limits(const json &root, Config &c) {
 }  // namespace
 
 uint32_t entries_per_source(const Range &range, const Config &config) {
-    bool any = std::any_of(range.open.begin(), range.open.end(),
-                           [](const PortRef &p) { return p.proto == 0; });
-    // A plain "*" grant is one entry (every port); an fko client names its ports instead.
-    if (range.method == Method::fko && any) {
-        return static_cast<uint32_t>(std::max<size_t>(1, config.services.size()));
-    }
-    return static_cast<uint32_t>(std::max<size_t>(1, range.open.size()));
+    return methods::method_of(range).entries_per_source(range, config);
+}
+
+std::vector<std::string> config_warnings(const Config &config) {
+    std::vector<std::string> out;
+    for (const auto &r : config.ranges) methods::method_of(r).warnings(r, out);
+    return out;
 }
 
 std::string format_port(const PortRef &p) {

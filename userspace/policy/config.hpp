@@ -15,6 +15,8 @@
 
 namespace xk::policy {
 
+// A range's knock method: an id only. What each one does lives behind methods::KnockMethod
+// (userspace/methods); methods/registry.cpp maps the ids and the config's names to them.
 enum class Method { plain, fko };
 enum class XdpMode { automatic, native, generic };
 
@@ -25,6 +27,7 @@ struct PortRef {
     bool operator==(const PortRef &) const = default;
 };
 
+// Parsed by the range's method (methods/), which fills its own part.
 struct Secret {
     std::string label;
     std::vector<uint8_t> plain;  // plain: the payload to match
@@ -33,7 +36,7 @@ struct Secret {
 
 struct Range {
     std::string name;
-    Method method = Method::plain;
+    Method method{};  // plain when unset
     uint16_t port = 62201;
     uint32_t timeout_s = 30;
     std::vector<Cidr> sources;  // empty never happens: defaults to everything
@@ -107,9 +110,14 @@ class ConfigError : public std::runtime_error {
 std::string format_port(const PortRef &p);
 PortRef parse_port_ref(std::string_view text);  // "tcp/22", "udp/53", "*"; throws
 
-// Map entries one source of the range can take: one per open port, or for an fko range
-// opening "*", one per protected service (the ports a client may usefully ask for).
+// Map entries one source of the range can take, as its method counts them: one per open
+// port, or for an fko range opening "*", one per protected service (the ports a client may
+// usefully ask for).
 uint32_t entries_per_source(const Range &range, const Config &config);
+
+// What the operator should hear about a valid config at start, one line each, from the
+// ranges' methods (e.g. an fko range with proof_ip off).
+std::vector<std::string> config_warnings(const Config &config);
 
 // Throws ConfigError("<key path>: <problem>").
 Config parse_config(std::string_view json_text);

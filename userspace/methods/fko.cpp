@@ -1,0 +1,195 @@
+// fko: fwknop's Single Packet Authorization (FKO-WIRE.md) — an encrypted, authenticated,
+// time-stamped request naming the ports to open; each packet is accepted once.
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstring>
+
+#include "methods/knock_method.hpp"
+#include "spa/fko_decode.hpp"
+#include "spa/fko_key_context.hpp"
+#include "spa/fko_secret.hpp"
+
+namespace xk::methods {
+namespace {
+
+using spa::Reject;
+
+class FkoJudge final : public RangeJudge {
+  public:
+    explicit FkoJudge(const policy::Range &range);
+    Reject judge(const Knock &knock, PacketReplay &replay, Decision &d) override;
+
+  private:
+    Reject record(PacketReplay &replay, const spa::FkoKeyContext &ctx);
+    Reject judge_message(const Knock &knock, Decision &d) const;
+
+    const policy::Range &range_;
+    std::vector<std::unique_ptr<spa::FkoKeyContext>> contexts_;  // one per secret
+    spa::FkoMessage message_;  // scratch, reused: no allocation per knock
+};
+
+FkoJudge::FkoJudge(const policy::Range &range) : range_(range) {
+    for (const auto &secret : range.secrets) {
+        std::string error;
+        auto ctx = spa::FkoKeyContext::create(secret.fko, error);
+        if (!ctx) {
+            throw policy::ConfigError("range " + range.name + ", secret " + secret.label + ": " +
+                                      error);
+        }
+        contexts_.push_back(std::move(ctx));
+    }
+}
+
+// Order: structure → HMAC → replay → decrypt → fields → inner digest → time → proof_ip →
+// ports. ARCHITECTURE.md puts the replay digest before the HMAC, as fwknopd does; we take it
+// right after: junk under a flood then costs one HMAC instead of a SHA-256 of the payload, a
+// lock and an HMAC (~40% less per junk packet), replays are refused exactly as before, and
+// still nothing is decrypted before both checks pass. Secrets without HMAC check the replay
+// cache first, as before.
+Reject FkoJudge::judge(const Knock &knock, PacketReplay &replay, Decision &d) {
+    if (Reject r = spa::fko_precheck(knock.payload); r != Reject::ok) return r;
+    Reject last = Reject::no_secret_matched;
+    for (uint32_t i = 0; i < contexts_.size(); ++i) {
+        spa::FkoKeyContext &ctx = *contexts_[i];
+        last = spa::fko_verify_mac(ctx, knock.payload);
+        if (last != Reject::ok) continue;  // wrong key: try the next secret
+        if (Reject r = replay.check(); r != Reject::ok) return r;
+        last = spa::fko_open(ctx, knock.payload, message_);
+        if (last != Reject::ok) continue;
+        d.secret_id = i;
+        d.fko = &message_;
+        // Authentic: remember it before judging, so even a refused packet never counts twice.
+        if (Reject r = record(replay, ctx); r != Reject::ok) return r;
+        return judge_message(knock, d);
+    }
+    return last;
+}
+
+// Without an HMAC the wire is not bound to the message: fwknop's lenient unpadding accepts
+// the same message with its all-padding last block cut off, a different wire and digest.
+// So such packets are also recorded by a digest of what they say.
+Reject FkoJudge::record(PacketReplay &replay, const spa::FkoKeyContext &ctx) {
+    const spa::FkoMessage &m = message_;
+    std::array<char, 1024> text;
+    size_t len = 0;
+    if (!replay.decided() && ctx.hmac_type() == spa::HmacType::none) {
+        int n = snprintf(
+            text.data(), text.size(), "%.*s:%.*s:%lld:%d:%.*s:%.*s:%u",
+            static_cast<int>(m.rand.size()), m.rand.data(), static_cast<int>(m.user.len),
+            m.user.data.data(), static_cast<long long>(m.timestamp), static_cast<int>(m.type),
+            static_cast<int>(m.message.len), m.message.data.data(),
+            static_cast<int>(m.nat_access.len), m.nat_access.data.data(), m.client_timeout);
+        len = std::min(static_cast<size_t>(std::max(n, 0)), text.size() - 1);
+    }
+    return replay.record({reinterpret_cast<const uint8_t *>(text.data()), len}, m.timestamp);
+}
+
+Reject FkoJudge::judge_message(const Knock &knock, Decision &d) const {
+    const spa::FkoMessage &m = message_;
+    if (range_.proof_time_s) {
+        if (m.timestamp < knock.now - range_.proof_time_s) return Reject::too_old;
+        if (m.timestamp > knock.now + range_.proof_time_s) return Reject::too_new;
+    }
+    if (m.type == spa::MsgType::command) return Reject::command_refused;
+    if (spa::msg_has_nat(m.type)) return Reject::nat_refused;
+
+    if (range_.proof_ip) {
+        if (m.allow_ip == 0) return Reject::allow_ip_any_refused;
+        auto ip = m.allow_ip_bytes();
+        if (!knock.source.is_v4() ||
+            std::memcmp(knock.source.bytes.data() + 12, ip.data(), 4) != 0) {
+            return Reject::source_mismatch;
+        }
+    }
+    // Whatever the packet claims, only its source is ever authorized.
+
+    d.nports = 0;
+    for (size_t i = 0; i < m.port_count; ++i) {
+        policy::PortRef want{static_cast<uint8_t>(m.ports[i].proto), m.ports[i].port};
+        bool allowed = std::any_of(range_.open.begin(), range_.open.end(),
+                                   [&](const auto &o) { return o.proto == 0 || o == want; });
+        if (!allowed) return Reject::port_not_allowed;  // refused whole, as fwknopd does
+        d.ports[d.nports++] = want;
+    }
+    if (d.nports == 0) return Reject::bad_access;
+
+    d.timeout_s = range_.timeout_s;
+    if (spa::msg_has_timeout(m.type) && m.client_timeout > 0) {
+        d.timeout_s = std::min(m.client_timeout, range_.max_client_timeout_s);
+    }
+    return Reject::ok;
+}
+
+spa::FkoSecret parse_fko_secret(const SecretFields &f) {
+    spa::FkoSecret s;
+    s.key = f.bytes("key", "key_base64", true);
+    s.hmac_key = f.bytes("hmac_key", "hmac_key_base64", false);
+    std::string hmac = f.text("hmac", s.hmac_key.empty() ? "none" : "sha256", false);
+    auto hmac_type = spa::parse_hmac_type(hmac);
+    if (!hmac_type) f.fail("hmac", "unknown HMAC type '" + hmac + "'");
+    s.hmac = *hmac_type;
+    if ((s.hmac == spa::HmacType::none) != s.hmac_key.empty()) {
+        f.fail("hmac", "an HMAC type needs hmac_key, and hmac_key needs a type");
+    }
+    std::string mode = f.text("mode", "cbc", false);
+    auto m = spa::parse_mode(mode);
+    if (!m) f.fail("mode", "unknown encryption mode '" + mode + "'");
+    s.mode = *m;
+    if (const char *problem = spa::secret_problem(s)) f.fail("", problem);
+    return s;
+}
+
+class Fko final : public KnockMethod {
+  public:
+    std::string_view name() const override { return "fko"; }
+
+    policy::Secret parse_secret(const SecretFields &f) const override {
+        f.only_keys({"label", "key", "key_base64", "hmac_key", "hmac_key_base64", "hmac", "mode"});
+        policy::Secret s;
+        s.label = f.text("label", "", true);
+        s.fko = parse_fko_secret(f);
+        return s;
+    }
+
+    void warnings(const policy::Range &r, std::vector<std::string> &out) const override {
+        if (r.proof_ip) return;
+        out.push_back("range " + r.name +
+                      ": proof_ip is off: whoever sees a knock on the path can resend it first "
+                      "from their own address");
+    }
+
+    // The client names its ports: "*" takes one entry per protected service.
+    uint32_t entries_per_source(const policy::Range &r, const policy::Config &c) const override {
+        bool any = std::any_of(r.open.begin(), r.open.end(),
+                               [](const policy::PortRef &p) { return p.proto == 0; });
+        if (any) return static_cast<uint32_t>(std::max<size_t>(1, c.services.size()));
+        return one_entry_per_open_port(r);
+    }
+
+    void add_shape(const policy::Range &, xk_port &port) const override {
+        port.knock_shapes |= XK_KNOCK_FKO;
+    }
+
+    bool uses_replay(const policy::Range &) const override { return true; }
+    bool replay_only_by_digest(const policy::Range &r) const override {
+        return r.proof_time_s == 0;
+    }
+    std::unique_ptr<RangeJudge> make_judge(const policy::Range &r) const override {
+        return std::make_unique<FkoJudge>(r);
+    }
+
+    void describe(const Decision &d, std::string &out) const override {
+        if (d.fko) out.append(", user ").append(d.fko->user.view());
+    }
+};
+
+}  // namespace
+
+const KnockMethod &fko_method() {
+    static const Fko method;
+    return method;
+}
+
+}  // namespace xk::methods

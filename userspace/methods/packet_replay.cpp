@@ -1,0 +1,46 @@
+#include "methods/packet_replay.hpp"
+
+namespace xk::methods {
+
+using spa::Reject;
+
+Reject PacketReplay::check() {
+    if (decided_ && verdict_ != Reject::ok) return verdict_;  // judged by a range before
+    if (digested_) return Reject::ok;
+    if (!digester_.digest(wire_, digest_)) return Reject::crypto_error;
+    digested_ = true;
+    if (cache_->contains(digest_, now_)) {
+        decided_ = true;
+        return verdict_ = Reject::replay;
+    }
+    return Reject::ok;
+}
+
+Reject PacketReplay::record(std::span<const uint8_t> said, int64_t stamp) {
+    if (decided_) return verdict_;  // a second range trying the same packet
+    decided_ = true;
+    if (!said.empty()) {
+        spa::ReplayDigest d;
+        if (!digester_.digest(said, d)) return verdict_ = Reject::crypto_error;
+        if (Reject r = remember(d, stamp); r != Reject::ok) return verdict_ = r;
+    }
+    return verdict_ = remember(digest_, stamp);
+}
+
+// Kept until the packet's own timestamp leaves the window, not only 2 × proof_time from now:
+// a packet stamped ahead (too_new today) must still be a replay once its window opens.
+Reject PacketReplay::remember(const spa::ReplayDigest &d, int64_t stamp) {
+    switch (cache_->insert(d, now_, stamp)) {
+        case policy::ReplayCache::Insert::added:
+            return Reject::ok;
+        case policy::ReplayCache::Insert::present:
+            return Reject::replay;  // seen before, or another worker won
+        case policy::ReplayCache::Insert::full:
+            return Reject::replay_cache_full;
+        case policy::ReplayCache::Insert::journal_error:
+            return Reject::journal_error;  // fail closed: a restart would forget it
+    }
+    return Reject::journal_error;
+}
+
+}  // namespace xk::methods
