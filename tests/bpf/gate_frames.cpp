@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "fixtures/fixtures.hpp"
+#include "gate/counters.hpp"
 #include "xdpknock/maps.h"
 #include "xdpknock/parse.h"
 
@@ -25,15 +26,6 @@ std::vector<GateCase> buildCases() {
     }
     return all;
 }
-
-constexpr const char *kCounterNames[] = {
-    "KNOCK_REDIRECT", "KNOCK_NO_SOCKET", "SYN_PASS",       "SYN_DROP",        "SYN_EXPIRED",
-    "TCP_PASS",       "UDP_PASS",        "OTHER_PASS",     "MALFORMED_PASS",  "FRAGMENT_PASS",
-    "FRAGMENT_DROP",  "IPV6_EXT_DROP",   "KNOCK_LEN_DROP", "KNOCK_BYTE_DROP", "KNOCK_RATE_DROP",
-    "WAKE_EVENT",     "WAKE_SUPPRESSED", "WAKE_LOST",      "VLAN_DEEP_DROP",  "TCP_FLOW_PASS",
-    "TCP_GRANT_PASS", "TCP_DROP",        "MAPPED_DROP",    "KNOCK_FRAG_DROP",
-};
-static_assert(std::size(kCounterNames) == XK_CNT__MAX, "a counter was added to maps.h");
 
 constexpr AuthGrant kGrants[] = {
     {kV4AuthSsh, IPPROTO_TCP, kSshPort, false},
@@ -103,7 +95,7 @@ Bytes fkoShaped(size_t length, char first) {
 }
 
 const char *counterName(uint32_t counter) {
-    return counter < XK_CNT__MAX ? kCounterNames[counter] : "?";
+    return gate::counter_name(counter);  // the names status and the daemon use
 }
 
 const char *actionName(uint32_t action) {

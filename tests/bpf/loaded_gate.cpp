@@ -65,13 +65,6 @@ std::string nextIfname(bool rawIp) {
     return (rawIp ? "xktest-raw" : "xktest") + std::to_string(n++);
 }
 
-int openPinned(const gate::Gate &g, const char *map) {
-    const std::string path = g.pin_dir() + "/" + map;
-    int fd = bpf_obj_get(path.c_str());
-    if (fd < 0) fail("open pinned " + path, errno);
-    return fd;
-}
-
 }  // namespace
 
 uint64_t monotonicNowNs() {
@@ -86,15 +79,13 @@ LoadedGate::LoadedGate(bool rawIp) {
     gate_ = gate::Gate::load(options);
     // No quotas: tests grant under range ids of their own choosing.
     store_ = std::make_unique<auth::Authorized>(gate_->authorized_fd());
-    knockBucketsFd_ = openPinned(*gate_, "knock_buckets");
-    wakeLastFd_ = openPinned(*gate_, "wake_last");
+    knockBucketsFd_ = gate_->knock_buckets_fd();
+    wakeLastFd_ = gate_->wake_last_fd();
 }
 
 // Gate's destructor leaves its pins (a dead daemon keeps the gate closed): a test's go.
 LoadedGate::~LoadedGate() {
     const std::string dir = gate_->pin_dir();
-    close(knockBucketsFd_);
-    close(wakeLastFd_);
     store_.reset();
     gate_.reset();
     gate::remove_pins(dir);

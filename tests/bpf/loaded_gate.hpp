@@ -90,7 +90,7 @@ class LoadedGate {
     std::unique_ptr<gate::Gate> gate_;
     std::unique_ptr<auth::Authorized> store_;
     // Pinned maps gate::Gate has no accessor for, opened by their pin path.
-    int knockBucketsFd_ = -1, wakeLastFd_ = -1;
+    int knockBucketsFd_ = -1, wakeLastFd_ = -1;  // the gate's own: closed with it
 };
 
 // The catalog world (installCatalogWorld) loaded once per process and gate kind: loading is

@@ -186,6 +186,12 @@ int Gate::counters_fd() const {
 int Gate::flows_fd() const {
     return bpf_map__fd(skel_->maps.flows);
 }
+int Gate::knock_buckets_fd() const {
+    return bpf_map__fd(skel_->maps.knock_buckets);
+}
+int Gate::wake_last_fd() const {
+    return bpf_map__fd(skel_->maps.wake_last);
+}
 int Gate::wake_events_fd() const {
     return bpf_map__fd(skel_->maps.wake_events);
 }

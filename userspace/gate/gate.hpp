@@ -56,6 +56,8 @@ class Gate {
     int xsks_fd() const;
     int counters_fd() const;
     int flows_fd() const;
+    int knock_buckets_fd() const;
+    int wake_last_fd() const;
     int wake_events_fd() const;   // ring buffer of xk_wake_event
     int wake_targets_fd() const;  // xk_wake_target -> host id
     int ifindex() const { return ifindex_; }
