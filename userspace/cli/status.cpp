@@ -8,19 +8,17 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "auth/authorized.hpp"
-#include "gate/counters.hpp"
+#include "stats/json_printer.hpp"
+#include "stats/stats_file.hpp"
+#include "stats/table_printer.hpp"
 
 namespace xk::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 struct Fd {
     int fd;
@@ -46,138 +44,64 @@ std::string attach_state(const std::string &ifname) {
     return q.attach_mode == XDP_ATTACHED_SKB ? "generic" : "native";
 }
 
-json interface_status(const fs::path &dir) {
-    json j = {{"interface", dir.filename().string()}, {"xdp", attach_state(dir.filename())}};
-    Fd counters((dir / "counters").string());
-    if (counters.fd >= 0) {
-        auto c = gate::read_counters(counters.fd);
-        for (unsigned i = 0; i < c.size(); ++i) j["counters"][gate::counter_name(i)] = c[i];
+// Longest-lasting first.
+std::vector<stats::Authorization> authorizations(int map_fd) {
+    const uint64_t now = auth::monotonic_ns();
+    auto entries = auth::Authorized(map_fd).list();
+    std::sort(entries.begin(), entries.end(),
+              [](const auto &a, const auto &b) { return a.value.expires_ns > b.value.expires_ns; });
+    std::vector<stats::Authorization> out;
+    out.reserve(entries.size());
+    for (const auto &e : entries) {
+        int64_t left =
+            (static_cast<int64_t>(e.value.expires_ns) - static_cast<int64_t>(now)) / 1000000000;
+        out.push_back(
+            {e.addr, e.port, left > 0 ? left : 0, left <= 0, e.value.range_id, e.value.secret_id});
     }
-    Fd authorized((dir / "authorized").string());
-    j["authorized"] = json::array();
-    if (authorized.fd >= 0) {
-        uint64_t now = auth::monotonic_ns();
-        auto entries = auth::Authorized(authorized.fd).list();
-        std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) {
-            return a.value.expires_ns > b.value.expires_ns;
-        });
-        for (const auto &e : entries) {
-            int64_t left =
-                (static_cast<int64_t>(e.value.expires_ns) - static_cast<int64_t>(now)) / 1000000000;
-            j["authorized"].push_back({{"source", policy::format_address(e.addr)},
-                                       {"port", policy::format_port(e.port)},
-                                       {"seconds_left", left > 0 ? left : 0},
-                                       {"expired", left <= 0},
-                                       {"range", e.value.range_id},
-                                       {"secret", e.value.secret_id}});
-        }
-    }
-    return j;
+    return out;
 }
 
-void print_table(const json &all) {
-    for (const auto &i : all["interfaces"]) {
-        printf("%s  xdp: %s\n", i["interface"].get<std::string>().c_str(),
-               i["xdp"].get<std::string>().c_str());
-        if (i.contains("counters")) {
-            printf("  counters:");
-            int col = 0;
-            for (const auto &[name, v] : i["counters"].items()) {
-                printf("%s %s=%llu", col++ % 4 == 0 ? "\n   " : "", name.c_str(),
-                       static_cast<unsigned long long>(v.get<uint64_t>()));
-            }
-            printf("\n");
-        }
-        // ring_full: knocks XDP redirected but the queue's socket had no room (back-pressure).
-        if (i.contains("queues")) {
-            for (const auto &q : i["queues"]) {
-                printf(
-                    "  queue %u: workers=%u frames=%llu accepted=%llu ring_full=%llu "
-                    "rx_dropped=%llu",
-                    q["queue"].get<unsigned>(), q.value("workers", 1u),
-                    static_cast<unsigned long long>(q["frames"].get<uint64_t>()),
-                    static_cast<unsigned long long>(q["accepted"].get<uint64_t>()),
-                    static_cast<unsigned long long>(q["ring_full"].get<uint64_t>()),
-                    static_cast<unsigned long long>(q["rx_dropped"].get<uint64_t>()));
-                if (q.contains("latency") && q["latency"]["count"].get<uint64_t>() > 0) {
-                    printf(" knock->authorized p50=%.1fus p99=%.1fus",
-                           q["latency"]["p50_us"].get<double>(),
-                           q["latency"]["p99_us"].get<double>());
-                }
-                printf("\n");
-            }
-        }
-        if (i.contains("workers")) {
-            printf("  workers (cpu/queue, + = fed by the poller):");
-            for (const auto &w : i["workers"]) {
-                printf(" %u%sq%u", w["cpu"].get<unsigned>(), w["poller"].get<bool>() ? "/" : "+",
-                       w["queue"].get<unsigned>());
-            }
-            printf("\n");
-        }
-        printf("  authorized: %zu\n", i["authorized"].size());
-        for (const auto &a : i["authorized"]) {
-            printf("    %-40s %-9s %5llds left\n", a["source"].get<std::string>().c_str(),
-                   a["port"].get<std::string>().c_str(),
-                   static_cast<long long>(a["seconds_left"].get<int64_t>()));
-        }
-    }
-}
-
-// Wake hosts, from the daemon's stats.json: awake / asleep as last probed, and the last
-// wake with what asked for it.
-void print_hosts(const json &hosts) {
-    printf("hosts:\n");
-    for (const auto &h : hosts) {
-        printf("  %-16s %s on %-8s %-7s wakes=%llu already_awake=%llu\n",
-               h["name"].get<std::string>().c_str(), h["mac"].get<std::string>().c_str(),
-               h["interface"].get<std::string>().c_str(), h["state"].get<std::string>().c_str(),
-               static_cast<unsigned long long>(h["wakes"].get<uint64_t>()),
-               static_cast<unsigned long long>(h["already_awake"].get<uint64_t>()));
-        if (!h.contains("last_wake")) continue;
-        const json &w = h["last_wake"];
-        time_t at = w["at"].get<int64_t>();
-        char when[32];
-        strftime(when, sizeof(when), "%F %T", localtime(&at));
-        printf("    last wake %s: %s after %llu ms, %u magic packet(s); %s\n", when,
-               w["result"].get<std::string>().c_str(),
-               static_cast<unsigned long long>(w["ms"].get<uint64_t>()),
-               w["magic_packets"].get<unsigned>(), w["trigger"].get<std::string>().c_str());
-    }
+// The gate as its pins show it, daemon or not: what is attached, counters, authorizations.
+stats::Interface pinned_interface(const fs::path &dir) {
+    stats::Interface i;
+    i.name = dir.filename().string();
+    i.xdp = attach_state(i.name);
+    Fd counters((dir / XK_MAP_COUNTERS).string());
+    if (counters.fd >= 0) i.counters = gate::read_counters(counters.fd);
+    Fd authorized((dir / XK_MAP_AUTHORIZED).string());
+    i.authorized.emplace();
+    if (authorized.fd >= 0) i.authorized = authorizations(authorized.fd);
+    return i;
 }
 
 }  // namespace
 
+// The pinned maps are the truth for the gate (fresh, and there with no daemon); the
+// daemon's stats.json adds what only it knows: queues, workers, latency, wake hosts.
 int run_status(const std::string &pin_root, const std::string &run_dir, bool as_json) {
-    json all = {{"interfaces", json::array()}};
     std::error_code ec;
     if (!fs::is_directory(pin_root, ec)) {
         fprintf(stderr, "xdpknock: no gate pinned under %s (is xdpknockd running?)\n",
                 pin_root.c_str());
         return 1;
     }
-    json daemon;
-    std::ifstream stats(run_dir + "/stats.json");
-    if (stats) daemon = json::parse(stats, nullptr, false);
+    const std::optional<stats::Snapshot> daemon = stats::read_file(run_dir);
+    stats::Snapshot all;
     for (const auto &dir : fs::directory_iterator(pin_root, ec)) {
         if (!dir.is_directory()) continue;
-        json j = interface_status(dir.path());
-        if (daemon.is_object() && daemon.contains("interfaces")) {
-            for (const auto &d : daemon["interfaces"]) {
-                if (d["interface"] != j["interface"]) continue;
-                for (const char *k : {"queues", "workers", "latency"}) {
-                    if (d.contains(k)) j[k] = d[k];
-                }
-            }
+        stats::Interface i = pinned_interface(dir.path());
+        for (const auto &d : daemon ? daemon->interfaces : std::vector<stats::Interface>{}) {
+            if (d.name != i.name) continue;
+            i.mode = d.mode;
+            i.pipeline = d.pipeline;
         }
-        all["interfaces"].push_back(j);
+        all.interfaces.push_back(std::move(i));
     }
-    if (daemon.is_object() && daemon.contains("hosts")) all["hosts"] = daemon["hosts"];
+    if (daemon) all.hosts = daemon->hosts;
     if (as_json) {
-        printf("%s\n", all.dump(2).c_str());
+        printf("%s\n", stats::to_json(all, 2).c_str());
     } else {
-        print_table(all);
-        if (all.contains("hosts")) print_hosts(all["hosts"]);
+        fputs(stats::to_table(all).c_str(), stdout);
     }
     return 0;
 }

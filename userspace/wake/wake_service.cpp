@@ -228,4 +228,26 @@ nlohmann::json WakeService::stats() const {
     return out;
 }
 
+std::vector<HostStatus> WakeService::hosts() const {
+    std::lock_guard lock(mutex_);
+    std::vector<HostStatus> out;
+    out.reserve(hosts_.size());
+    for (const HostState &h : hosts_) {
+        HostStatus s{h.host->name,      format_mac(h.host->mac),
+                     h.host->interface, h.phase == Phase::waking ? "waking" : h.probed,
+                     h.probed_at,       h.wakes,
+                     h.already_awake,   h.coalesced,
+                     std::nullopt};
+        if (h.last.at) {
+            const uint64_t end = h.last.ended_ns ? h.last.ended_ns : monotonic_ns();
+            s.last_wake =
+                LastWake{h.last.at,      h.last.trigger,       h.last.source,
+                         h.last.service, h.last.range,         h.last.secret,
+                         h.last.result,  h.last.magic_packets, (end - h.last.started_ns) / kMs};
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
 }  // namespace xk::wake

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,21 @@ struct ring_buffer;
 
 namespace xk::wake {
 
+// What status shows of a host: its state as last probed and its last (or running) wake.
+struct LastWake {
+    int64_t at = 0;  // unix seconds
+    std::string trigger, source, service, range, secret, result;
+    unsigned magic_packets = 0;
+    uint64_t ms = 0;  // from the SYN to the answer (or until now, while it runs)
+};
+struct HostStatus {
+    std::string name, mac, interface;
+    std::string state;      // awake / asleep as last probed, waking, or unknown
+    int64_t probed_at = 0;  // unix seconds
+    uint64_t wakes = 0, already_awake = 0, coalesced = 0;
+    std::optional<LastWake> last_wake;
+};
+
 class WakeService {
   public:
     // Opens the sockets on every host's interface: a missing one fails here, at start.
@@ -36,6 +52,7 @@ class WakeService {
     void stop();
     // Per host: awake / asleep as last probed, and the last wake with its trigger.
     nlohmann::json stats() const;
+    std::vector<HostStatus> hosts() const;
 
   private:
     enum class Phase { idle, checking, waking };

@@ -1,0 +1,107 @@
+#include "stats/json_printer.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace xk::stats {
+namespace {
+
+using nlohmann::json;
+using H = workers::LatencyHistogram;
+
+// Quantiles for people; the non-empty buckets ([upper bound ns, count]) for the reader,
+// so stats.json turns back into the same histogram.
+json latency_json(const Latency &c, bool buckets) {
+    json j = {{"count", latency_count(c)},
+              {"p50_us", static_cast<double>(H::quantile_ns(c, 0.50)) / 1000.0},
+              {"p99_us", static_cast<double>(H::quantile_ns(c, 0.99)) / 1000.0},
+              {"max_us", static_cast<double>(H::quantile_ns(c, 1.0)) / 1000.0}};
+    if (!buckets) return j;
+    j["buckets"] = json::array();
+    for (unsigned i = 0; i < c.size(); ++i) {
+        if (c[i]) j["buckets"].push_back({H::upper_ns(i), c[i]});
+    }
+    return j;
+}
+
+json queue_json(const Queue &q) {
+    json rejected = json::object();
+    for (size_t r = 0; r < q.rejected.size(); ++r) {
+        if (q.rejected[r]) rejected[spa::reject_name(static_cast<spa::Reject>(r))] = q.rejected[r];
+    }
+    return {{"queue", q.queue},           {"workers", q.workers},
+            {"frames", q.frames},         {"accepted", q.accepted},
+            {"not_knock", q.not_knock},   {"rejected", rejected},
+            {"ring_full", q.ring_full},   {"rx_dropped", q.rx_dropped},
+            {"fill_empty", q.fill_empty}, {"latency", latency_json(q.latency, true)}};
+}
+
+void add_pipeline(json &j, const Pipeline &p) {
+    j["queues"] = json::array();
+    for (const Queue &q : p.queues) j["queues"].push_back(queue_json(q));
+    j["workers"] = json::array();
+    for (const Worker &w : p.workers) {
+        j["workers"].push_back(
+            {{"cpu", w.cpu}, {"queue", w.queue}, {"poller", w.poller}, {"frames", w.frames}});
+    }
+    j["latency"] = latency_json(total_latency(p), false);
+}
+
+json authorization_json(const Authorization &a) {
+    return {{"source", policy::format_address(a.source)},
+            {"port", policy::format_port(a.port)},
+            {"seconds_left", a.seconds_left},
+            {"expired", a.expired},
+            {"range", a.range},
+            {"secret", a.secret}};
+}
+
+json interface_json(const Interface &i) {
+    json j = {{"interface", i.name}};
+    if (!i.mode.empty()) j["mode"] = i.mode;
+    if (!i.xdp.empty()) j["xdp"] = i.xdp;
+    if (i.counters) {
+        for (unsigned c = 0; c < i.counters->size(); ++c)
+            j["counters"][gate::counter_name(c)] = (*i.counters)[c];
+    }
+    if (i.authorized) {
+        j["authorized"] = json::array();
+        for (const Authorization &a : *i.authorized)
+            j["authorized"].push_back(authorization_json(a));
+    }
+    if (i.pipeline) add_pipeline(j, *i.pipeline);
+    return j;
+}
+
+json host_json(const wake::HostStatus &h) {
+    json j = {{"name", h.name},
+              {"mac", h.mac},
+              {"interface", h.interface},
+              {"state", h.state},
+              {"probed_at", h.probed_at},
+              {"wakes", h.wakes},
+              {"already_awake", h.already_awake},
+              {"coalesced", h.coalesced}};
+    if (const auto &w = h.last_wake) {
+        j["last_wake"] = {{"at", w->at},         {"trigger", w->trigger},
+                          {"source", w->source}, {"service", w->service},
+                          {"range", w->range},   {"secret", w->secret},
+                          {"result", w->result}, {"magic_packets", w->magic_packets},
+                          {"ms", w->ms}};
+    }
+    return j;
+}
+
+}  // namespace
+
+std::string to_json(const Snapshot &s, int indent) {
+    json j = {{"interfaces", json::array()}};
+    if (s.pid) j["pid"] = s.pid;
+    for (const Interface &i : s.interfaces) j["interfaces"].push_back(interface_json(i));
+    if (s.hosts) {
+        j["hosts"] = json::array();
+        for (const auto &h : *s.hosts) j["hosts"].push_back(host_json(h));
+    }
+    return j.dump(indent);
+}
+
+}  // namespace xk::stats

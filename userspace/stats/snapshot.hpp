@@ -1,0 +1,86 @@
+#pragma once
+// One typed snapshot of the gateway, collected once a second by the daemon (and, for the
+// pinned maps, by `xdpknock status`), rendered by separate printers: the status table,
+// JSON (stats.json, `status --json`), Prometheus. Plain structs: no JSON types here.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gate/counters.hpp"
+#include "policy/address.hpp"
+#include "policy/config.hpp"
+#include "spa/reject.hpp"
+#include "wake/wake_service.hpp"
+#include "workers/latency_histogram.hpp"
+
+namespace xk::stats {
+
+using Latency = workers::LatencyHistogram::Counts;  // knock -> authorized, per bucket
+using Rejects = std::array<uint64_t, spa::kRejectCount>;
+
+// One rx queue: its workers' counters summed and its AF_XDP socket's ring statistics.
+struct Queue {
+    uint32_t queue = 0;
+    uint32_t workers = 0;
+    uint64_t frames = 0, accepted = 0, not_knock = 0;
+    Rejects rejected{};
+    uint64_t ring_full = 0;  // back-pressure: XDP redirected a knock, the rx ring had no room
+    uint64_t rx_dropped = 0, fill_empty = 0;
+    Latency latency{};
+};
+
+struct Worker {
+    unsigned cpu = 0;
+    uint32_t queue = 0;
+    bool poller = false;  // polls its socket itself (else fed batches by the poller)
+    uint64_t frames = 0;
+};
+
+// What the daemon's AF_XDP side reports for one interface.
+struct Pipeline {
+    std::vector<Queue> queues;
+    std::vector<Worker> workers;
+};
+
+struct Authorization {
+    policy::Address source;
+    policy::PortRef port;
+    int64_t seconds_left = 0;  // 0 once expired (the sweeper has not removed it yet)
+    bool expired = false;
+    uint32_t range = 0, secret = 0;  // indexes into the config; beyond it: a hand grant
+};
+
+struct Interface {
+    std::string name;
+    std::string mode;  // how the daemon attached ("native", "generic"); "" when unknown
+    std::string xdp;   // what status finds on the link ("native", "not attached", ...)
+    std::optional<gate::Counters> counters;                // absent: the map was not read
+    std::optional<std::vector<Authorization>> authorized;  // absent: not listed
+    std::optional<Pipeline> pipeline;                      // absent: no daemon reported
+};
+
+struct Snapshot {
+    int pid = 0;  // the daemon's; 0 in status output
+    std::vector<Interface> interfaces;
+    std::optional<std::vector<wake::HostStatus>> hosts;  // absent: no wake hosts configured
+};
+
+inline uint64_t latency_count(const Latency &c) {
+    uint64_t n = 0;
+    for (uint64_t v : c) n += v;
+    return n;
+}
+
+// An interface's latency: its queues' histograms merged.
+inline Latency total_latency(const Pipeline &p) {
+    Latency all{};
+    for (const Queue &q : p.queues) {
+        for (size_t b = 0; b < all.size(); ++b) all[b] += q.latency[b];
+    }
+    return all;
+}
+
+}  // namespace xk::stats
