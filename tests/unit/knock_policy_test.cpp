@@ -405,17 +405,32 @@ constexpr const char *kSharedHmacKey =
     R"({"label": "k", "key": "shared key", "hmac_key": "shared hmac"})";
 constexpr const char *kSharedLegacyKey = R"({"label": "k", "key": "legacy key", "mode": "cbc"})";
 
-std::string shared_packet(const Config &c, int64_t ts) {
+std::string shared_packet(const Config &c, int64_t ts, const char *message = "192.0.2.10,tcp/22") {
     std::string error;
     auto ctx = xk::spa::FkoKeyContext::create(c.ranges[0].secrets[0].fko, error);
     EXPECT_TRUE(ctx) << error;
     xk::spa::FkoRequest req;
     req.timestamp = ts;
-    req.message = "192.0.2.10,tcp/22";
+    req.message = message;
     return encode(*ctx, req);
 }
 
 }  // namespace
+
+TEST(FkoReplayShared, ARangeRefusingAfterTheRecordLeavesThePacketToTheNextRange) {
+    for (const char *secret : {kSharedHmacKey, kSharedLegacyKey}) {
+        Config c = shared_key_config(secret);
+        ReplayCache replay("", KnockPolicy::replay_retention(c));
+        KnockPolicy policy(c, &replay);
+        // office records the packet, then refuses tcp/443; its own record is no replay for
+        // anywhere, which opens tcp/443.
+        std::string pkt = shared_packet(c, 1000, "192.0.2.10,tcp/443");
+        Decision d = policy.check(fko_knock(pkt, 1000));
+        EXPECT_TRUE(d.accepted()) << xk::spa::reject_name(d.reason) << " " << secret;
+        EXPECT_EQ(d.range_id, 1u);
+        EXPECT_EQ(policy.check(fko_knock(pkt, 1001)).reason, Reject::replay) << secret;
+    }
+}
 
 TEST(FkoReplayShared, AReplayIsRefusedByEveryRangeSharingTheKey) {
     Config c = shared_key_config(kSharedHmacKey);

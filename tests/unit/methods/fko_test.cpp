@@ -1,0 +1,104 @@
+// The fko method: its keys, its pre-filter shape, its warnings, what it tells the log.
+// (Judging fko knocks end to end: tests/unit/knock_policy_test.cpp.)
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "../expect_config_error.hpp"
+#include "methods/registry.hpp"
+#include "policy/config.hpp"
+#include "policy/knock_policy.hpp"
+#include "xdpknock/maps.h"
+
+using namespace xk;
+
+namespace {
+
+std::string fko_text(const std::string &range_extra, const std::string &open = "\"*\"",
+                     const std::string &secret = R"({"label": "k", "key": "passphrase"})") {
+    return R"({"interfaces": [{"name": "eth0"}],
+      "services": [{"name": "ssh", "port": "tcp/22"}, {"name": "web", "port": "tcp/443"},
+                   {"name": "rdp", "port": "tcp/3389"}],
+      "ranges": [{"name": "roam", "method": "fko", "open": [)" +
+           open + "]" + range_extra + R"(, "secrets": [)" + secret + "]}]}";
+}
+
+policy::Config fko_config(const std::string &range_extra, const std::string &open = "\"*\"") {
+    return policy::parse_config(fko_text(range_extra, open));
+}
+
+}  // namespace
+
+TEST(FkoMethod, SecretsAreKeysWithHmacAndModeCheckedByKey) {
+    auto c = policy::parse_config(
+        fko_text("", "\"*\"",
+                 R"({"label": "k", "key_base64": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            "hmac_key": "hmac-key", "hmac": "sha384", "mode": "ctr"})"));
+    const auto &s = c.ranges[0].secrets[0];
+    EXPECT_EQ(s.fko.key.size(), 32u);
+    EXPECT_EQ(s.fko.hmac, spa::HmacType::sha384);
+    EXPECT_EQ(s.fko.mode, spa::Mode::ctr);
+    EXPECT_TRUE(s.plain.empty());
+    EXPECT_EQ(policy::parse_config(fko_text("")).ranges[0].secrets[0].fko.hmac,
+              spa::HmacType::none);
+    expect_error(fko_text("", "\"*\"", R"({"label": "k", "secret": "x"})"), "ranges[0].secrets[0]");
+    expect_error(fko_text("", "\"*\"", R"({"label": "k", "key": "p", "hmac": "sha256"})"),
+                 "ranges[0].secrets[0].hmac");
+    expect_error(fko_text("", "\"*\"", R"({"label": "k", "key": "p", "mode": "xts"})"),
+                 "ranges[0].secrets[0].mode");
+    expect_error(fko_text("", "\"*\"", R"({"label": "k"})"), "ranges[0].secrets[0].key");
+}
+
+TEST(FkoMethod, ShapeIsFkoOnly) {
+    auto c = fko_config("");
+    xk_port e{};
+    methods::method_of(c.ranges[0]).add_shape(c.ranges[0], e);
+    EXPECT_EQ(e.knock_shapes, XK_KNOCK_FKO);
+    EXPECT_EQ(e.plain_lens, 0u);
+}
+
+TEST(FkoMethod, AStarTakesOneEntryPerProtectedService) {
+    auto star = fko_config("");
+    EXPECT_EQ(policy::entries_per_source(star.ranges[0], star), 3u);
+    auto listed = fko_config("", R"("tcp/22", "tcp/443")");
+    EXPECT_EQ(policy::entries_per_source(listed.ranges[0], listed), 2u);
+}
+
+TEST(FkoMethod, ProofIpOffIsWarnedNamingTheRange) {
+    auto off = policy::config_warnings(fko_config(""));
+    ASSERT_EQ(off.size(), 1u);
+    EXPECT_EQ(off[0],
+              "range roam: proof_ip is off: whoever sees a knock on the path can resend it first "
+              "from their own address");
+    EXPECT_TRUE(policy::config_warnings(fko_config(R"(, "proof_ip": true)")).empty());
+}
+
+TEST(FkoMethod, KeepsReplaysAndWithoutATimeWindowForever) {
+    auto windowed = fko_config(R"(, "proof_time": 90)");
+    const auto &m = methods::method_of(windowed.ranges[0]);
+    EXPECT_TRUE(m.uses_replay(windowed.ranges[0]));
+    EXPECT_FALSE(m.replay_only_by_digest(windowed.ranges[0]));
+    EXPECT_EQ(policy::KnockPolicy::replay_retention(windowed), 240);  // the 120 s floor, × 2
+    auto forever = fko_config(R"(, "proof_time": 0)");
+    EXPECT_TRUE(m.replay_only_by_digest(forever.ranges[0]));
+    EXPECT_GT(policy::KnockPolicy::replay_retention(forever), int64_t{50} * 365 * 86400);
+    // A worker's judge needs the replay cache: refused without one, fail closed.
+    EXPECT_THROW(policy::KnockPolicy(windowed, nullptr), std::logic_error);
+}
+
+TEST(FkoMethod, TheLogNamesTheUser) {
+    auto c = fko_config("");
+    const auto &m = methods::method_of(c.ranges[0]);
+    spa::FkoMessage msg{};
+    msg.user.len = 5;
+    std::memcpy(msg.user.data.data(), "alice", 5);
+    methods::Decision d;
+    std::string log;
+    m.describe(d, log);
+    EXPECT_EQ(log, "");  // nothing decoded
+    d.fko = &msg;
+    m.describe(d, log);
+    EXPECT_EQ(log, ", user alice");
+}
