@@ -24,6 +24,7 @@ const volatile __u64 xk_flow_idle_ns = 7200ull * 1000000000; /* flow_idle_timeou
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
     __uint(max_entries, 65536);
     __type(key, __u32);
     __type(value, struct xk_port);
@@ -31,6 +32,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
     __uint(max_entries, XK_AUTH_MAX_ENTRIES);
     __type(key, struct xk_auth_key);
     __type(value, struct xk_auth_value);
@@ -40,6 +42,7 @@ struct {
  * pressure the stalest flow goes, and its next packet needs a grant again (closed). */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
     __uint(max_entries, XK_FLOWS_MAX);
     __type(key, struct xk_flow_key);
     __type(value, struct xk_flow);
@@ -47,6 +50,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_XSKMAP);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
     __uint(max_entries, XK_MAX_QUEUES);
     __type(key, __u32);
     __type(value, __u32);
@@ -57,6 +61,7 @@ struct {
  * LRU lock. Updates are lock-free and approximate: see knock_rate_ok. */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
     __uint(max_entries, XK_KNOCK_BUCKETS_MAX);
     __uint(map_flags, BPF_F_NO_COMMON_LRU);
     __type(key, struct xk_knock_source);
@@ -65,6 +70,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
     __uint(max_entries, XK_CNT__MAX);
     __type(key, __u32);
     __type(value, __u64);
@@ -74,11 +80,13 @@ struct {
  * and the per-address service table. */
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
     __uint(max_entries, XK_WAKE_RING_BYTES);
 } wake_events SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
     __uint(max_entries, XK_WAKE_HOSTS_MAX);
     __type(key, __u32);
     __type(value, __u64); /* bpf_ktime_get_ns() of the host's last event */
@@ -86,6 +94,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
     __uint(max_entries, XK_WAKE_TARGETS_MAX);
     __type(key, struct xk_wake_target);
     __type(value, __u32);

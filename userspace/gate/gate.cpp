@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -40,6 +43,19 @@ std::string attached_prog_name(int ifindex, uint32_t &prog_id, uint32_t &mode) {
     return name;
 }
 
+// libbpf speaks through the project's log: its warnings (a verifier refusal, a pin that
+// cannot be reused) as warnings with our timestamps, its chatter only at debug.
+int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args) {
+    log::Level ours = level == LIBBPF_WARN ? log::Level::warn : log::Level::debug;
+    if (!log::enabled(ours)) return 0;
+    char line[1024];
+    int n = vsnprintf(line, sizeof(line), fmt, args);
+    if (n > 0 && line[std::min<size_t>(size_t(n), sizeof(line) - 1) - 1] == '\n')
+        line[std::min<size_t>(size_t(n), sizeof(line) - 1) - 1] = '\0';
+    log::write(ours, "%s", line);  // libbpf says "libbpf: " itself
+    return n;
+}
+
 }  // namespace
 
 std::string pin_dir_for(const std::string &pin_root, const std::string &ifname) {
@@ -55,6 +71,8 @@ void ensure_bpffs() {
 }
 
 std::unique_ptr<Gate> Gate::prepare(const GateOptions &options) {
+    static const bool routed = (libbpf_set_print(libbpf_log), true);
+    (void)routed;
     std::unique_ptr<Gate> g(new Gate());
     g->ifname_ = options.ifname;
     g->layer_ = options.layer;
@@ -87,7 +105,9 @@ std::unique_ptr<Gate> Gate::attach(const GateOptions &options,
 }
 
 void Gate::load_program(const GateOptions &options) {
-    skel_ = xdpknock__open();
+    // Maps are declared LIBBPF_PIN_BY_NAME: libbpf names each pin <pin_dir>/<map name>.
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir_.c_str());
+    skel_ = xdpknock__open_opts(&open_opts);
     if (!skel_) throw GateError("cannot open the BPF object: " + errstr(errno));
     skel_->rodata->xk_raw_ip = layer_ == LinkLayer::raw_ip;
     skel_->rodata->xk_flow_idle_ns = uint64_t{options.flow_idle_s} * 1000000000ull;

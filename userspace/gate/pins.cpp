@@ -68,11 +68,12 @@ PinPlan plan_pins(bpf_object *obj, const std::string &dir) {
         std::string path = pin_path(dir, m);
         bpf_map_info info{};
         if (pinned_info(path, info) && !same_shape(m, info)) {
+            // Loaded fresh (no pin path: libbpf would refuse the mismatch), pinned by
+            // finish_pins once the load succeeded.
+            if (int err = bpf_map__set_pin_path(m, nullptr))
+                throw GateError(path + ": " + std::strerror(-err));
             plan.replace.push_back(m);
-            continue;  // loaded fresh, pinned by finish_pins
         }
-        if (int err = bpf_map__set_pin_path(m, path.c_str()))
-            throw GateError(path + ": " + std::strerror(-err));
     }
     return plan;
 }
