@@ -5,6 +5,7 @@
 
 #include "auth/authorized.hpp"
 #include "log/log.hpp"
+#include "methods/registry.hpp"
 
 namespace xk::daemon {
 namespace {
@@ -31,11 +32,11 @@ spa::Reject StoreGrantSink::grant(const policy::Knock &knock, const policy::Deci
     const policy::Range &range = config_.ranges[d.range_id];
     std::string ports;
     for (const auto &p : d.grant()) ports += (ports.empty() ? "" : ",") + policy::format_port(p);
-    std::string user;  // appended, not concatenated: GCC 12 -O3 flags operator+ here (-Wrestrict)
-    if (d.fko) user.append(", user ").append(d.fko->user.view());
+    std::string said;  // what the method adds, e.g. fko's user name
+    methods::method_of(range).describe(d, said);
     XK_INFO("%s: authorized %s for %s for %us (range %s, secret %s%s)", ifname_.c_str(),
             policy::format_address(knock.source).c_str(), ports.c_str(), d.timeout_s,
-            range.name.c_str(), range.secrets[d.secret_id].label.c_str(), user.c_str());
+            range.name.c_str(), range.secrets[d.secret_id].label.c_str(), said.c_str());
     return spa::Reject::ok;
 }
 
