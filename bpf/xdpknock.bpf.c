@@ -25,7 +25,7 @@ const volatile __u64 xk_flow_idle_ns = 7200ull * 1000000000; /* flow_idle_timeou
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
-    __uint(max_entries, 65536);
+    __uint(max_entries, XK_PORTS_MAX);
     __type(key, __u32);
     __type(value, struct xk_port);
 } ports SEC(".maps");

@@ -18,6 +18,7 @@
 #define XK_MAP_WAKE_LAST "wake_last"
 #define XK_MAP_WAKE_TARGETS "wake_targets"
 #define XK_MAX_QUEUES 64
+#define XK_PORTS_MAX 65536         /* the ports table: one entry per port number */
 #define XK_AUTH_MAX_ENTRIES 65536  /* default; the config's authorized_max sets it at load */
 #define XK_FLOWS_MAX 65536         /* TCP flows to protected ports the gate lets continue */
 #define XK_KNOCK_BUCKETS_MAX 65536 /* sources tracked by the knock token bucket (LRU) */

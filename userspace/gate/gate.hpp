@@ -31,7 +31,7 @@ struct GateOptions {
     std::string ifname;
     policy::XdpMode mode = policy::XdpMode::automatic;
     std::string pin_root;  // default XK_PIN_ROOT
-    uint32_t authorized_max = 65536;
+    uint32_t authorized_max = XK_AUTH_MAX_ENTRIES;
     uint32_t flow_idle_s = 7200;
     LinkLayer layer = LinkLayer::ethernet;  // load() only: attach() reads it off the link
 };

@@ -18,7 +18,7 @@ static_assert(sizeof(xk_wake_target) == 20, "xk_wake_target layout is shared wit
 static_assert(sizeof(xk_wake_event) == 56, "xk_wake_event layout is shared with BPF");
 
 std::vector<xk_port> port_table(const policy::Config &config) {
-    std::vector<xk_port> table(65536);
+    std::vector<xk_port> table(XK_PORTS_MAX);
     const uint64_t interval = 1'000'000'000u / config.knock_rate.per_source_pps;
     for (const auto &r : config.ranges) {
         xk_port &e = table[r.port];

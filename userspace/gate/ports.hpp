@@ -10,7 +10,7 @@
 
 namespace xk::gate {
 
-// One entry per port number (65536): flags, and for knock ports the payload shapes their
+// One entry per port number (XK_PORTS_MAX): flags, and for knock ports the payload shapes their
 // ranges accept and the per-source rate. Pure, so tests can check it without BPF.
 std::vector<xk_port> port_table(const policy::Config &config);
 

@@ -12,6 +12,7 @@
 
 #include "policy/address.hpp"
 #include "spa/fko_secret.hpp"
+#include "xdpknock/maps.h"
 
 namespace xk::policy {
 
@@ -99,8 +100,8 @@ struct Config {
     std::vector<unsigned> cpus;  // workers pinned round-robin to these; empty: 0, 1, ...
     bool busy_poll = false;      // spin on the AF_XDP rings (SO_PREFER_BUSY_POLL) instead of poll()
     std::string log_level = "info";
-    uint32_t authorized_max = 65536;      // max_entries of the gate's authorized map
-    uint32_t flow_idle_timeout_s = 7200;  // idle timeout of the gate's TCP flow table
+    uint32_t authorized_max = XK_AUTH_MAX_ENTRIES;  // max_entries of the gate's authorized map
+    uint32_t flow_idle_timeout_s = 7200;            // idle timeout of the gate's TCP flow table
 };
 
 class ConfigError : public std::runtime_error {
