@@ -18,7 +18,8 @@
 
 namespace xk::stats {
 
-using Latency = workers::LatencyHistogram::Counts;  // knock -> authorized, per bucket
+// Knock -> authorized (XDP timestamp to map write), knocks per histogram bucket.
+using Latency = workers::LatencyHistogram::Counts;
 using Rejects = std::array<uint64_t, spa::kRejectCount>;
 
 // One rx queue: its workers' counters summed and its AF_XDP socket's ring statistics.
