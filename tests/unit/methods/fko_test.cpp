@@ -1,12 +1,12 @@
 // The fko method: its keys, its pre-filter shape, its warnings, what it tells the log.
-// (Judging fko knocks end to end: tests/unit/knock_policy_test.cpp.)
+// (Judging fko knocks end to end: tests/unit/policy/knock_policy_test.cpp.)
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 
-#include "../expect_config_error.hpp"
+#include "../policy/expect_config_error.hpp"
 #include "methods/registry.hpp"
 #include "policy/config.hpp"
 #include "policy/knock_policy.hpp"

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "../expect_config_error.hpp"
+#include "../policy/expect_config_error.hpp"
 #include "methods/registry.hpp"
 #include "policy/config.hpp"
 
