@@ -16,6 +16,8 @@
 #include "log/private_file.hpp"
 #include "policy/knock_policy.hpp"
 #include "policy/replay_cache.hpp"
+#include "stats/collect.hpp"
+#include "stats/stats_file.hpp"
 #include "wake/wake_service.hpp"
 
 namespace xk::daemon {
@@ -26,14 +28,6 @@ struct Gateway {
     std::unique_ptr<policy::ReplayCache> replay;
     std::unique_ptr<wake::WakeService> wake;
 };
-
-// Status reads this; written whole and renamed, private (it names sources and hosts).
-void write_stats(const std::string &run_dir, const Gateway &gw) {
-    nlohmann::json j = {{"pid", getpid()}, {"interfaces", nlohmann::json::array()}};
-    for (const auto &i : gw.ifaces) j["interfaces"].push_back(i->stats());
-    if (gw.wake) j["hosts"] = gw.wake->stats();
-    write_private_file(run_dir + "/stats.json", j.dump() + "\n");
-}
 
 // Everything that can fail comes before the first gate: the wake links, the state folder,
 // the replay journal. A failure after a gate attached leaves that gate closed.
@@ -64,7 +58,7 @@ void tick(uint64_t seconds, const std::string &run_dir, bool stats_ok, Gateway &
             XK_ERROR("replay journal: %s (digests stay in memory)", e.what());
         }
     }
-    if (stats_ok) write_stats(run_dir, gw);
+    if (stats_ok) stats::write_file(run_dir, stats::collect(gw.ifaces, gw.wake.get()));
 }
 
 }  // namespace

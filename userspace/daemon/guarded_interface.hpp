@@ -4,8 +4,6 @@
 
 #include <memory>
 
-#include <nlohmann/json.hpp>
-
 #include "auth/authorized.hpp"
 #include "daemon/store_grant_sink.hpp"
 #include "gate/gate.hpp"
@@ -23,7 +21,6 @@ class GuardedInterface {
     // removes a gate (fail closed on stop, crash and upgrade alike).
     void stop();
     void sweep();
-    nlohmann::json stats() const;
     const std::string &name() const { return name_; }
     int wake_events_fd() const { return gate_->wake_events_fd(); }  // for wake::WakeService
     // For stats::collect: the gate's maps, and the workers (null once stopped).

@@ -199,35 +199,6 @@ void WakeService::run() {
     }
 }
 
-nlohmann::json WakeService::stats() const {
-    std::lock_guard lock(mutex_);
-    nlohmann::json out = nlohmann::json::array();
-    for (const HostState &h : hosts_) {
-        nlohmann::json j = {{"name", h.host->name},
-                            {"mac", format_mac(h.host->mac)},
-                            {"interface", h.host->interface},
-                            {"state", h.phase == Phase::waking ? "waking" : h.probed},
-                            {"probed_at", h.probed_at},
-                            {"wakes", h.wakes},
-                            {"already_awake", h.already_awake},
-                            {"coalesced", h.coalesced}};
-        if (h.last.at) {
-            uint64_t end = h.last.ended_ns ? h.last.ended_ns : monotonic_ns();
-            j["last_wake"] = {{"at", h.last.at},
-                              {"trigger", h.last.trigger},
-                              {"source", h.last.source},
-                              {"service", h.last.service},
-                              {"range", h.last.range},
-                              {"secret", h.last.secret},
-                              {"result", h.last.result},
-                              {"magic_packets", h.last.magic_packets},
-                              {"ms", (end - h.last.started_ns) / kMs}};
-        }
-        out.push_back(j);
-    }
-    return out;
-}
-
 std::vector<HostStatus> WakeService::hosts() const {
     std::lock_guard lock(mutex_);
     std::vector<HostStatus> out;

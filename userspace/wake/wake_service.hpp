@@ -14,8 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "policy/config.hpp"
 #include "wake/link_sockets.hpp"
 #include "xdpknock/maps.h"
@@ -51,7 +49,6 @@ class WakeService {
     void start();
     void stop();
     // Per host: awake / asleep as last probed, and the last wake with its trigger.
-    nlohmann::json stats() const;
     std::vector<HostStatus> hosts() const;
 
   private:
