@@ -2,8 +2,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/if_link.h>
-#include <net/if.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +9,7 @@
 #include <filesystem>
 
 #include "auth/authorized.hpp"
+#include "gate/gate.hpp"
 #include "stats/json_printer.hpp"
 #include "stats/stats_file.hpp"
 #include "stats/table_printer.hpp"
@@ -27,22 +26,6 @@ struct Fd {
         if (fd >= 0) close(fd);
     }
 };
-
-// "native"/"generic" when an XDP program named xdpknock runs on ifname in this netns.
-std::string attach_state(const std::string &ifname) {
-    int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-    if (ifindex == 0) return "no such interface here";
-    LIBBPF_OPTS(bpf_xdp_query_opts, q);
-    if (bpf_xdp_query(ifindex, 0, &q) != 0 || q.prog_id == 0) return "not attached";
-    int fd = bpf_prog_get_fd_by_id(q.prog_id);
-    bpf_prog_info info{};
-    uint32_t len = sizeof(info);
-    bool ours = fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-                std::string(info.name) == "xdpknock";
-    if (fd >= 0) close(fd);
-    if (!ours) return "other XDP program attached";
-    return q.attach_mode == XDP_ATTACHED_SKB ? "generic" : "native";
-}
 
 // Longest-lasting first.
 std::vector<stats::Authorization> authorizations(int map_fd) {
@@ -65,7 +48,7 @@ std::vector<stats::Authorization> authorizations(int map_fd) {
 stats::Interface pinned_interface(const fs::path &dir) {
     stats::Interface i;
     i.name = dir.filename().string();
-    i.xdp = attach_state(i.name);
+    i.xdp = gate::attach_state(i.name);
     Fd counters((dir / XK_MAP_COUNTERS).string());
     if (counters.fd >= 0) i.counters = gate::read_counters(counters.fd);
     Fd authorized((dir / XK_MAP_AUTHORIZED).string());

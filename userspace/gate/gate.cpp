@@ -28,21 +28,6 @@ std::string errstr(int err) {
     return std::strerror(err < 0 ? -err : err);
 }
 
-// Name of the XDP program attached to ifindex in any mode, or "" when none.
-std::string attached_prog_name(int ifindex, uint32_t &prog_id, uint32_t &mode) {
-    LIBBPF_OPTS(bpf_xdp_query_opts, q);
-    if (bpf_xdp_query(ifindex, 0, &q) != 0 || q.prog_id == 0) return "";
-    prog_id = q.prog_id;
-    mode = q.attach_mode;
-    int fd = bpf_prog_get_fd_by_id(q.prog_id);
-    if (fd < 0) return "?";
-    bpf_prog_info info{};
-    uint32_t len = sizeof(info);
-    std::string name = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.name : "?";
-    close(fd);
-    return name;
-}
-
 // libbpf speaks through the project's log: its warnings (a verifier refusal, a pin that
 // cannot be reused) as warnings with our timestamps, its chatter only at debug.
 int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args) {
@@ -57,6 +42,28 @@ int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args) {
 }
 
 }  // namespace
+
+AttachedProgram attached_program(int ifindex) {
+    LIBBPF_OPTS(bpf_xdp_query_opts, q);
+    if (bpf_xdp_query(ifindex, 0, &q) != 0 || q.prog_id == 0) return {};
+    AttachedProgram p{"?", q.prog_id, q.attach_mode == XDP_ATTACHED_SKB};
+    int fd = bpf_prog_get_fd_by_id(q.prog_id);
+    if (fd < 0) return p;
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) p.name = info.name;
+    close(fd);
+    return p;
+}
+
+std::string attach_state(const std::string &ifname) {
+    int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    if (ifindex == 0) return "no such interface here";
+    AttachedProgram p = attached_program(ifindex);
+    if (p.name.empty()) return "not attached";
+    if (p.name != "xdpknock") return "other XDP program attached";
+    return p.generic ? "generic" : "native";
+}
 
 std::string pin_dir_for(const std::string &pin_root, const std::string &ifname) {
     return (pin_root.empty() ? std::string(XK_PIN_ROOT) : pin_root) + "/" + ifname;
@@ -121,14 +128,14 @@ void Gate::load_program(const GateOptions &options) {
 
 void Gate::attach_xdp(policy::XdpMode mode) {
     int prog_fd = bpf_program__fd(skel_->progs.xdpknock);
-    uint32_t old_id = 0, old_mode = 0;
-    std::string old = attached_prog_name(ifindex_, old_id, old_mode);
+    AttachedProgram running = attached_program(ifindex_);
+    const std::string &old = running.name;
+    const uint32_t old_id = running.id;
     if (!old.empty() && old != "xdpknock") {
         throw GateError(ifname_ + " already runs XDP program '" + old + "' (id " +
                         std::to_string(old_id) + "); detach it first");
     }
-    const uint32_t old_flags =
-        old_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+    const uint32_t old_flags = running.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
     // Auto with an earlier xdpknock attached: replace it in its own mode, atomically.
     if (mode == policy::XdpMode::automatic && !old.empty() &&
         bpf_xdp_attach(ifindex_, prog_fd, old_flags, nullptr) == 0) {
@@ -162,8 +169,8 @@ void Gate::attach_xdp(policy::XdpMode mode) {
 std::string detach(const std::string &pin_root, const std::string &ifname) {
     std::string said;
     int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-    uint32_t id = 0, mode = 0;
-    std::string prog = ifindex ? attached_prog_name(ifindex, id, mode) : "";
+    AttachedProgram running = ifindex ? attached_program(ifindex) : AttachedProgram{};
+    const std::string &prog = running.name;
     if (!ifindex) {
         said = ifname + ": no such interface here";
     } else if (prog.empty()) {
@@ -171,7 +178,7 @@ std::string detach(const std::string &pin_root, const std::string &ifname) {
     } else if (prog != "xdpknock") {
         throw GateError(ifname + " runs XDP program '" + prog + "', not xdpknock's; left alone");
     } else {
-        uint32_t flags = mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+        uint32_t flags = running.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
         if (int err = bpf_xdp_detach(ifindex, flags, nullptr))
             throw GateError(ifname + ": detach failed: " + errstr(err));
         said = ifname + ": gate detached";

@@ -78,6 +78,17 @@ class Gate {
     bool generic_ = false;
 };
 
+// The XDP program attached to an interface in any mode: name "" when none ("?" when it
+// cannot be read). The one place that asks the kernel.
+struct AttachedProgram {
+    std::string name;
+    uint32_t id = 0;
+    bool generic = false;  // XDP_ATTACHED_SKB
+};
+AttachedProgram attached_program(int ifindex);
+// What status shows for ifname: "native"/"generic" for our gate, else what is there.
+std::string attach_state(const std::string &ifname);
+
 std::string pin_dir_for(const std::string &pin_root, const std::string &ifname);
 // Mounts bpffs at /sys/fs/bpf when a fresh machine or netns has none.
 void ensure_bpffs();
