@@ -191,20 +191,10 @@ PortRef parse_port_ref(std::string_view text) {
     return ref;
 }
 
-Config parse_config(std::string_view json_text) {
-    json root;
-    try {
-        root = json::parse(json_text);
-    } catch (const json::parse_error &e) {
-        // Only the position: the parser's own message quotes the text it read, secrets included.
-        throw ConfigError("config: not valid JSON (syntax error near byte " +
-                          std::to_string(e.byte) + ")");
-    }
-    only_keys(root, "config",
-              {"interfaces", "ranges", "services", "hosts", "state_dir", "workers", "cpus",
-               "busy_poll", "log_level", "knock_rate", "authorized_max", "flow_idle_timeout"});
-    Config c;
-    parse_limits(root, c);
+namespace {
+
+// workers, cpus, busy_poll, log_level, knock_rate: how the daemon runs, not what it gates.
+void parse_runtime(const json &root, Config &c) {
     c.state_dir = get_string(root, "config", "state_dir", c.state_dir);
     c.workers = static_cast<unsigned>(get_uint(root, "config", "workers", 0, 0, 1024));
     if (root.contains("cpus")) {
@@ -222,7 +212,6 @@ Config parse_config(std::string_view json_text) {
     if (!one_of(c.log_level, {"debug", "info", "warn", "error"})) {
         fail("config.log_level", "must be debug, info, warn or error");
     }
-
     if (root.contains("knock_rate")) {
         const json &rate = root.at("knock_rate");
         only_keys(rate, "knock_rate", {"per_source_pps", "burst"});
@@ -232,69 +221,92 @@ Config parse_config(std::string_view json_text) {
         c.knock_rate.burst = static_cast<uint32_t>(
             get_uint(rate, "knock_rate", "burst", c.knock_rate.burst, 1, 1000000));
     }
+}
 
+Interface parse_interface(const json &j, const std::string &p) {
+    only_keys(j, p, {"name", "xdp_mode"});
+    Interface iface;
+    iface.name = get_string(j, p, "name", "", true);
+    if (iface.name.size() >= 16) fail(p + ".name", "longer than an interface name can be");
+    std::string mode = get_string(j, p, "xdp_mode", "auto");
+    if (mode == "auto") {
+        iface.mode = XdpMode::automatic;
+    } else if (mode == "native") {
+        iface.mode = XdpMode::native;
+    } else if (mode == "generic") {
+        iface.mode = XdpMode::generic;
+    } else {
+        fail(p + ".xdp_mode", "must be auto, native or generic");
+    }
+    return iface;
+}
+
+Service parse_service(const json &j, const std::string &p, const Config &c) {
+    only_keys(j, p, {"name", "port", "host", "address"});
+    Service s;
+    s.name = get_string(j, p, "name", "", true);
+    try {
+        s.port = parse_port_ref(get_string(j, p, "port", "", true));
+    } catch (const ConfigError &e) {
+        fail(p + ".port", e.what());
+    }
+    if (s.port.proto != 6) fail(p + ".port", "only tcp services can be gated");
+    parse_service_host(j, p, c, s);
+    return s;
+}
+
+// "<what>[i].name" must not repeat an earlier one's.
+template <typename T>
+void unique_names(const std::vector<T> &items, const char *what) {
+    for (size_t i = 0; i < items.size(); ++i) {
+        for (size_t k = 0; k < i; ++k) {
+            if (items[k].name == items[i].name) {
+                fail(std::string(what) + "[" + std::to_string(i) + "].name",
+                     std::string("duplicates ") + what + "[" + std::to_string(k) + "]");
+            }
+        }
+    }
+}
+
+}  // namespace
+
+Config parse_config(std::string_view json_text) {
+    json root;
+    try {
+        root = json::parse(json_text);
+    } catch (const json::parse_error &e) {
+        // Only the position: the parser's own message quotes the text it read, secrets included.
+        throw ConfigError("config: not valid JSON (syntax error near byte " +
+                          std::to_string(e.byte) + ")");
+    }
+    only_keys(root, "config",
+              {"interfaces", "ranges", "services", "hosts", "state_dir", "workers", "cpus",
+               "busy_poll", "log_level", "knock_rate", "authorized_max", "flow_idle_timeout"});
+    Config c;
+    parse_limits(root, c);
+    parse_runtime(root, c);
     const json &ifaces = get_array(root, "config", "interfaces", true);
     if (ifaces.empty()) fail("config.interfaces", "needs at least one interface");
-    for (size_t i = 0; i < ifaces.size(); ++i) {
-        std::string p = "interfaces[" + std::to_string(i) + "]";
-        only_keys(ifaces[i], p, {"name", "xdp_mode"});
-        Interface iface;
-        iface.name = get_string(ifaces[i], p, "name", "", true);
-        if (iface.name.size() >= 16) fail(p + ".name", "longer than an interface name can be");
-        std::string mode = get_string(ifaces[i], p, "xdp_mode", "auto");
-        if (mode == "auto") {
-            iface.mode = XdpMode::automatic;
-        } else if (mode == "native") {
-            iface.mode = XdpMode::native;
-        } else if (mode == "generic") {
-            iface.mode = XdpMode::generic;
-        } else {
-            fail(p + ".xdp_mode", "must be auto, native or generic");
-        }
-        c.interfaces.push_back(iface);
-    }
+    for (size_t i = 0; i < ifaces.size(); ++i)
+        c.interfaces.push_back(parse_interface(ifaces[i], "interfaces[" + std::to_string(i) + "]"));
 
     const json &hosts = get_array(root, "config", "hosts", false);
     if (hosts.size() >= XK_WAKE_HOSTS_MAX) {
         fail("config.hosts", "at most " + std::to_string(XK_WAKE_HOSTS_MAX - 1) + " hosts");
     }
-    for (size_t i = 0; i < hosts.size(); ++i) {
-        std::string p = "hosts[" + std::to_string(i) + "]";
-        c.hosts.push_back(parse_host(hosts[i], p));
-        for (size_t k = 0; k < i; ++k) {
-            if (c.hosts[k].name == c.hosts[i].name) {
-                fail(p + ".name", "duplicates hosts[" + std::to_string(k) + "]");
-            }
-        }
-    }
+    for (size_t i = 0; i < hosts.size(); ++i)
+        c.hosts.push_back(parse_host(hosts[i], "hosts[" + std::to_string(i) + "]"));
+    unique_names(c.hosts, "hosts");
 
     const json &services = get_array(root, "config", "services", true);
-    for (size_t i = 0; i < services.size(); ++i) {
-        std::string p = "services[" + std::to_string(i) + "]";
-        only_keys(services[i], p, {"name", "port", "host", "address"});
-        Service s;
-        s.name = get_string(services[i], p, "name", "", true);
-        try {
-            s.port = parse_port_ref(get_string(services[i], p, "port", "", true));
-        } catch (const ConfigError &e) {
-            fail(p + ".port", e.what());
-        }
-        if (s.port.proto != 6) fail(p + ".port", "only tcp services can be gated");
-        parse_service_host(services[i], p, c, s);
-        c.services.push_back(s);
-    }
+    for (size_t i = 0; i < services.size(); ++i)
+        c.services.push_back(parse_service(services[i], "services[" + std::to_string(i) + "]", c));
 
     const json &ranges = get_array(root, "config", "ranges", true);
     if (ranges.empty()) fail("config.ranges", "needs at least one range");
-    for (size_t i = 0; i < ranges.size(); ++i) {
+    for (size_t i = 0; i < ranges.size(); ++i)
         c.ranges.push_back(parse_range(ranges[i], "ranges[" + std::to_string(i) + "]", c.services));
-        for (size_t k = 0; k < i; ++k) {
-            if (c.ranges[k].name == c.ranges[i].name) {
-                fail("ranges[" + std::to_string(i) + "].name",
-                     "duplicates ranges[" + std::to_string(k) + "]");
-            }
-        }
-    }
+    unique_names(c.ranges, "ranges");
     assign_quotas(c);
     return c;
 }
