@@ -100,13 +100,16 @@ Reject verify_digest(FkoKeyContext &kc, std::string_view data, std::string_view 
 
 }  // namespace
 
-Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &out) {
-    if (pt.size() < kMinPlaintext || pt.size() > kMaxPlaintext) return Reject::bad_plaintext_length;
-    // Split by memchr, then the printable check as its own branch-free (vectorised) loop: the
-    // fused byte loop with a per-byte ':' branch cost ~10 instructions a byte. Same verdicts
-    // in the same order: too many fields first.
+namespace {
+
+using Tokens = std::array<std::string_view, kMaxTokens>;
+
+// Splits on ':' by memchr, then the printable check as its own branch-free (vectorised)
+// loop: the fused byte loop with a per-byte ':' branch cost ~10 instructions a byte. Same
+// verdicts in the same order: too many fields first.
+Reject split_fields(std::string_view pt, Tokens &tok, size_t &ntok) {
     std::array<uint16_t, kMaxTokens + 1> starts;  // starts[i] = first byte of field i
-    size_t ntok = 1;
+    ntok = 1;
     starts[0] = 0;
     const char *const base = pt.data();
     const char *p = base;
@@ -118,15 +121,12 @@ Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &o
     }
     if (!all_printable(pt)) return Reject::not_printable;
     starts[ntok] = static_cast<uint16_t>(pt.size() + 1);
-    std::array<std::string_view, kMaxTokens> tok;
     for (size_t i = 0; i < ntok; ++i) tok[i] = pt.substr(starts[i], starts[i + 1] - starts[i] - 1);
-    if (ntok < 7) return Reject::bad_fields;
+    return ntok < 7 ? Reject::bad_fields : Reject::ok;
+}
 
-    std::string_view digest = tok[ntok - 1];
-    std::string_view signed_part = pt.substr(0, pt.size() - digest.size() - 1);
-    if (Reject r = verify_digest(kc, signed_part, digest, out.digest_type); r != Reject::ok)
-        return r;
-
+// rand, user, timestamp, version, message type: the fields every message has.
+Reject parse_head(const Tokens &tok, FkoMessage &out) {
     // rand: 16 decimal digits.
     if (tok[0].size() != kRandLen || !all_digits(tok[0])) return Reject::bad_rand;
     std::memcpy(out.rand.data(), tok[0].data(), kRandLen);
@@ -148,22 +148,11 @@ Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &o
     if (tok[4].size() > 2) return Reject::field_too_long;
     if (!parse_uint(tok[4], 6, v)) return Reject::bad_message_type;
     out.type = static_cast<MsgType>(v);
+    return Reject::ok;
+}
 
-    // Fields after the message, in order: [nat] [server_auth] [timeout].
-    const bool nat = msg_has_nat(out.type), timeout = msg_has_timeout(out.type);
-    const size_t fixed = 6 + nat + timeout;  // before the digest
-    const size_t before_digest = ntok - 1;
-    if (before_digest != fixed && before_digest != fixed + 1) return Reject::bad_fields;
-    const bool auth = before_digest == fixed + 1;
-
-    if (tok[5].size() > kMaxFieldEncoded) return Reject::field_too_long;
-    if (!decode_text(tok[5], out.message)) return Reject::bad_message;
-    if (Reject r =
-            out.type == MsgType::command ? parse_command_message(out) : parse_access_message(out);
-        r != Reject::ok)
-        return r;
-    if (out.type == MsgType::command) out.port_count = 0;
-
+// The optional fields after the message, in order: [nat] [server_auth] [timeout].
+Reject parse_tail(const Tokens &tok, bool nat, bool auth, bool timeout, FkoMessage &out) {
     size_t i = 6;
     out.has_nat = nat;
     if (nat) {
@@ -176,7 +165,6 @@ Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &o
         out.nat_host_len = 0;
         out.nat_port = 0;
     }
-
     out.has_server_auth = auth;
     out.server_auth.len = 0;
     if (auth) {
@@ -184,15 +172,45 @@ Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &o
         if (!decode_text(tok[i], out.server_auth)) return Reject::bad_server_auth;
         ++i;
     }
-
     out.has_client_timeout = timeout;
     out.client_timeout = 0;
     if (timeout) {
+        uint64_t v = 0;
         if (tok[i].size() > kMaxFieldEncoded) return Reject::field_too_long;
         if (!parse_uint(tok[i], kMaxClientTimeout, v)) return Reject::bad_client_timeout;
         out.client_timeout = static_cast<uint32_t>(v);
     }
     return Reject::ok;
+}
+
+}  // namespace
+
+Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &out) {
+    if (pt.size() < kMinPlaintext || pt.size() > kMaxPlaintext) return Reject::bad_plaintext_length;
+    Tokens tok;
+    size_t ntok = 0;
+    if (Reject r = split_fields(pt, tok, ntok); r != Reject::ok) return r;
+
+    std::string_view digest = tok[ntok - 1];
+    std::string_view signed_part = pt.substr(0, pt.size() - digest.size() - 1);
+    if (Reject r = verify_digest(kc, signed_part, digest, out.digest_type); r != Reject::ok)
+        return r;
+    if (Reject r = parse_head(tok, out); r != Reject::ok) return r;
+
+    const bool nat = msg_has_nat(out.type), timeout = msg_has_timeout(out.type);
+    const size_t fixed = 6 + nat + timeout;  // fields before the digest
+    const size_t before_digest = ntok - 1;
+    if (before_digest != fixed && before_digest != fixed + 1) return Reject::bad_fields;
+    const bool auth = before_digest == fixed + 1;
+
+    if (tok[5].size() > kMaxFieldEncoded) return Reject::field_too_long;
+    if (!decode_text(tok[5], out.message)) return Reject::bad_message;
+    if (Reject r =
+            out.type == MsgType::command ? parse_command_message(out) : parse_access_message(out);
+        r != Reject::ok)
+        return r;
+    if (out.type == MsgType::command) out.port_count = 0;
+    return parse_tail(tok, nat, auth, timeout, out);
 }
 
 }  // namespace xk::spa
