@@ -75,6 +75,8 @@ sleep 0.3
 open_conn 7 inside
 PORT_INSIDE=$(local_port)
 check "a connection opened inside the grant carries data" delivered 7 "$PORT_INSIDE"
+range_accepts() { status_json | jq -e '.interfaces[0].ranges[0].accepted[0].accepted'; }
+check "status counts the grant for the range's secret" at_least 3 1 range_accepts
 sleep 4  # the grant (3 s) has expired; the flow is idle for 4 s, below 10 s
 check "the grant has expired" test "$(authorized_count)" -eq 0
 check "new connects are blocked again" connect_blocked 10.99.0.1 2222

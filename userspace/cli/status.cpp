@@ -77,6 +77,7 @@ int run_status(const std::string &pin_root, const std::string &run_dir, bool as_
             if (d.name != i.name) continue;
             i.mode = d.mode;
             i.pipeline = d.pipeline;
+            i.ranges = d.ranges;
         }
         all.interfaces.push_back(std::move(i));
     }

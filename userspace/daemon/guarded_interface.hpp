@@ -3,6 +3,7 @@
 // workers, and the sink that writes grants into that interface's map.
 
 #include <memory>
+#include <vector>
 
 #include "auth/authorized.hpp"
 #include "daemon/store_grant_sink.hpp"
@@ -26,6 +27,8 @@ class GuardedInterface {
     // For stats::collect: the gate's maps, and the workers (null once stopped).
     const gate::Gate &gate() const { return *gate_; }
     const workers::WorkerPool *pool() const { return pool_.get(); }
+    const auth::AuthorizationStore &store() const { return *store_; }
+    const StoreGrantSink &sink() const { return *sink_; }
 
   private:
     std::string name_;

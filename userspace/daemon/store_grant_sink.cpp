@@ -21,14 +21,24 @@ StoreGrantSink::StoreGrantSink(const policy::Config &config, auth::Authorization
       store_(store),
       ifname_(std::move(ifname)),
       last_refusal_log_(new std::atomic<int64_t>[config.ranges.size()]) {
+    size_t slots = 0;
     for (size_t r = 0; r < config.ranges.size(); ++r) {
         last_refusal_log_[r].store(INT64_MIN / 2, std::memory_order_relaxed);
+        first_secret_.push_back(slots);
+        slots += config.ranges[r].secrets.size();
     }
+    accepted_.reset(new std::atomic<uint64_t>[slots]);
+    for (size_t i = 0; i < slots; ++i) accepted_[i].store(0, std::memory_order_relaxed);
+}
+
+uint64_t StoreGrantSink::accepted(uint32_t range_id, uint32_t secret_id) const {
+    return accepted_[first_secret_[range_id] + secret_id].load(std::memory_order_relaxed);
 }
 
 spa::Reject StoreGrantSink::grant(const policy::Knock &knock, const policy::Decision &d) {
     int err = store_.grant(knock.source, d.grant(), d.timeout_s, d.range_id, d.secret_id);
     if (err) return refused(knock, d, err);
+    accepted_[first_secret_[d.range_id] + d.secret_id].fetch_add(1, std::memory_order_relaxed);
     const policy::Range &range = config_.ranges[d.range_id];
     std::string ports;
     for (const auto &p : d.grant()) ports += (ports.empty() ? "" : ",") + policy::format_port(p);

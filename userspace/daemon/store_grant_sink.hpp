@@ -19,6 +19,9 @@ class StoreGrantSink : public workers::GrantSink {
                    std::string ifname);
 
     spa::Reject grant(const policy::Knock &knock, const policy::Decision &decision) override;
+    const policy::Config &config() const { return config_; }
+    // Grants made for one range and secret since start.
+    uint64_t accepted(uint32_t range_id, uint32_t secret_id) const;
 
   private:
     spa::Reject refused(const policy::Knock &knock, const policy::Decision &d, int err);
@@ -27,6 +30,9 @@ class StoreGrantSink : public workers::GrantSink {
     auth::AuthorizationStore &store_;
     std::string ifname_;
     std::unique_ptr<std::atomic<int64_t>[]> last_refusal_log_;  // per range, monotonic s
+    // Grants per (range, secret), flattened: allocated once, relaxed increments.
+    std::vector<size_t> first_secret_;  // per range: its first slot in accepted_
+    std::unique_ptr<std::atomic<uint64_t>[]> accepted_;
 };
 
 }  // namespace xk::daemon

@@ -17,6 +17,25 @@ void add_worker(Queue &q, const workers::HandlerStats &s, const workers::Latency
     ++q.workers;
 }
 
+// Per range: grants per secret label, and its share of the store.
+std::vector<Range> collect_ranges(const daemon::GuardedInterface &gi) {
+    std::vector<Range> out;
+    const policy::Config &config = gi.sink().config();
+    for (uint32_t r = 0; r < config.ranges.size(); ++r) {
+        const policy::Range &range = config.ranges[r];
+        Range x{range.name, {}, 0, 0, 0, 0};
+        for (uint32_t s = 0; s < range.secrets.size(); ++s)
+            x.accepted.emplace_back(range.secrets[s].label, gi.sink().accepted(r, s));
+        const auth::RangeUsage u = gi.store().usage(r);
+        x.sources = u.sources;
+        x.max_sources = u.quota.max_sources;
+        x.range_full = u.refused_range_full;
+        x.map_full = u.refused_map_full;
+        out.push_back(std::move(x));
+    }
+    return out;
+}
+
 }  // namespace
 
 Pipeline collect_pipeline(const workers::WorkerPool &pool) {
@@ -48,6 +67,7 @@ Snapshot collect(const std::vector<std::unique_ptr<daemon::GuardedInterface>> &i
         i.mode = gi->gate().mode_name();
         i.counters = gate::read_counters(gi->gate().counters_fd());
         if (const workers::WorkerPool *pool = gi->pool()) i.pipeline = collect_pipeline(*pool);
+        i.ranges = collect_ranges(*gi);
         s.interfaces.push_back(std::move(i));
     }
     if (wake) s.hosts = wake->hosts();

@@ -69,6 +69,20 @@ json interface_json(const Interface &i) {
             j["authorized"].push_back(authorization_json(a));
     }
     if (i.pipeline) add_pipeline(j, *i.pipeline);
+    if (i.ranges) {
+        j["ranges"] = json::array();
+        for (const Range &r : *i.ranges) {
+            json accepted = json::array();
+            for (const auto &[label, n] : r.accepted)
+                accepted.push_back({{"secret", label}, {"accepted", n}});
+            j["ranges"].push_back({{"range", r.name},
+                                   {"accepted", accepted},
+                                   {"sources", r.sources},
+                                   {"max_sources", r.max_sources},
+                                   {"range_full", r.range_full},
+                                   {"map_full", r.map_full}});
+        }
+    }
     return j;
 }
 

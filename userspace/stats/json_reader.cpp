@@ -78,6 +78,18 @@ Interface read_interface(const json &j) {
         for (const auto &a : j["authorized"]) i.authorized->push_back(read_authorization(a));
     }
     if (j.contains("queues")) i.pipeline = read_pipeline(j);
+    if (j.contains("ranges")) {
+        i.ranges.emplace();
+        for (const auto &r : j["ranges"]) {
+            Range x{r.at("range").get<std::string>(),   {},
+                    r.at("sources").get<uint32_t>(),    r.at("max_sources").get<uint32_t>(),
+                    r.at("range_full").get<uint64_t>(), r.at("map_full").get<uint64_t>()};
+            for (const auto &a : r.at("accepted"))
+                x.accepted.emplace_back(a.at("secret").get<std::string>(),
+                                        a.at("accepted").get<uint64_t>());
+            i.ranges->push_back(std::move(x));
+        }
+    }
     return i;
 }
 

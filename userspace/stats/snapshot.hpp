@@ -54,6 +54,15 @@ struct Authorization {
     uint32_t range = 0, secret = 0;  // indexes into the config; beyond it: a hand grant
 };
 
+// One range as the daemon saw it: knocks accepted per secret label (granted, not just
+// judged valid), and its share of the authorized map.
+struct Range {
+    std::string name;
+    std::vector<std::pair<std::string, uint64_t>> accepted;  // secret label -> grants made
+    uint32_t sources = 0, max_sources = 0;
+    uint64_t range_full = 0, map_full = 0;  // grants refused: the range's quota, the map
+};
+
 struct Interface {
     std::string name;
     std::string mode;  // how the daemon attached ("native", "generic"); "" when unknown
@@ -61,6 +70,7 @@ struct Interface {
     std::optional<gate::Counters> counters;                // absent: the map was not read
     std::optional<std::vector<Authorization>> authorized;  // absent: not listed
     std::optional<Pipeline> pipeline;                      // absent: no daemon reported
+    std::optional<std::vector<Range>> ranges;              // absent: no daemon reported
 };
 
 struct Snapshot {

@@ -60,6 +60,13 @@ void add_interface(std::string &out, const Interface &i) {
     add(out, "%s  xdp: %s\n", i.name.c_str(), (i.xdp.empty() ? i.mode : i.xdp).c_str());
     if (i.counters) add_counters(out, *i.counters);
     if (i.pipeline) add_pipeline(out, *i.pipeline);
+    for (const Range &r : i.ranges ? *i.ranges : std::vector<Range>{}) {
+        add(out, "  range %s: sources=%u/%u", r.name.c_str(), r.sources, r.max_sources);
+        for (const auto &[label, n] : r.accepted) add(out, " %s=%llu", label.c_str(), ull(n));
+        if (r.range_full || r.map_full)
+            add(out, " refused: range_full=%llu map_full=%llu", ull(r.range_full), ull(r.map_full));
+        out += "\n";
+    }
     const size_t n = i.authorized ? i.authorized->size() : 0;
     add(out, "  authorized: %zu\n", n);
     for (size_t k = 0; k < n; ++k) {

@@ -27,7 +27,10 @@ const char *const kExpected = R"J({
                   "buckets": [[1023, 1], [2047, 1], [5119, 1]]}}],
     "workers": [{"cpu": 0, "queue": 1, "poller": true, "frames": 8},
                 {"cpu": 1, "queue": 1, "poller": false, "frames": 4}],
-    "latency": {"count": 3, "p50_us": 2.047, "p99_us": 2.047, "max_us": 5.119}}],
+    "latency": {"count": 3, "p50_us": 2.047, "p99_us": 2.047, "max_us": 5.119},
+    "ranges": [{"range": "home", "accepted": [{"secret": "2026-q4", "accepted": 7},
+                                              {"secret": "2026-q3", "accepted": 2}],
+                "sources": 3, "max_sources": 100, "range_full": 5, "map_full": 1}]}],
   "hosts": [{
     "name": "nas", "mac": "02:00:5e:10:00:01", "interface": "gw-lan", "state": "awake",
     "probed_at": 1700000000, "wakes": 1, "already_awake": 2, "coalesced": 3,

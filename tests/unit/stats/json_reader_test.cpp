@@ -39,6 +39,9 @@ TEST(StatsReader, RoundTripsEveryField) {
     ASSERT_TRUE(back->hosts && back->hosts->at(0).last_wake);
     EXPECT_EQ(back->hosts->at(0).last_wake->trigger, s.hosts->at(0).last_wake->trigger);
     EXPECT_EQ(back->pid, 4242);
+    ASSERT_TRUE(i.ranges);
+    EXPECT_EQ(i.ranges->at(0).accepted, s.interfaces[0].ranges->at(0).accepted);
+    EXPECT_EQ(i.ranges->at(0).range_full, 5u);
 }
 
 // Absent stays absent: status must not invent queues or hosts for a daemon that has none.
