@@ -107,6 +107,9 @@ for rate in $rates; do
     kill -TERM "$daemon"
     wait "$daemon" 2>/dev/null || true
     daemon=
+    # A stopped daemon leaves its gate closed: remove it, or fwknopd's libpcap sees no knock
+    # and the next run adopts this run's grants.
+    "$lab" exec xk-gw "$xdpknock" --pin-root /sys/fs/bpf/xdpknock-live detach gw-out >/dev/null
 
     step "fwknopd, flood $rate pps"
     mkdir -p "$work/fw"

@@ -25,6 +25,10 @@ expect "fwknopd offline: both receivers accepted every knock, ratio present" \
 expect "fwknopd with its default loop sleep measured" '.fwknopd_offline.fwknopd_default_sleep.knocks_per_second > 0'
 expect "live flood points for both receivers" \
     '(.live_flood.points | length) >= 2 and all(.live_flood.points[]; .xdpknockd_authorized >= 0 and .fwknopd_authorized >= 0)'
+# Without a flood both receivers see every knock: a gate left closed by the previous
+# xdpknockd run would hide them from fwknopd's libpcap.
+expect "no flood: both receivers authorized knocks" \
+    '.live_flood.points[0].xdpknockd_authorized > 0 and .live_flood.points[0].fwknopd_authorized > 0'
 if [ -x "$(dirname "$0")/e2e_flood.sh" ]; then
     expect "end to end: offered rate, drops by reason, authorized/sent, latency" \
         '.end_to_end.offered_pps > 0 and (.end_to_end.xdp_drops | type == "object") and .end_to_end.knocks_sent > 0 and .end_to_end.latency_us.p50 != null and .end_to_end.latency_us.p99 != null'
