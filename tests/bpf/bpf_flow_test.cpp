@@ -37,8 +37,12 @@ class BpfFlow : public ::testing::Test {
         return PacketBuilder().eth().ipv4(src, kV4Gateway).tcp(sport, kSshPort, flags).build();
     }
     static xk_flow_key key4(std::string_view src, uint16_t sport = kPeerPort) {
+        return key(src, kV4Gateway, sport);
+    }
+    // The flow as the gate keys an inbound packet: saddr is the remote peer.
+    static xk_flow_key key(std::string_view src, std::string_view dst, uint16_t sport) {
         xk_flow_key k{};
-        Ipv6Addr s = gateAddr(src), d = gateAddr(kV4Gateway);
+        Ipv6Addr s = gateAddr(src), d = gateAddr(dst);
         std::memcpy(k.saddr, s.data(), 16);
         std::memcpy(k.daddr, d.data(), 16);
         k.sport = sport;
@@ -116,12 +120,7 @@ TEST_F(BpfFlow, SeededFlowPassesBothFamilies) {
     gate().setFlow(key4(kV4Stranger), monotonicNowNs() + kIdleNs);
     expect(tcp4(kV4Stranger, kTcpAck | kTcpPsh), XDP_PASS, XK_CNT_TCP_FLOW_PASS);
 
-    xk_flow_key k6{};
-    Ipv6Addr s = gateAddr(kV6Stranger), d = gateAddr(kV6Gateway);
-    std::memcpy(k6.saddr, s.data(), 16);
-    std::memcpy(k6.daddr, d.data(), 16);
-    k6.sport = kPeerPort;
-    k6.dport = kSshPort;
+    const xk_flow_key k6 = key(kV6Stranger, kV6Gateway, kPeerPort);
     const Bytes ack6 = PacketBuilder()
                            .eth()
                            .ipv6(kV6Stranger, kV6Gateway)
