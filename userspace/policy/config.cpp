@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <fstream>
 #include <initializer_list>
@@ -150,6 +151,44 @@ void parse_limits(const json &root, Config &c) {
         get_uint(root, "config", "authorized_max", c.authorized_max, 1024, kAuthorizedMax));
     c.flow_idle_timeout_s = static_cast<uint32_t>(
         get_uint(root, "config", "flow_idle_timeout", c.flow_idle_timeout_s, 10, 604800));
+    c.replay_capacity = static_cast<uint32_t>(
+        get_uint(root, "config", "replay_capacity", c.replay_capacity, 1024, 1u << 24));
+    c.umem_frames =
+        static_cast<uint32_t>(get_uint(root, "config", "umem_frames", c.umem_frames, 64, 65536));
+    if (!std::has_single_bit(c.umem_frames)) fail("config.umem_frames", "must be a power of two");
+}
+
+// "metrics": {"listen": "127.0.0.1:9642" or "[::1]:9642", "allow_remote": false}.
+void parse_metrics(const json &root, Config &c) {
+    if (!root.contains("metrics")) return;
+    const json &m = root.at("metrics");
+    if (!m.is_object()) fail("config.metrics", "must be an object");
+    only_keys(m, "metrics", {"listen", "allow_remote"});
+    const std::string listen = get_string(m, "metrics", "listen", "", true);
+    c.metrics.allow_remote = get_bool(m, "metrics", "allow_remote", false);
+    const auto colon = listen.rfind(':');
+    std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string::npos) {
+        fail("metrics.listen", "write an IPv6 address in brackets: [::1]:9642");
+    }
+    const auto addr = parse_address(host);
+    unsigned port = 0;
+    const char *digits = listen.c_str() + colon + 1, *end = listen.c_str() + listen.size();
+    auto [at, ec] = std::from_chars(digits, end, port);
+    if (!addr || colon == std::string::npos || ec != std::errc() || at != end || port == 0 ||
+        port > 65535) {
+        fail("metrics.listen", "must be ADDRESS:PORT, e.g. 127.0.0.1:9642 or [::1]:9642");
+    }
+    const bool loopback = addr->is_v4() ? addr->bytes[12] == 127 : *addr == *parse_address("::1");
+    if (!loopback && !c.metrics.allow_remote) {
+        fail("metrics.listen",
+             "not a loopback address: metrics reveal traffic figures; set "
+             "\"allow_remote\": true to serve them to the network");
+    }
+    c.metrics.host = host;
+    c.metrics.port = static_cast<uint16_t>(port);
 }
 
 }  // namespace
@@ -281,9 +320,11 @@ Config parse_config(std::string_view json_text) {
     }
     only_keys(root, "config",
               {"interfaces", "ranges", "services", "hosts", "state_dir", "workers", "cpus",
-               "busy_poll", "log_level", "knock_rate", "authorized_max", "flow_idle_timeout"});
+               "busy_poll", "log_level", "knock_rate", "authorized_max", "flow_idle_timeout",
+               "replay_capacity", "umem_frames", "metrics"});
     Config c;
     parse_limits(root, c);
+    parse_metrics(root, c);
     parse_runtime(root, c);
     const json &ifaces = get_array(root, "config", "interfaces", true);
     if (ifaces.empty()) fail("config.interfaces", "needs at least one interface");

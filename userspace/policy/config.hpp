@@ -89,6 +89,14 @@ struct KnockRate {
     uint32_t burst = 40;
 };
 
+// The Prometheus endpoint ("metrics"); off when listen is empty.
+struct Metrics {
+    std::string host;  // an IP literal; loopback unless allow_remote
+    uint16_t port = 0;
+    bool allow_remote = false;
+    bool enabled() const { return port != 0; }
+};
+
 struct Config {
     std::vector<Interface> interfaces;
     std::vector<Range> ranges;
@@ -102,6 +110,11 @@ struct Config {
     std::string log_level = "info";
     uint32_t authorized_max = XK_AUTH_MAX_ENTRIES;  // max_entries of the gate's authorized map
     uint32_t flow_idle_timeout_s = 7200;            // idle timeout of the gate's TCP flow table
+    // Most fko digests the replay cache holds at once. The default holds about
+    // replay_capacity / (2 x proof_time) knocks per second, sustained.
+    uint32_t replay_capacity = 65536;
+    uint32_t umem_frames = 4096;  // AF_XDP UMEM frames per rx queue (4 KiB each)
+    Metrics metrics;
 };
 
 class ConfigError : public std::runtime_error {

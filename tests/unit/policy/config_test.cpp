@@ -214,6 +214,47 @@ TEST(Config, MapLimits) {
     expect_error(top("\"flow_idle_timeout\": 604801"), "config.flow_idle_timeout");
 }
 
+TEST(Config, MemorySizes) {
+    auto defaults = parse_config(kGood);
+    EXPECT_EQ(defaults.replay_capacity, 65536u);
+    EXPECT_EQ(defaults.umem_frames, 4096u);
+    auto set = parse_config(
+        with("\"ranges\":", "\"replay_capacity\": 4096, \"umem_frames\": 512, \"ranges\":"));
+    EXPECT_EQ(set.replay_capacity, 4096u);
+    EXPECT_EQ(set.umem_frames, 512u);
+
+    auto top = [](const std::string &kv) { return with("\"ranges\":", kv + ", \"ranges\":"); };
+    expect_error(top("\"replay_capacity\": 1023"), "config.replay_capacity");
+    expect_error(top("\"umem_frames\": 32"), "config.umem_frames");
+    expect_error(top("\"umem_frames\": 1000"), "config.umem_frames");
+}
+
+// Metrics are off unless asked for, and served to loopback only unless allow_remote says so.
+TEST(Config, Metrics) {
+    EXPECT_FALSE(parse_config(kGood).metrics.enabled());
+    auto top = [](const std::string &kv) { return with("\"ranges\":", kv + ", \"ranges\":"); };
+    auto v4 = parse_config(top(R"("metrics": {"listen": "127.0.0.1:9642"})"));
+    EXPECT_TRUE(v4.metrics.enabled());
+    EXPECT_EQ(v4.metrics.host, "127.0.0.1");
+    EXPECT_EQ(v4.metrics.port, 9642);
+    auto v6 = parse_config(top(R"("metrics": {"listen": "[::1]:9100"})"));
+    EXPECT_EQ(v6.metrics.host, "::1");
+    EXPECT_EQ(v6.metrics.port, 9100);
+    auto remote =
+        parse_config(top(R"("metrics": {"listen": "0.0.0.0:9642", "allow_remote": true})"));
+    EXPECT_EQ(remote.metrics.host, "0.0.0.0");
+
+    expect_error(top(R"("metrics": {"listen": "0.0.0.0:9642"})"), "metrics.listen");
+    expect_error(top(R"("metrics": {"listen": "[::]:9642"})"), "metrics.listen");
+    expect_error(top(R"("metrics": {"listen": "::1:9642"})"), "metrics.listen");
+    expect_error(top(R"("metrics": {"listen": "127.0.0.1"})"), "metrics.listen");
+    expect_error(top(R"("metrics": {"listen": "127.0.0.1:0"})"), "metrics.listen");
+    expect_error(top(R"("metrics": {"listen": "127.0.0.1:65536"})"), "metrics.listen");
+    expect_error(top(R"("metrics": {"listen": "localhost:9642"})"), "metrics.listen");
+    expect_error(top(R"("metrics": {"port": 9642})"), "metrics");
+    expect_error(top(R"("metrics": "127.0.0.1:9642")"), "config.metrics");
+}
+
 // Default quotas: every range a share of authorized_max / (ranges + 1), in sources,
 // divided by the entries one source takes; one share stays free for the others.
 TEST(Config, MaxSourcesDefaultsLeaveAShareFree) {
