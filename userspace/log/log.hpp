@@ -1,17 +1,37 @@
 #pragma once
 // Leveled logging to stderr (journald picks it up). Never pass a secret to it.
 
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace xk::log {
 
 enum class Level { debug, info, warn, error };
 
+// text: "<RFC 3339 time> <level> <message>"; json: one {"ts","level","msg"} object per line.
+enum class Format { text, json };
+
 void set_level(Level level);
 bool enabled(Level level);
+void set_format(Format format);
+// "text" or "json" (the --log-format values); throws std::invalid_argument otherwise.
+Format parse_format(std::string_view name);
 void write(Level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// True when `journal_stream` (the JOURNAL_STREAM variable, "<dev>:<ino>" in decimal) names
+// the file `fd` is open on: systemd then reads our stderr into the journal, which stamps
+// its own time and takes the level from a "<N>" syslog prefix (sd-daemon.h).
+bool journal_stream_matches(const char *journal_stream, int fd);
+
+// One whole line, '\n' included. `journal` drops the text timestamp and prefixes the
+// syslog priority; a multi-line message gets the prefix on every line.
+std::string format_line(Level level, Format format, bool journal, const timespec &now_utc,
+                        std::string_view msg);
 
 #define XK_LOG(level, ...)                                                   \
     do {                                                                     \

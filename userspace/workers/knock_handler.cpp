@@ -1,6 +1,7 @@
 #include "workers/knock_handler.hpp"
 
 #include "log/log.hpp"
+#include "log/refusal_summary.hpp"
 #include "xdpknock/parse.h"
 
 namespace xk::workers {
@@ -34,7 +35,9 @@ spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len, int64_
     }
     stats_.rejected[static_cast<size_t>(d.reason)].fetch_add(1, std::memory_order_relaxed);
     sink_.refuse(knock, d);
-    // Never answered on the wire; logged at debug, rate-limited against floods.
+    // Never answered on the wire: counted for the 10 s info summary (the gateway's tick
+    // flushes it); one line per knock only at debug, rate-limited against floods.
+    log::refusals().bump(d.reason);
     if (log::enabled(log::Level::debug) && g_refusal_log.allow()) {
         XK_DEBUG("knock refused from %s to udp/%u: %s",
                  policy::format_address(knock.source).c_str(), knock.port,
