@@ -5,6 +5,48 @@
 #include "spa/base64.hpp"
 
 namespace xk::policy::config_json {
+namespace {
+
+// nlohmann's own words after "syntax error while parsing <context> - ", cut before
+// "; last read: '...'": the only part of its message that quotes the input.
+std::string parse_error_detail(std::string_view what) {
+    const size_t at = what.find("syntax error while parsing ");
+    const size_t dash = at == std::string_view::npos ? at : what.find(" - ", at);
+    if (dash == std::string_view::npos) return "";
+    what.remove_prefix(dash + 3);
+    return std::string(what.substr(0, what.find("; last read: ")));
+}
+
+}  // namespace
+
+TextPosition text_position(std::string_view text, size_t offset) {
+    TextPosition p;
+    for (size_t i = 0; i < offset && i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == '\n' || (c == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) {
+            ++p.line;
+            p.column = 1;
+        } else if (c != '\r' && (c & 0xC0) != 0x80) {  // a "\r\n" ends at its '\n'
+            ++p.column;
+        }
+    }
+    return p;
+}
+
+json parse_json(std::string_view text, const std::string &what) {
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error &e) {
+        // e.byte counts from 1 and names the last byte read: the one that broke the syntax.
+        const TextPosition p = text_position(text, e.byte == 0 ? 0 : e.byte - 1);
+        const std::string detail = parse_error_detail(e.what());
+        throw ConfigError(what + ": JSON syntax error at line " + std::to_string(p.line) +
+                          ", column " + std::to_string(p.column) +
+                          (detail.empty() ? "" : ": " + detail));
+    } catch (const json::out_of_range &) {  // a number no C++ type holds, e.g. 1e999
+        throw ConfigError(what + ": JSON number out of range");
+    }
+}
 
 [[noreturn]] void fail(const std::string &path, const std::string &problem) {
     throw ConfigError(path + ": " + problem);

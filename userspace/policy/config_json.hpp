@@ -2,9 +2,11 @@
 // The config parser's JSON access: every value read through these names its key path in
 // the error, so a bad file says exactly where. Internal to policy/config*.cpp.
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +16,18 @@
 namespace xk::policy::config_json {
 
 using nlohmann::json;
+
+// Where a byte sits in a text, both 1-based. "\n", "\r\n" and a lone "\r" each end a line; the
+// column counts characters (UTF-8 sequences once, a tab once). Past the end: just after it.
+struct TextPosition {
+    size_t line = 1, column = 1;
+};
+TextPosition text_position(std::string_view text, size_t offset);
+
+// Parses a whole JSON document; a syntax error becomes a ConfigError such as
+// "<what>: JSON syntax error at line 3, column 7: unexpected '}'" that never quotes the text
+// (it may hold secrets).
+json parse_json(std::string_view text, const std::string &what);
 
 [[noreturn]] void fail(const std::string &path, const std::string &problem);
 void only_keys(const json &obj, const std::string &path, std::initializer_list<const char *> keys);
