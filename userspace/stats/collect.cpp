@@ -1,8 +1,10 @@
 #include "stats/collect.hpp"
 
+#include <bpf/bpf.h>
 #include <unistd.h>
 
 #include "daemon/guarded_interface.hpp"
+#include "policy/replay_cache.hpp"
 
 namespace xk::stats {
 namespace {
@@ -31,9 +33,18 @@ std::vector<Range> collect_ranges(const daemon::GuardedInterface &gi) {
         x.max_sources = u.quota.max_sources;
         x.range_full = u.refused_range_full;
         x.map_full = u.refused_map_full;
+        x.entries = u.entries;
         out.push_back(std::move(x));
     }
     return out;
+}
+
+// The map's real size: a map kept from an earlier run keeps the size it was made with.
+std::optional<uint32_t> map_max_entries(int map_fd) {
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(map_fd, &info, &len) != 0) return std::nullopt;
+    return info.max_entries;
 }
 
 }  // namespace
@@ -58,7 +69,7 @@ Pipeline collect_pipeline(const workers::WorkerPool &pool) {
 }
 
 Snapshot collect(const std::vector<std::unique_ptr<daemon::GuardedInterface>> &interfaces,
-                 const wake::WakeService *wake) {
+                 const wake::WakeService *wake, const policy::ReplayCache *replay) {
     Snapshot s;
     s.pid = getpid();
     for (const auto &gi : interfaces) {
@@ -68,9 +79,11 @@ Snapshot collect(const std::vector<std::unique_ptr<daemon::GuardedInterface>> &i
         i.counters = gate::read_counters(gi->gate().counters_fd());
         if (const workers::WorkerPool *pool = gi->pool()) i.pipeline = collect_pipeline(*pool);
         i.ranges = collect_ranges(*gi);
+        i.authorized_max = map_max_entries(gi->gate().authorized_fd());
         s.interfaces.push_back(std::move(i));
     }
     if (wake) s.hosts = wake->hosts();
+    if (replay) s.replay_entries = replay->size();
     return s;
 }
 

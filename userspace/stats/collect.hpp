@@ -14,14 +14,18 @@ class GuardedInterface;
 namespace xk::workers {
 class WorkerPool;
 }
+namespace xk::policy {
+class ReplayCache;
+}
 
 namespace xk::stats {
 
 // Per queue, its workers' counters and histograms merged with its socket's ring stats.
 Pipeline collect_pipeline(const workers::WorkerPool &pool);
 
-// wake: null when no host is configured (the snapshot then has no hosts).
+// wake: null when no host is configured (the snapshot then has no hosts). replay: the
+// daemon's replay cache, counted for the metrics (null: no replay_entries).
 Snapshot collect(const std::vector<std::unique_ptr<daemon::GuardedInterface>> &interfaces,
-                 const wake::WakeService *wake);
+                 const wake::WakeService *wake, const policy::ReplayCache *replay = nullptr);
 
 }  // namespace xk::stats

@@ -2,6 +2,7 @@
 // One typed snapshot of the gateway, collected once a second by the daemon (and, for the
 // pinned maps, by `xdpknock status`), rendered by separate printers: the status table,
 // JSON (stats.json, `status --json`), Prometheus. Plain structs: no JSON types here.
+// Fields marked "not in stats.json" only the daemon's own printers (Prometheus) see.
 
 #include <array>
 #include <cstdint>
@@ -61,6 +62,7 @@ struct Range {
     std::vector<std::pair<std::string, uint64_t>> accepted;  // secret label -> grants made
     uint32_t sources = 0, max_sources = 0;
     uint64_t range_full = 0, map_full = 0;  // grants refused: the range's quota, the map
+    uint32_t entries = 0;  // authorized map entries its sources hold (not in stats.json)
 };
 
 struct Interface {
@@ -71,12 +73,16 @@ struct Interface {
     std::optional<std::vector<Authorization>> authorized;  // absent: not listed
     std::optional<Pipeline> pipeline;                      // absent: no daemon reported
     std::optional<std::vector<Range>> ranges;              // absent: no daemon reported
+    // The authorized map's size (not in stats.json); absent: not read.
+    std::optional<uint32_t> authorized_max;
 };
 
 struct Snapshot {
     int pid = 0;  // the daemon's; 0 in status output
     std::vector<Interface> interfaces;
     std::optional<std::vector<wake::HostStatus>> hosts;  // absent: no wake hosts configured
+    // Live digests in the replay cache (not in stats.json); absent: not read.
+    std::optional<uint64_t> replay_entries;
 };
 
 inline uint64_t latency_count(const Latency &c) {
