@@ -8,14 +8,17 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <vector>
 
+#include "gate/dispatcher.hpp"
 #include "gate/pins.hpp"
 #include "log/log.hpp"
 #include "xdpknock.skel.h"
@@ -28,17 +31,28 @@ std::string errstr(int err) {
     return std::strerror(err < 0 ? -err : err);
 }
 
-// libbpf speaks through the project's log: its warnings (a verifier refusal, a pin that
-// cannot be reused) as warnings with our timestamps, its chatter only at debug.
-int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args) {
-    log::Level ours = level == LIBBPF_WARN ? log::Level::warn : log::Level::debug;
-    if (!log::enabled(ours)) return 0;
-    char line[1024];
-    int n = vsnprintf(line, sizeof(line), fmt, args);
-    if (n > 0 && line[std::min<size_t>(size_t(n), sizeof(line) - 1) - 1] == '\n')
-        line[std::min<size_t>(size_t(n), sizeof(line) - 1) - 1] = '\0';
-    log::write(ours, "%s", line);  // libbpf says "libbpf: " itself
-    return n;
+struct OwnedFd {
+    int fd;
+    ~OwnedFd() {
+        if (fd >= 0) close(fd);
+    }
+};
+
+struct SkeletonDestroy {
+    void operator()(struct xdpknock *s) const { xdpknock__destroy(s); }
+};
+using Skeleton = std::unique_ptr<struct xdpknock, SkeletonDestroy>;
+
+// The skeleton opened for this interface's pins and configured for its link, not loaded.
+Skeleton open_skeleton(const GateOptions &options, LinkLayer layer, const std::string &pin_dir) {
+    // Maps are declared LIBBPF_PIN_BY_NAME: libbpf names each pin <pin_dir>/<map name>.
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir.c_str());
+    Skeleton skel(xdpknock__open_opts(&open_opts));
+    if (!skel) throw GateError("cannot open the BPF object: " + errstr(errno));
+    skel->rodata->xk_raw_ip = layer == LinkLayer::raw_ip;
+    skel->rodata->xk_flow_idle_ns = uint64_t{options.flow_idle_s} * 1000000000ull;
+    bpf_map__set_max_entries(skel->maps.authorized, options.authorized_max);
+    return skel;
 }
 
 }  // namespace
@@ -59,10 +73,13 @@ AttachedProgram attached_program(int ifindex) {
 std::string attach_state(const std::string &ifname) {
     int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
     if (ifindex == 0) return "no such interface here";
-    AttachedProgram p = attached_program(ifindex);
-    if (p.name.empty()) return "not attached";
-    if (p.name != "xdpknock") return "other XDP program attached";
-    return p.generic ? "generic" : "native";
+    OnInterface now = on_interface(ifindex);
+    std::string mode = now.generic ? "generic" : "native";
+    if (now.kind == OnInterface::Kind::none) return "not attached";
+    if (now.kind == OnInterface::Kind::single)
+        return is_ours(now.main) ? mode : "other XDP program attached";
+    bool ours = std::any_of(now.components.begin(), now.components.end(), is_ours);
+    return ours ? mode + " (libxdp dispatcher)" : "other XDP program attached";
 }
 
 std::string pin_dir_for(const std::string &pin_root, const std::string &ifname) {
@@ -78,8 +95,7 @@ void ensure_bpffs() {
 }
 
 std::unique_ptr<Gate> Gate::prepare(const GateOptions &options) {
-    static const bool routed = (libbpf_set_print(libbpf_log), true);
-    (void)routed;
+    route_library_logs();
     std::unique_ptr<Gate> g(new Gate());
     g->ifname_ = options.ifname;
     g->layer_ = options.layer;
@@ -105,84 +121,175 @@ std::unique_ptr<Gate> Gate::attach(const GateOptions &options,
     if (ifindex == 0) throw GateError(options.ifname + ": no such interface");
     GateOptions on_link = options;
     on_link.layer = link_layer_of(options.ifname, link_type(options.ifname));
+    // Another tool's program: refused before anything is loaded or pinned.
+    ensure_bpffs();
+    AttachPlan early =
+        plan_attach(options.ifname, on_interface(ifindex), multiprog(), options.mode);
+    if (early.step == AttachPlan::Step::refuse) throw GateError(early.why);
     auto g = load(on_link, fill);
     g->ifindex_ = ifindex;
-    g->attach_xdp(options.mode);
+    g->attach_xdp(on_link);
     return g;
 }
 
 void Gate::load_program(const GateOptions &options) {
-    // Maps are declared LIBBPF_PIN_BY_NAME: libbpf names each pin <pin_dir>/<map name>.
-    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_dir_.c_str());
-    skel_ = xdpknock__open_opts(&open_opts);
-    if (!skel_) throw GateError("cannot open the BPF object: " + errstr(errno));
-    skel_->rodata->xk_raw_ip = layer_ == LinkLayer::raw_ip;
-    skel_->rodata->xk_flow_idle_ns = uint64_t{options.flow_idle_s} * 1000000000ull;
-    bpf_map__set_max_entries(skel_->maps.authorized, options.authorized_max);
+    skel_ = open_skeleton(options, layer_, pin_dir_).release();
     PinPlan plan = plan_pins(skel_->obj, pin_dir_);
     // A failed load touches no pin: the gate already attached keeps gating, reachable.
     if (int err = xdpknock__load(skel_))
         throw GateError(ifname_ + ": cannot load the XDP program: " + errstr(err));
-    for (const auto &line : finish_pins(plan)) XK_WARN("%s: %s", ifname_.c_str(), line.c_str());
+    for (const auto &c : finish_pins(plan)) {
+        if (c.lost)
+            XK_WARN("%s: %s", ifname_.c_str(), c.line.c_str());
+        else
+            XK_INFO("%s: %s", ifname_.c_str(), c.line.c_str());
+    }
 }
 
-void Gate::attach_xdp(policy::XdpMode mode) {
-    int prog_fd = bpf_program__fd(skel_->progs.xdpknock);
-    AttachedProgram running = attached_program(ifindex_);
-    const std::string &old = running.name;
-    const uint32_t old_id = running.id;
-    if (!old.empty() && old != "xdpknock") {
-        throw GateError(ifname_ + " already runs XDP program '" + old + "' (id " +
-                        std::to_string(old_id) + "); detach it first");
+void Gate::attach_xdp(const GateOptions &options) {
+    // Planned again at the last moment: the interface may have changed since attach() looked.
+    OnInterface now = on_interface(ifindex_);
+    AttachPlan plan = plan_attach(ifname_, now, multiprog(), options.mode);
+    switch (plan.step) {
+        case AttachPlan::Step::refuse:
+            throw GateError(plan.why);
+        case AttachPlan::Step::single:
+        case AttachPlan::Step::replace_single:
+            if (!plan.why.empty()) XK_INFO("%s", plan.why.c_str());
+            attach_alone(options.mode, now);
+            return;
+        default:
+            attach_dispatched(options, plan);
     }
-    const uint32_t old_flags = running.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+// Alone on the interface. The flags make the kernel check what was planned on: nothing
+// there (UPDATE_IF_NOEXIST) or our earlier program (REPLACE, by its fd), so a program
+// another tool attached in the meantime is never replaced.
+void Gate::attach_alone(policy::XdpMode mode, const OnInterface &now) {
+    const int prog_fd = bpf_program__fd(skel_->progs.xdpknock);
+    OwnedFd old{now.kind == OnInterface::Kind::single ? bpf_prog_get_fd_by_id(now.main.id) : -1};
+    bool old_there = old.fd >= 0;
+    const uint32_t old_flags = now.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+    LIBBPF_OPTS(bpf_xdp_attach_opts, over_old, .old_prog_fd = old.fd);
+    auto attach = [&](uint32_t flags) {
+        bool replace = old_there && flags == old_flags;
+        return bpf_xdp_attach(ifindex_, prog_fd,
+                              flags | (replace ? XDP_FLAGS_REPLACE : XDP_FLAGS_UPDATE_IF_NOEXIST),
+                              replace ? &over_old : nullptr);
+    };
+    auto try_attach = [&](uint32_t flags) {
+        if (!old_there || flags == old_flags) return attach(flags);
+        // Ours in the other mode must go first (one mode per interface). If the new mode
+        // then fails, the new program goes in the old mode rather than leave none.
+        if (int err = bpf_xdp_detach(ifindex_, old_flags | XDP_FLAGS_REPLACE, &over_old))
+            return err;
+        old_there = false;
+        int err = attach(flags);
+        if (err) attach(old_flags);
+        return err;
+    };
     // Auto with an earlier xdpknock attached: replace it in its own mode, atomically.
-    if (mode == policy::XdpMode::automatic && !old.empty() &&
-        bpf_xdp_attach(ifindex_, prog_fd, old_flags, nullptr) == 0) {
+    if (mode == policy::XdpMode::automatic && old_there && attach(old_flags) == 0) {
         generic_ = old_flags == XDP_FLAGS_SKB_MODE;
         return;
     }
-    auto try_attach = [&](uint32_t flags) {
-        // An earlier xdpknock in the other mode must go first: the kernel allows one. If the
-        // new mode then fails, put the gate back in the old mode rather than leave none.
-        bool switched = !old.empty() && old_flags != flags;
-        if (switched) bpf_xdp_detach(ifindex_, old_flags, nullptr);
-        int err = bpf_xdp_attach(ifindex_, prog_fd, flags, nullptr);
-        if (err && switched) bpf_xdp_attach(ifindex_, prog_fd, old_flags, nullptr);
-        return err;
-    };
-    int err = 0;
     if (mode != policy::XdpMode::generic) {
-        err = try_attach(XDP_FLAGS_DRV_MODE);
+        int err = try_attach(XDP_FLAGS_DRV_MODE);
         if (err == 0) return;
-        if (mode == policy::XdpMode::native) {
+        if (mode == policy::XdpMode::native)
             throw GateError(ifname_ + ": native XDP attach failed: " + errstr(err));
-        }
         XK_WARN("%s: driver has no native XDP (%s); falling back to generic mode, which is slower",
                 ifname_.c_str(), errstr(err).c_str());
     }
-    err = try_attach(XDP_FLAGS_SKB_MODE);
-    if (err) throw GateError(ifname_ + ": generic XDP attach failed: " + errstr(err));
+    if (int err = try_attach(XDP_FLAGS_SKB_MODE))
+        throw GateError(ifname_ + ": generic XDP attach failed: " + errstr(err));
     generic_ = true;
 }
 
-std::string detach(const std::string &pin_root, const std::string &ifname) {
-    std::string said;
-    int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-    AttachedProgram running = ifindex ? attached_program(ifindex) : AttachedProgram{};
-    const std::string &prog = running.name;
-    if (!ifindex) {
-        said = ifname + ": no such interface here";
-    } else if (prog.empty()) {
-        said = ifname + ": no XDP program attached";
-    } else if (prog != "xdpknock") {
-        throw GateError(ifname + " runs XDP program '" + prog + "', not xdpknock's; left alone");
-    } else {
-        uint32_t flags = running.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-        if (int err = bpf_xdp_detach(ifindex, flags, nullptr))
-            throw GateError(ifname + ": detach failed: " + errstr(err));
-        said = ifname + ": gate detached";
+// In libxdp's dispatcher: a new one (native first in auto mode, as alone), or the one
+// there, in its mode. Our earlier program there leaves once the new one runs beside it
+// (both judge from the same maps meanwhile: a packet passes only if both pass it).
+void Gate::attach_dispatched(const GateOptions &options, const AttachPlan &plan) {
+    bool generic = plan.generic;
+    int err = join_dispatcher(options, generic);
+    if (err && !generic && plan.step == AttachPlan::Step::dispatcher_new &&
+        options.mode == policy::XdpMode::automatic) {
+        XK_WARN("%s: driver has no native XDP (%s); falling back to generic mode, which is slower",
+                ifname_.c_str(), errstr(err).c_str());
+        generic = true;
+        err = join_dispatcher(options, generic);
     }
+    if (err) {
+        throw GateError(ifname_ + ": cannot add the gate to libxdp's dispatcher (" +
+                        (generic ? "generic" : "native") + " mode): " + errstr(err));
+    }
+    for (uint32_t id : plan.old) {
+        if (int e = dispatcher_remove(ifindex_, id))
+            XK_WARN(
+                "%s: our earlier program (id %u) stays in the dispatcher beside the new one: %s",
+                ifname_.c_str(), id, errstr(e).c_str());
+    }
+    generic_ = generic;
+    OnInterface after = on_interface(ifindex_);
+    dispatched_ = after.kind == OnInterface::Kind::dispatcher;
+    XK_INFO("%s: gate %s (%s mode, run priority %u; its XDP_PASS goes on to the next program): %s",
+            ifname_.c_str(), dispatched_ ? "in libxdp's dispatcher" : "attached alone by libxdp",
+            generic ? "generic" : "native", kRunPriority, describe(after.components).c_str());
+}
+
+// A second copy of the program for libxdp to load as the dispatcher's freplace. It opens
+// this gate's pins, which hold their config already: it gates from its first packet.
+int Gate::join_dispatcher(const GateOptions &options, bool generic) {
+    Skeleton ext = open_skeleton(options, layer_, pin_dir_);
+    return dispatcher_add(ext->obj, ifindex_, generic);
+}
+
+namespace {
+
+// Our program off ifindex: alone, only if it is still ours (REPLACE by its fd); from
+// libxdp's dispatcher, ours only, the others keep running.
+std::string detach_program(const std::string &ifname, int ifindex) {
+    OnInterface now = on_interface(ifindex);
+    if (now.kind == OnInterface::Kind::none) return ifname + ": no XDP program attached";
+    if (now.kind == OnInterface::Kind::single) {
+        if (!is_ours(now.main))
+            throw GateError(ifname + " runs XDP program '" + now.main.name +
+                            "', not xdpknock's; left alone");
+        OwnedFd ours{bpf_prog_get_fd_by_id(now.main.id)};
+        LIBBPF_OPTS(bpf_xdp_attach_opts, expected, .old_prog_fd = ours.fd);
+        uint32_t flags = now.generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+        if (int err = ours.fd < 0 ? -errno : bpf_xdp_detach(ifindex, flags, &expected))
+            throw GateError(ifname + ": detach failed: " + errstr(err));
+        return ifname + ": gate detached";
+    }
+    std::vector<XdpProgram> others;
+    std::vector<uint32_t> ours;
+    for (const auto &c : now.components) {
+        if (is_ours(c))
+            ours.push_back(c.id);
+        else
+            others.push_back(c);
+    }
+    if (ours.empty())
+        throw GateError(ifname + ": libxdp's dispatcher runs " + describe(others) +
+                        ", none of them xdpknock's; left alone");
+    for (uint32_t id : ours) {
+        if (int err = dispatcher_remove(ifindex, id))
+            throw GateError(ifname +
+                            ": cannot take the gate out of libxdp's dispatcher: " + errstr(err));
+    }
+    return ifname + ": gate detached from libxdp's dispatcher" +
+           (others.empty() ? " (it was the last program there)"
+                           : "; still running there: " + describe(others));
+}
+
+}  // namespace
+
+std::string detach(const std::string &pin_root, const std::string &ifname) {
+    int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    std::string said =
+        ifindex ? detach_program(ifname, ifindex) : ifname + ": no such interface here";
     std::string dir = pin_dir_for(pin_root, ifname);
     if (std::filesystem::exists(dir)) {
         remove_pins(dir);

@@ -1,6 +1,8 @@
 #pragma once
 // The XDP gate on one interface: the skeleton's program and maps, pinned under
 // <pin_root>/<ifname>/ so they outlive the daemon (fail closed) and bpftool can read them.
+// It runs in libxdp's multi-program dispatcher where the kernel can, else alone; it never
+// replaces another tool's XDP program (attach_plan.hpp decides, dispatcher.hpp does it).
 
 #include <cstdint>
 #include <functional>
@@ -8,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "gate/attach_plan.hpp"
 #include "policy/config.hpp"
 
 struct xdpknock;
@@ -39,7 +42,9 @@ struct GateOptions {
 class Gate {
   public:
     // Loads the program (reusing pinned maps, so authorizations survive a restart),
-    // pins the maps and attaches, replacing an earlier xdpknock program atomically.
+    // pins the maps and attaches: into libxdp's dispatcher when it works here, else alone,
+    // replacing an earlier xdpknock program atomically. Another tool's program: GateError
+    // before anything is loaded or pinned, and that program keeps running.
     // `fill` runs between load and attach: the maps hold their config before the program
     // sees a packet, so a fresh gate never lets a SYN through unjudged.
     static std::unique_ptr<Gate> attach(const GateOptions &options,
@@ -63,30 +68,36 @@ class Gate {
     int ifindex() const { return ifindex_; }
     bool raw_ip() const { return layer_ == LinkLayer::raw_ip; }
     const char *mode_name() const { return generic_ ? "generic" : "native"; }
+    bool in_dispatcher() const { return dispatched_; }  // libxdp's, beside other programs
     const std::string &pin_dir() const { return pin_dir_; }
 
   private:
     Gate() = default;
     void load_program(const GateOptions &options);
     static std::unique_ptr<Gate> prepare(const GateOptions &options);
-    void attach_xdp(policy::XdpMode mode);
+    void attach_xdp(const GateOptions &options);
+    void attach_alone(policy::XdpMode mode, const OnInterface &now);
+    void attach_dispatched(const GateOptions &options, const AttachPlan &plan);
+    int join_dispatcher(const GateOptions &options, bool generic);
 
     struct xdpknock *skel_ = nullptr;
     std::string ifname_, pin_dir_;
     int ifindex_ = 0;
     LinkLayer layer_ = LinkLayer::ethernet;
     bool generic_ = false;
+    bool dispatched_ = false;
 };
 
-// The XDP program attached to an interface in any mode: name "" when none ("?" when it
-// cannot be read). The one place that asks the kernel.
+// The XDP program attached to an interface in any mode, as the kernel reports it (a
+// dispatcher shows as itself): name "" when none ("?" when it cannot be read).
 struct AttachedProgram {
     std::string name;
     uint32_t id = 0;
     bool generic = false;  // XDP_ATTACHED_SKB
 };
 AttachedProgram attached_program(int ifindex);
-// What status shows for ifname: "native"/"generic" for our gate, else what is there.
+// What status shows for ifname: "native"/"generic" for our gate (with " (libxdp
+// dispatcher)" when it runs there), else what is there.
 std::string attach_state(const std::string &ifname);
 
 std::string pin_dir_for(const std::string &pin_root, const std::string &ifname);
@@ -94,7 +105,8 @@ std::string pin_dir_for(const std::string &pin_root, const std::string &ifname);
 void ensure_bpffs();
 
 // `xdpknock detach`: the one way a gate comes off. Detaches our program from the
-// interface (if it still exists) and removes its pins. Returns what it did, for the log.
+// interface (if it still exists; from libxdp's dispatcher, only ours: the others keep
+// running) and removes its pins. Returns what it did, for the log.
 std::string detach(const std::string &pin_root, const std::string &ifname);
 
 }  // namespace xk::gate
