@@ -41,17 +41,19 @@ void WorkerPool::start(std::vector<std::unique_ptr<xsk::XskSocket>> sockets,
     extras_.assign(sockets_.size(), {});
     for (size_t i = 0; i < n; ++i) {
         auto w = std::make_unique<Worker>();
+        w->index = i;
         w->info.socket = i % sockets_.size();
         w->info.poller = i < sockets_.size();
         w->info.cpu = options.cpus.empty() ? static_cast<unsigned>(i % ncpu)
                                            : options.cpus[i % options.cpus.size()];
-        // Built here, not in the thread, so a key problem surfaces before start() returns.
-        w->policy = std::make_unique<policy::KnockPolicy>(config_, &replay_);
         if (!w->info.poller) extras_[w->info.socket].push_back(i);
         workers_.push_back(std::move(w));
     }
-    busy_poll_ = config_.busy_poll;
     raw_ip_ = options.raw_ip;
+    // Built here, not in the threads, so a key problem surfaces before start() returns.
+    gen_ = prepare(config_, sink_);
+    for (auto &w : workers_) adopt(*w);
+    busy_poll_ = config_->busy_poll;
     running_ = true;
     for (size_t i = 0; i < workers_.size(); ++i) {
         if (workers_[i]->info.poller) {
@@ -70,10 +72,43 @@ void WorkerPool::stop() {
     threads_.clear();
 }
 
-void WorkerPool::judge(Worker &w, KnockHandler &h, const xsk::Frame *frames, size_t n) {
+std::shared_ptr<const WorkerPool::Generation> WorkerPool::prepare(
+    std::shared_ptr<const policy::Config> config, std::shared_ptr<GrantSink> sink) const {
+    auto next = std::make_shared<Generation>();
+    next->config = std::move(config);
+    next->sink = std::move(sink);
+    for (size_t i = 0; i < workers_.size(); ++i)
+        next->policies.push_back(std::make_unique<policy::KnockPolicy>(*next->config, &replay_));
+    return next;
+}
+
+void WorkerPool::swap(std::shared_ptr<const Generation> next) {
+    std::lock_guard lock(gen_mu_);
+    gen_.swap(next);
+    generation_.fetch_add(1, std::memory_order_release);
+    // `next` now holds the old generation: freed here or by the last worker still on it.
+}
+
+// Takes the current generation: this worker's policy, and the sink it grants through.
+// The one it drops is freed here if no other worker still judges with it.
+void WorkerPool::adopt(Worker &w) {
+    std::shared_ptr<const Generation> g;
+    {
+        std::lock_guard lock(gen_mu_);
+        g = gen_;
+        w.seen = generation_.load(std::memory_order_relaxed);
+    }
+    w.handler.emplace(*g->policies[w.index], *g->sink, w.stats, raw_ip_);
+    w.gen = std::move(g);
+}
+
+void WorkerPool::judge(Worker &w, const xsk::Frame *frames, size_t n) {
+    // A reload applies from the next batch: one atomic load per batch, never per packet.
+    if (generation_.load(std::memory_order_acquire) != w.seen) adopt(w);
     int64_t now = time(nullptr);
     for (size_t i = 0; i < n; ++i) {
-        if (h.handle_frame(frames[i].data, frames[i].len, now) != spa::Reject::ok) continue;
+        if (w.handler->handle_frame(frames[i].data, frames[i].len, now) != spa::Reject::ok)
+            continue;
         // Timed from XDP to after the map write: what a client waits for before its SYN.
         uint64_t rx = xsk::XskSocket::rx_ns(frames[i]);
         if (rx) w.latency.record(monotonic_ns() - rx);
@@ -97,7 +132,6 @@ void WorkerPool::poll_loop(size_t index) {
     xsk::XskSocket &sock = *sockets_[self.info.socket];
     const std::vector<size_t> &extras = extras_[self.info.socket];
     pin_to_cpu(self.info.cpu);
-    KnockHandler handler(*self.policy, sink_, self.stats, raw_ip_);
     xsk::Frame frames[kBatch];
     size_t next = 0;
     while (running_.load(std::memory_order_relaxed)) {
@@ -124,7 +158,7 @@ void WorkerPool::poll_loop(size_t index) {
                 continue;
             }
         }
-        judge(self, handler, frames, n);
+        judge(self, frames, n);
         sock.recycle(frames, n);
     }
     // Wake extras asleep on an empty inbox so they see running_ == false. Their finished
@@ -144,7 +178,6 @@ void WorkerPool::poll_loop(size_t index) {
 void WorkerPool::extra_loop(size_t index) {
     Worker &self = *workers_[index];
     pin_to_cpu(self.info.cpu);
-    KnockHandler handler(*self.policy, sink_, self.stats, raw_ip_);
     while (running_.load(std::memory_order_relaxed)) {
         FrameBatch *b = self.inbox.front();
         if (!b) {
@@ -157,7 +190,7 @@ void WorkerPool::extra_loop(size_t index) {
             sched_yield();
             continue;
         }
-        judge(self, handler, b->frames.data(), b->n);
+        judge(self, b->frames.data(), b->n);
         std::copy(b->frames.begin(), b->frames.begin() + b->n, back->frames.begin());
         back->n = b->n;
         self.inbox.pop();

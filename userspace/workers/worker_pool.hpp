@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -30,15 +32,36 @@ struct WorkerInfo {
 
 class WorkerPool {
   public:
-    // Each worker builds its own KnockPolicy (own crypto contexts) over the shared
-    // config and replay cache.
+    // What the workers judge with: a config, the sink its decisions go to, and one
+    // KnockPolicy per worker (own crypto contexts) over that config and the shared replay
+    // cache. Built whole off the hot path; a worker keeps its generation alive (and so the
+    // config its policy points into) until it takes the next one.
+    struct Generation {
+        std::shared_ptr<const policy::Config> config;
+        std::shared_ptr<GrantSink> sink;
+        std::vector<std::unique_ptr<policy::KnockPolicy>> policies;  // one per worker
+    };
+
+    // The caller keeps config and sink alive for the pool's life.
     WorkerPool(const policy::Config &config, policy::ReplayCache &replay, GrantSink &sink)
-        : config_(config), replay_(replay), sink_(sink) {}
+        : WorkerPool(std::shared_ptr<const policy::Config>(std::shared_ptr<void>(), &config),
+                     replay, std::shared_ptr<GrantSink>(std::shared_ptr<void>(), &sink)) {}
+    WorkerPool(std::shared_ptr<const policy::Config> config, policy::ReplayCache &replay,
+               std::shared_ptr<GrantSink> sink)
+        : config_(std::move(config)), replay_(replay), sink_(std::move(sink)) {}
     ~WorkerPool() { stop(); }
 
     void start(std::vector<std::unique_ptr<xsk::XskSocket>> sockets,
                const PoolOptions &options = {});
     void stop();
+
+    // A reload: prepare() builds the policies (throws on a key the methods refuse, and
+    // changes nothing); swap() hands the generation over, and each worker takes it before
+    // its next batch. Only the thread that started the pool calls these.
+    std::shared_ptr<const Generation> prepare(std::shared_ptr<const policy::Config> config,
+                                              std::shared_ptr<GrantSink> sink) const;
+    void swap(std::shared_ptr<const Generation> next);
+    uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
     size_t size() const { return sockets_.size(); }  // sockets
     const xsk::XskSocket &socket(size_t i) const { return *sockets_[i]; }
@@ -54,7 +77,11 @@ class WorkerPool {
         WorkerInfo info{};
         HandlerStats stats;
         LatencyHistogram latency;
-        std::unique_ptr<policy::KnockPolicy> policy;
+        size_t index = 0;
+        // The generation this worker judges with; renewed at a batch boundary only.
+        std::shared_ptr<const Generation> gen;
+        uint64_t seen = 0;  // generation_ when gen was taken
+        std::optional<KnockHandler> handler;
         // Extras only: batches from the poller, spent batches back to it.
         BatchRing<kRing> inbox;
         BatchRing<kRing> done;
@@ -64,11 +91,17 @@ class WorkerPool {
     void poll_loop(size_t w);
     void reclaim(Worker &x, xsk::XskSocket &sock);
     void extra_loop(size_t w);
-    void judge(Worker &w, KnockHandler &h, const xsk::Frame *frames, size_t n);
+    void adopt(Worker &w);
+    void judge(Worker &w, const xsk::Frame *frames, size_t n);
 
-    const policy::Config &config_;
+    std::shared_ptr<const policy::Config> config_;  // the first generation's
     policy::ReplayCache &replay_;
-    GrantSink &sink_;
+    std::shared_ptr<GrantSink> sink_;
+    // The current generation. Workers read generation_ once per batch (one atomic load)
+    // and take the mutex only when it moved: never per packet.
+    mutable std::mutex gen_mu_;
+    std::shared_ptr<const Generation> gen_;
+    std::atomic<uint64_t> generation_{0};
     bool busy_poll_ = false;
     bool raw_ip_ = false;
     std::atomic<bool> running_{false};
