@@ -56,6 +56,9 @@ class AuthorizationStore {
     // Entries still live at now_ns.
     virtual size_t count(uint64_t now_ns) const;
     virtual RangeUsage usage(uint32_t range_id) const;
+    // A reload's range quotas, indexed like the new config's ranges. Entries already held
+    // stay; they count to the range now at their range_id. Stores without quotas ignore it.
+    virtual void set_quotas(std::vector<RangeQuota> /*quotas*/) {}
 };
 
 }  // namespace xk::auth

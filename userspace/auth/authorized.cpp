@@ -64,14 +64,28 @@ std::mutex &Authorized::stripe(const policy::Address &addr) {
 
 RangeUsage Authorized::usage(uint32_t range_id) const {
     RangeUsage u;
-    if (!counts_ || range_id >= quotas_.size()) return u;
-    std::lock_guard lock(counts_mu_);
+    if (!counts_) return u;
+    std::lock_guard lock(counts_mu_);  // set_quotas may resize quotas_
+    if (range_id >= quotas_.size()) return u;
     u.sources = counts_->range(range_id).sources;
     u.entries = counts_->range(range_id).entries;
     u.quota = quotas_[range_id];
     u.refused_range_full = refused_range_full_[range_id].load(std::memory_order_relaxed);
     u.refused_map_full = refused_map_full_[range_id].load(std::memory_order_relaxed);
     return u;
+}
+
+void Authorized::set_quotas(std::vector<RangeQuota> quotas) {
+    if (!counts_) return;  // hand edits keep no accounting
+    std::array<std::unique_lock<std::mutex>, 64> all;
+    for (size_t i = 0; i < stripes_.size(); ++i) all[i] = std::unique_lock(stripes_[i]);
+    const std::vector<Entry> entries = list();
+    std::lock_guard lock(counts_mu_);
+    refused_range_full_ = std::vector<std::atomic<uint64_t>>(quotas.size());
+    refused_map_full_ = std::vector<std::atomic<uint64_t>>(quotas.size());
+    quotas_ = std::move(quotas);
+    counts_->reset(quotas_.size());
+    rebuild(entries);
 }
 
 // Which keys the grant writes (an entry lasting longer is left alone) and whose they were.

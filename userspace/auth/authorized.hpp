@@ -58,6 +58,9 @@ class Authorized : public AuthorizationStore {
 
     size_t ranges() const { return quotas_.size(); }
     RangeUsage usage(uint32_t range_id) const override;
+    // Recounts the map's entries for the new ranges, with every stripe held (no grant
+    // books meanwhile). Refusal counts start again at 0.
+    void set_quotas(std::vector<RangeQuota> quotas) override;
 
   private:
     struct Write {

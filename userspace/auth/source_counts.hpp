@@ -81,6 +81,12 @@ class SourceCounts {
         used_ = 0;
     }
 
+    // Empty, for another number of ranges (a reload). The table keeps its size.
+    void reset(size_t ranges) {
+        clear();
+        per_range_.assign(ranges, PerRange{});
+    }
+
   private:
     struct Slot {
         uint8_t addr[16];
