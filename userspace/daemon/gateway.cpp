@@ -5,12 +5,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
+#include "daemon/config_change.hpp"
 #include "daemon/guarded_interface.hpp"
 #include "log/log.hpp"
 #include "log/private_file.hpp"
@@ -23,26 +26,36 @@
 namespace xk::daemon {
 namespace {
 
+using ConfigPtr = std::shared_ptr<const policy::Config>;
+
+// Declared so that what uses a member is destroyed before it.
 struct Gateway {
-    std::vector<std::unique_ptr<GuardedInterface>> ifaces;
+    ConfigPtr config;                // the running one; a reload replaces it whole
+    int64_t replay_retention_s = 0;  // what the replay cache was built with
     std::unique_ptr<policy::ReplayCache> replay;
+    std::vector<std::unique_ptr<GuardedInterface>> ifaces;
+    ConfigPtr wake_config;  // what the wake service reads (kept while a reload leaves it)
     std::unique_ptr<wake::WakeService> wake;
+    uint64_t reloads = 0;
 };
 
 // Everything that can fail comes before the first gate: the wake links, the state folder,
 // the replay journal. A failure after a gate attached leaves that gate closed.
-void start(const policy::Config &config, const GatewayOptions &options, Gateway &gw) {
+void start(const GatewayOptions &options, Gateway &gw) {
+    const policy::Config &config = *gw.config;
+    gw.wake_config = gw.config;
     if (!config.hosts.empty()) gw.wake = std::make_unique<wake::WakeService>(config);
     // Private when we make it; an existing folder keeps the mode its owner chose.
     if (std::filesystem::create_directories(config.state_dir))
         std::filesystem::permissions(config.state_dir, std::filesystem::perms::owner_all);
-    gw.replay = std::make_unique<policy::ReplayCache>(
-        config.state_dir + "/replay.journal", policy::KnockPolicy::replay_retention(config));
+    gw.replay_retention_s = policy::KnockPolicy::replay_retention(config);
+    gw.replay = std::make_unique<policy::ReplayCache>(config.state_dir + "/replay.journal",
+                                                      gw.replay_retention_s);
     XK_INFO("replay cache: %zu digest(s) restored from %s/replay.journal", gw.replay->size(),
             config.state_dir.c_str());
     for (const auto &iface : config.interfaces) {
         gw.ifaces.push_back(
-            std::make_unique<GuardedInterface>(config, *gw.replay, iface, options.pin_root));
+            std::make_unique<GuardedInterface>(gw.config, *gw.replay, iface, options.pin_root));
         if (gw.wake) gw.wake->watch(gw.ifaces.back()->wake_events_fd());
     }
     if (gw.wake) gw.wake->start();
@@ -61,43 +74,190 @@ void tick(uint64_t seconds, const std::string &run_dir, bool stats_ok, Gateway &
     if (stats_ok) stats::write_file(run_dir, stats::collect(gw.ifaces, gw.wake.get()));
 }
 
+// ---- Reload (SIGHUP): parse and check, build, write the gates' maps, then swap. Until the
+// swap nothing the running config uses has changed; a refusal at any step leaves it whole.
+
+struct Staged {
+    std::vector<GuardedInterface::Staged> ifaces;
+    bool new_wake = false;  // the wake service is replaced (by `wake`, or by none)
+    std::unique_ptr<wake::WakeService> wake;
+};
+
+ConfigPtr read_next(const Gateway &gw, const std::string &path) {
+    if (path.empty()) throw std::runtime_error("no config file to read again");
+    policy::Config next = policy::load_config(path);  // a ConfigError names the key
+    if (std::string key = restart_key(*gw.config, next, gw.replay_retention_s); !key.empty()) {
+        throw std::runtime_error(key + ": changed, which needs a restart");
+    }
+    return std::make_shared<const policy::Config>(std::move(next));
+}
+
+Staged stage(const Gateway &gw, const ConfigPtr &next) {
+    Staged s;
+    for (const auto &i : gw.ifaces) s.ifaces.push_back(i->prepare(next));
+    s.new_wake = !same_wake_inputs(*gw.wake_config, *next);
+    if (s.new_wake && !next->hosts.empty()) {
+        s.wake = std::make_unique<wake::WakeService>(*next);  // opens the links: may throw
+        for (const auto &i : gw.ifaces) s.wake->watch(i->wake_events_fd());
+    }
+    return s;
+}
+
+// Ports and wake targets of every gate; on a failure the running config's are written
+// back, so the gates and the workers never disagree.
+void write_maps(Gateway &gw, const policy::Config &next) {
+    size_t done = 0;
+    try {
+        for (; done < gw.ifaces.size(); ++done) gw.ifaces[done]->write_maps(next);
+    } catch (const std::exception &) {
+        for (size_t i = 0; i <= done && i < gw.ifaces.size(); ++i) {
+            try {
+                gw.ifaces[i]->write_maps(*gw.config);
+            } catch (const std::exception &e) {
+                XK_ERROR("%s: cannot restore the running config's ports: %s",
+                         gw.ifaces[i]->name().c_str(), e.what());
+            }
+        }
+        throw;
+    }
+}
+
+void apply(Gateway &gw, ConfigPtr next, Staged staged, bool verbose) {
+    for (size_t i = 0; i < gw.ifaces.size(); ++i) gw.ifaces[i]->apply(std::move(staged.ifaces[i]));
+    if (staged.new_wake) {
+        if (gw.wake) gw.wake->stop();
+        gw.wake = std::move(staged.wake);
+        gw.wake_config = next;
+        if (gw.wake) gw.wake->start();
+    }
+    gw.config = std::move(next);
+    log::set_level(log_level_of(*gw.config, verbose));
+    for (const auto &w : policy::config_warnings(*gw.config)) XK_WARN("%s", w.c_str());
+}
+
+// Grants stay until they expire, whatever the reload removed. Removing a service ungates
+// its port (its SYNs pass like any unprotected port's), so revoking its grants would close
+// nothing; a removed range's grants were made by a knock valid when it came.
+void log_kept_grants(const Gateway &gw, const policy::Config &before) {
+    const policy::Config &now = *gw.config;
+    for (const auto &s : unprotected_services(before, now)) {
+        XK_INFO(
+            "reload: service %s (%s) removed: its port is no longer gated; authorizations for "
+            "it are kept (revoking them would close nothing) and expire on time",
+            s.name.c_str(), policy::format_port(s.port).c_str());
+    }
+    for (uint32_t r = 0; r < before.ranges.size(); ++r) {
+        const std::string &name = before.ranges[r].name;
+        bool kept = std::any_of(now.ranges.begin(), now.ranges.end(),
+                                [&](const policy::Range &n) { return n.name == name; });
+        if (kept) continue;
+        size_t held = 0;
+        for (const auto &i : gw.ifaces) {
+            for (const auto &e : i->store().list()) held += e.value.range_id == r;
+        }
+        XK_INFO(
+            "reload: range %s removed: its %zu authorization entr%s stay until they expire "
+            "(`xdpknock revoke ADDR` ends one sooner)",
+            name.c_str(), held, held == 1 ? "y" : "ies");
+    }
+}
+
+struct Outcome {
+    bool ok = false;
+    std::string message;
+};
+
+Outcome reload(Gateway &gw, const GatewayOptions &options) {
+    try {
+        ConfigPtr next = read_next(gw, options.config_path);
+        Staged staged = stage(gw, next);
+        write_maps(gw, *next);
+        ConfigPtr before = gw.config;
+        apply(gw, next, std::move(staged), options.verbose);
+        log_kept_grants(gw, *before);
+        return {true, "config reloaded from " + options.config_path + ": " +
+                          std::to_string(next->ranges.size()) + " range(s), " +
+                          std::to_string(next->services.size()) +
+                          " protected service(s); authorizations already granted stay until "
+                          "they expire"};
+    } catch (const std::exception &e) {
+        return {false, e.what()};
+    }
+}
+
+// The log line, and reload.status for `xdpknock reload` to read back.
+void report(Gateway &gw, const Outcome &o, const std::string &run_dir) {
+    ++gw.reloads;
+    if (o.ok) {
+        XK_INFO("%s", o.message.c_str());
+    } else {
+        XK_ERROR("reload refused, the running config is unchanged: %s", o.message.c_str());
+    }
+    std::string line = std::to_string(getpid()) + " " + std::to_string(gw.reloads) +
+                       (o.ok ? " ok " : " refused ") + o.message + "\n";
+    std::string err = write_private_file(run_dir + "/" + kReloadStatusFile, line);
+    if (!err.empty()) XK_WARN("reload status: %s", err.c_str());
+}
+
+// Until a stop signal: a tick each second, a reload on each SIGHUP.
+int serve(Gateway &gw, const GatewayOptions &options, const sigset_t &signals, bool run_dir_ok) {
+    timespec second{1, 0};
+    for (uint64_t s = 1;;) {
+        int sig = sigtimedwait(&signals, nullptr, &second);
+        if (sig == SIGTERM || sig == SIGINT) return sig;
+        if (sig == SIGHUP) {
+            XK_INFO("SIGHUP: reading %s again", options.config_path.c_str());
+            report(gw, reload(gw, options), options.run_dir);
+            continue;
+        }
+        tick(s++, options.run_dir, run_dir_ok, gw);
+    }
+}
+
+// The run folder (private when we make it) and the pid `xdpknock reload` signals.
+bool prepare_run_dir(const std::string &run_dir) {
+    std::error_code ec;
+    if (std::filesystem::create_directories(run_dir, ec))
+        std::filesystem::permissions(run_dir, std::filesystem::perms::owner_all, ec);
+    std::string err =
+        ec ? run_dir + ": " + ec.message()
+           : write_private_file(run_dir + "/" + kPidFile, std::to_string(getpid()) + "\n");
+    if (!err.empty()) XK_WARN("%s (no stats.json; reload with kill -HUP only)", err.c_str());
+    return !ec;
+}
+
 }  // namespace
 
 int run_gateway(const policy::Config &config, const GatewayOptions &options) {
     // Map memory is charged to the memcg on current kernels; a refused raise is fine.
     rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
     setrlimit(RLIMIT_MEMLOCK, &unlimited);
-    // Block the stop signals before any thread starts, then wait for them here.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    // Block the signals before any thread starts, then wait for them here.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     Gateway gw;
+    gw.config = std::make_shared<const policy::Config>(config);
     try {
-        start(config, options, gw);
+        start(options, gw);
     } catch (const std::exception &e) {
         XK_ERROR("%s", e.what());
         for (auto &i : gw.ifaces) i->stop();  // a failed start opens no gate it found or made
         return 1;
     }
-    std::error_code ec;
-    if (std::filesystem::create_directories(options.run_dir, ec))
-        std::filesystem::permissions(options.run_dir, std::filesystem::perms::owner_all, ec);
+    const bool run_dir_ok = prepare_run_dir(options.run_dir);
     XK_INFO("xdpknockd running: %zu range(s), %zu protected service(s)", config.ranges.size(),
             config.services.size());
 
-    timespec second{1, 0};
-    int sig = 0;
-    for (uint64_t s = 1; sig != SIGTERM && sig != SIGINT; ++s) {
-        sig = sigtimedwait(&stop_signals, nullptr, &second);
-        if (sig != SIGTERM && sig != SIGINT) tick(s, options.run_dir, !ec, gw);
-    }
+    int sig = serve(gw, options, signals, run_dir_ok);
     XK_INFO("xdpknockd: %s received, stopping", strsignal(sig));
     if (gw.wake) gw.wake->stop();
     for (auto &i : gw.ifaces) i->stop();
-    std::filesystem::remove(options.run_dir + "/stats.json", ec);
+    std::error_code ec;
+    for (const char *file : {"stats.json", kPidFile, kReloadStatusFile})
+        std::filesystem::remove(options.run_dir + "/" + file, ec);
     return 0;
 }
 

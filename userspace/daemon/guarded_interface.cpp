@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <stdexcept>
 
 #include "gate/counters.hpp"
 #include "gate/flow_seed.hpp"
@@ -49,17 +50,19 @@ std::vector<std::unique_ptr<xsk::XskSocket>> open_sockets(const policy::Config &
 
 }  // namespace
 
-GuardedInterface::GuardedInterface(const policy::Config &config, policy::ReplayCache &replay,
-                                   const policy::Interface &iface, const std::string &pin_root)
+GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
+                                   policy::ReplayCache &replay, const policy::Interface &iface,
+                                   const std::string &pin_root)
     : name_(iface.name) {
+    const policy::Config &config = *shared;
     gate::GateOptions options{iface.name, iface.mode, pin_root, config.authorized_max,
                               config.flow_idle_timeout_s};
     gate_ = gate::Gate::attach(options, [&](gate::Gate &g) { fill_gate(g, config, iface.name); });
     store_ = std::make_unique<auth::Authorized>(gate_->authorized_fd(), auth::quotas_for(config));
-    sink_ = std::make_unique<StoreGrantSink>(config, *store_, iface.name);
+    sink_ = std::make_shared<StoreGrantSink>(shared, *store_, iface.name);
 
     uint32_t queues = xsk::rx_queue_count(iface.name);
-    pool_ = std::make_unique<workers::WorkerPool>(config, replay, *sink_);
+    pool_ = std::make_unique<workers::WorkerPool>(shared, replay, sink_);
     pool_->start(open_sockets(config, iface.name, gate_->xsks_fd(), queues),
                  {config.workers, config.cpus, gate_->raw_ip()});
     std::string cpus;
@@ -89,6 +92,26 @@ void GuardedInterface::stop() {
         "%s: gate left attached and closed (knocks dropped, grants expire on time, the next "
         "start adopts them); `xdpknock detach %s` removes it",
         name_.c_str(), name_.c_str());
+}
+
+GuardedInterface::Staged GuardedInterface::prepare(
+    std::shared_ptr<const policy::Config> next) const {
+    if (!pool_) throw std::logic_error(name_ + ": stopped");
+    Staged s;
+    s.sink = std::make_shared<StoreGrantSink>(next, *store_, name_, sink_.get());
+    s.workers = pool_->prepare(std::move(next), s.sink);
+    return s;
+}
+
+void GuardedInterface::write_maps(const policy::Config &config) {
+    gate::write_ports(gate_->ports_fd(), config);
+    gate::write_wake_targets(gate_->wake_targets_fd(), config);
+}
+
+void GuardedInterface::apply(Staged staged) {
+    store_->set_quotas(auth::quotas_for(*staged.workers->config));
+    sink_ = std::move(staged.sink);
+    pool_->swap(std::move(staged.workers));
 }
 
 void GuardedInterface::sweep() {

@@ -14,9 +14,22 @@ namespace xk::daemon {
 
 class GuardedInterface {
   public:
-    GuardedInterface(const policy::Config &config, policy::ReplayCache &replay,
+    GuardedInterface(std::shared_ptr<const policy::Config> config, policy::ReplayCache &replay,
                      const policy::Interface &iface, const std::string &pin_root);
     ~GuardedInterface();
+
+    // A reload, in steps that keep the old config whole until the last one:
+    // prepare() builds what can fail (the workers' policies, the new sink) and changes
+    // nothing; write_maps() rewrites the gate's ports and wake targets (knock ports, their
+    // pre-filter and rate, protected services) and may throw; apply() hands the workers
+    // the new generation (taken before their next batch) and the store its quotas.
+    struct Staged {
+        std::shared_ptr<StoreGrantSink> sink;
+        std::shared_ptr<const workers::WorkerPool::Generation> workers;
+    };
+    Staged prepare(std::shared_ptr<const policy::Config> next) const;
+    void write_maps(const policy::Config &config);
+    void apply(Staged staged);
 
     // Stops the workers and leaves the gate attached and closed: only `xdpknock detach`
     // removes a gate (fail closed on stop, crash and upgrade alike).
@@ -34,7 +47,7 @@ class GuardedInterface {
     std::string name_;
     std::unique_ptr<gate::Gate> gate_;
     std::unique_ptr<auth::AuthorizationStore> store_;  // the gate's map; a cluster wraps it
-    std::unique_ptr<StoreGrantSink> sink_;
+    std::shared_ptr<StoreGrantSink> sink_;             // the current generation's
     std::unique_ptr<workers::WorkerPool> pool_;
 };
 

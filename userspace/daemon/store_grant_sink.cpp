@@ -1,5 +1,6 @@
 #include "daemon/store_grant_sink.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -15,20 +16,43 @@ constexpr int64_t kRefusalLogInterval_s = 10;
 
 }  // namespace
 
-StoreGrantSink::StoreGrantSink(const policy::Config &config, auth::AuthorizationStore &store,
-                               std::string ifname)
-    : config_(config),
+StoreGrantSink::StoreGrantSink(std::shared_ptr<const policy::Config> config,
+                               auth::AuthorizationStore &store, std::string ifname,
+                               const StoreGrantSink *before)
+    : config_(std::move(config)),
       store_(store),
       ifname_(std::move(ifname)),
-      last_refusal_log_(new std::atomic<int64_t>[config.ranges.size()]) {
+      last_refusal_log_(new std::atomic<int64_t>[config_->ranges.size()]) {
     size_t slots = 0;
-    for (size_t r = 0; r < config.ranges.size(); ++r) {
+    for (size_t r = 0; r < config_->ranges.size(); ++r) {
         last_refusal_log_[r].store(INT64_MIN / 2, std::memory_order_relaxed);
         first_secret_.push_back(slots);
-        slots += config.ranges[r].secrets.size();
+        slots += config_->ranges[r].secrets.size();
     }
     accepted_.reset(new std::atomic<uint64_t>[slots]);
     for (size_t i = 0; i < slots; ++i) accepted_[i].store(0, std::memory_order_relaxed);
+    if (before) carry_counts(*before);
+}
+
+// Counts follow names, not positions: a range or secret that moved keeps its count, a
+// new one starts at 0. A grant a worker still on the old sink makes meanwhile is lost to
+// the count (not to the map).
+void StoreGrantSink::carry_counts(const StoreGrantSink &before) {
+    const auto &old_ranges = before.config().ranges;
+    for (size_t r = 0; r < config_->ranges.size(); ++r) {
+        const policy::Range &range = config_->ranges[r];
+        auto old = std::find_if(old_ranges.begin(), old_ranges.end(),
+                                [&](const policy::Range &o) { return o.name == range.name; });
+        if (old == old_ranges.end()) continue;
+        for (size_t s = 0; s < range.secrets.size(); ++s) {
+            for (size_t t = 0; t < old->secrets.size(); ++t) {
+                if (old->secrets[t].label != range.secrets[s].label) continue;
+                const auto old_r = static_cast<uint32_t>(old - old_ranges.begin());
+                accepted_[first_secret_[r] + s].store(
+                    before.accepted(old_r, static_cast<uint32_t>(t)), std::memory_order_relaxed);
+            }
+        }
+    }
 }
 
 uint64_t StoreGrantSink::accepted(uint32_t range_id, uint32_t secret_id) const {
@@ -39,7 +63,7 @@ spa::Reject StoreGrantSink::grant(const policy::Knock &knock, const policy::Deci
     int err = store_.grant(knock.source, d.grant(), d.timeout_s, d.range_id, d.secret_id);
     if (err) return refused(knock, d, err);
     accepted_[first_secret_[d.range_id] + d.secret_id].fetch_add(1, std::memory_order_relaxed);
-    const policy::Range &range = config_.ranges[d.range_id];
+    const policy::Range &range = config_->ranges[d.range_id];
     std::string ports;
     for (const auto &p : d.grant()) ports += (ports.empty() ? "" : ",") + policy::format_port(p);
     std::string said;  // what the method adds, e.g. fko's user name
@@ -63,7 +87,7 @@ spa::Reject StoreGrantSink::refused(const policy::Knock &knock, const policy::De
         !last.compare_exchange_strong(before, now_s, std::memory_order_relaxed)) {
         return reason;
     }
-    const policy::Range &range = config_.ranges[d.range_id];
+    const policy::Range &range = config_->ranges[d.range_id];
     auth::RangeUsage u = store_.usage(d.range_id);
     std::string source = policy::format_address(knock.source);
     if (reason == spa::Reject::range_full) {

@@ -2,11 +2,13 @@
 // The daemon's grant sink: writes authorizations into the interface's store (the pinned
 // map, or whatever wraps it) and logs each decision once, without secrets (the label names which
 // secret matched). A grant the map refuses (the range's quota, a full map) is logged at most every
-// few seconds per range, never per packet.
+// few seconds per range, never per packet. One sink per config generation: a reload builds
+// a new one (workers switch to it with their new policy, whose decisions index its config).
 
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "auth/authorization_store.hpp"
 #include "workers/knock_handler.hpp"
@@ -15,18 +17,22 @@ namespace xk::daemon {
 
 class StoreGrantSink : public workers::GrantSink {
   public:
-    StoreGrantSink(const policy::Config &config, auth::AuthorizationStore &store,
-                   std::string ifname);
+    // before: the sink this one replaces on a reload; the grant counts of the ranges and
+    // secrets both configs name (by range name and secret label) carry over.
+    StoreGrantSink(std::shared_ptr<const policy::Config> config, auth::AuthorizationStore &store,
+                   std::string ifname, const StoreGrantSink *before = nullptr);
 
     spa::Reject grant(const policy::Knock &knock, const policy::Decision &decision) override;
-    const policy::Config &config() const { return config_; }
-    // Grants made for one range and secret since start.
+    const policy::Config &config() const { return *config_; }
+    // Grants made for one range and secret since start (across reloads, while both the
+    // range's name and the secret's label stay).
     uint64_t accepted(uint32_t range_id, uint32_t secret_id) const;
 
   private:
     spa::Reject refused(const policy::Knock &knock, const policy::Decision &d, int err);
+    void carry_counts(const StoreGrantSink &before);
 
-    const policy::Config &config_;
+    std::shared_ptr<const policy::Config> config_;
     auth::AuthorizationStore &store_;
     std::string ifname_;
     std::unique_ptr<std::atomic<int64_t>[]> last_refusal_log_;  // per range, monotonic s

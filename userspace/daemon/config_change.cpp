@@ -1,0 +1,100 @@
+#include "daemon/config_change.hpp"
+
+#include <algorithm>
+
+#include "policy/knock_policy.hpp"
+
+namespace xk::daemon {
+namespace {
+
+std::string interfaces_key(const policy::Config &a, const policy::Config &b) {
+    if (a.interfaces.size() != b.interfaces.size()) return "config.interfaces";
+    for (size_t i = 0; i < a.interfaces.size(); ++i) {
+        const std::string at = "interfaces[" + std::to_string(i) + "]";
+        if (a.interfaces[i].name != b.interfaces[i].name) return at + ".name";
+        if (a.interfaces[i].mode != b.interfaces[i].mode) return at + ".xdp_mode";
+    }
+    return "";
+}
+
+// The replay cache keeps each digest for the retention it was built with: a range whose
+// time window needs longer would accept a replay once its digest aged out.
+std::string retention_key(const policy::Config &next, int64_t replay_retention_s) {
+    if (policy::KnockPolicy::replay_retention(next) <= replay_retention_s) return "";
+    for (size_t i = 0; i < next.ranges.size(); ++i) {
+        policy::Config one;
+        one.ranges.push_back(next.ranges[i]);
+        if (policy::KnockPolicy::replay_retention(one) > replay_retention_s)
+            return "ranges[" + std::to_string(i) + "].proof_time";
+    }
+    return "config.ranges";
+}
+
+bool same_host(const policy::Host &a, const policy::Host &b) {
+    return a.name == b.name && a.mac == b.mac && a.ipv4 == b.ipv4 && a.ipv6 == b.ipv6 &&
+           a.interface == b.interface && a.wake_type == b.wake_type && a.wake_port == b.wake_port &&
+           a.repeat_ms == b.repeat_ms && a.timeout_s == b.timeout_s;
+}
+
+bool same_service(const policy::Service &a, const policy::Service &b) {
+    return a.name == b.name && a.port == b.port && a.host == b.host && a.address == b.address;
+}
+
+bool same_names(const policy::Range &a, const policy::Range &b) {
+    return a.name == b.name &&
+           std::equal(a.secrets.begin(), a.secrets.end(), b.secrets.begin(), b.secrets.end(),
+                      [](const auto &x, const auto &y) { return x.label == y.label; });
+}
+
+}  // namespace
+
+std::string restart_key(const policy::Config &running, const policy::Config &next,
+                        int64_t replay_retention_s) {
+    if (std::string key = interfaces_key(running, next); !key.empty()) return key;
+    const policy::Config &a = running, &b = next;
+    const std::pair<const char *, bool> fixed[] = {
+        {"config.state_dir", a.state_dir == b.state_dir},
+        {"config.workers", a.workers == b.workers},
+        {"config.cpus", a.cpus == b.cpus},
+        {"config.busy_poll", a.busy_poll == b.busy_poll},
+        {"config.authorized_max", a.authorized_max == b.authorized_max},
+        {"config.flow_idle_timeout", a.flow_idle_timeout_s == b.flow_idle_timeout_s},
+        {"config.replay_capacity", a.replay_capacity == b.replay_capacity},
+        {"config.umem_frames", a.umem_frames == b.umem_frames},
+        {"metrics.listen", a.metrics.host == b.metrics.host && a.metrics.port == b.metrics.port},
+        {"metrics.allow_remote", a.metrics.allow_remote == b.metrics.allow_remote},
+    };
+    for (const auto &[key, same] : fixed) {
+        if (!same) return key;
+    }
+    return retention_key(next, replay_retention_s);
+}
+
+bool same_wake_inputs(const policy::Config &a, const policy::Config &b) {
+    if (a.hosts.empty() && b.hosts.empty()) return true;  // no wake service either way
+    return std::equal(a.hosts.begin(), a.hosts.end(), b.hosts.begin(), b.hosts.end(), same_host) &&
+           std::equal(a.services.begin(), a.services.end(), b.services.begin(), b.services.end(),
+                      same_service) &&
+           std::equal(a.ranges.begin(), a.ranges.end(), b.ranges.begin(), b.ranges.end(),
+                      same_names);
+}
+
+std::vector<policy::Service> unprotected_services(const policy::Config &running,
+                                                  const policy::Config &next) {
+    std::vector<policy::Service> out;
+    for (const auto &s : running.services) {
+        bool kept = std::any_of(next.services.begin(), next.services.end(),
+                                [&](const policy::Service &n) { return n.port == s.port; });
+        if (!kept) out.push_back(s);
+    }
+    return out;
+}
+
+log::Level log_level_of(const policy::Config &config, bool verbose) {
+    if (verbose || config.log_level == "debug") return log::Level::debug;
+    if (config.log_level == "warn") return log::Level::warn;
+    if (config.log_level == "error") return log::Level::error;
+    return log::Level::info;
+}
+
+}  // namespace xk::daemon
