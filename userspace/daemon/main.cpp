@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
         xk::log::set_level(f.verbose ? xk::log::Level::debug : level_of(config.log_level));
         for (const auto &w : xk::policy::config_warnings(config)) XK_WARN("%s", w.c_str());
         if (f.dry_run) return dry_run(std::move(config), f);
-        return xk::daemon::run_gateway(config, {f.pin_root, f.run_dir});
+        return xk::daemon::run_gateway(config, {f.pin_root, f.run_dir, f.config_path, f.verbose});
     } catch (const xk::policy::ConfigError &e) {
         fprintf(stderr, "xdpknockd: %s\n", e.what());
         return 2;
