@@ -8,6 +8,7 @@
 #include "log/log.hpp"
 #include "policy/config.hpp"
 #include "xdpknock/maps.h"
+#include "xdpknock/version.h"
 
 namespace {
 
@@ -18,6 +19,7 @@ struct Flags {
 };
 
 void add_flags(CLI::App &app, Flags &f) {
+    app.set_version_flag("--version", XK_VERSION_LINE, "print the version and commit, then exit");
     app.add_option("-c,--config", f.config_path, "JSON config file (mode 0600)")->required();
     // Kept so existing units and scripts still start: leaving the gate is what stop does.
     app.add_flag("--keep-attached", f.keep_attached,
