@@ -10,7 +10,7 @@ packages=(
   libssl-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev
   libclang-rt-14-dev libfko3-dev fwknop-client fwknop-server
   iproute2 iputils-ping netcat-openbsd nmap hping3 tcpreplay tshark procps jq gnuplot-nox
-  libsystemd-dev scdoc man-db dpkg-dev fakeroot systemd util-linux libcap2-bin python3
+  libsystemd-dev libcpp-httplib-dev scdoc man-db dpkg-dev fakeroot systemd util-linux libcap2-bin python3
 )
 
 missing=()

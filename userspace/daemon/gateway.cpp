@@ -10,16 +10,21 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
 #include "daemon/config_change.hpp"
 #include "daemon/guarded_interface.hpp"
+#include "daemon/metrics_server.hpp"
 #include "log/log.hpp"
+#include "log/notify.hpp"
 #include "log/private_file.hpp"
+#include "log/refusal_summary.hpp"
 #include "policy/knock_policy.hpp"
 #include "policy/replay_cache.hpp"
 #include "stats/collect.hpp"
+#include "stats/prometheus_printer.hpp"
 #include "stats/stats_file.hpp"
 #include "wake/wake_service.hpp"
 
@@ -37,7 +42,21 @@ struct Gateway {
     ConfigPtr wake_config;  // what the wake service reads (kept while a reload leaves it)
     std::unique_ptr<wake::WakeService> wake;
     uint64_t reloads = 0;
+    // The last tick's snapshot, for the metrics endpoint's request threads.
+    std::mutex latest_mu;
+    std::shared_ptr<const stats::Snapshot> latest;
+    std::unique_ptr<MetricsServer> metrics;  // last: stopped before what it reads goes
 };
+
+// A scrape renders the last snapshot: a request never reads the gates or the workers.
+std::string render_metrics(Gateway &gw, const stats::BuildInfo &build) {
+    std::shared_ptr<const stats::Snapshot> s;
+    {
+        std::lock_guard lock(gw.latest_mu);
+        s = gw.latest;
+    }
+    return stats::to_prometheus(s ? *s : stats::Snapshot{}, build);
+}
 
 // Everything that can fail comes before the first gate: the wake links, the state folder,
 // the replay journal. A failure after a gate attached leaves that gate closed.
@@ -49,16 +68,33 @@ void start(const GatewayOptions &options, Gateway &gw) {
     if (std::filesystem::create_directories(config.state_dir))
         std::filesystem::permissions(config.state_dir, std::filesystem::perms::owner_all);
     gw.replay_retention_s = policy::KnockPolicy::replay_retention(config);
-    gw.replay = std::make_unique<policy::ReplayCache>(config.state_dir + "/replay.journal",
-                                                      gw.replay_retention_s);
+    gw.replay = std::make_unique<policy::ReplayCache>(
+        config.state_dir + "/replay.journal", gw.replay_retention_s, config.replay_capacity);
     XK_INFO("replay cache: %zu digest(s) restored from %s/replay.journal", gw.replay->size(),
             config.state_dir.c_str());
+    if (config.metrics.enabled()) {  // a port in use fails here, before any gate
+        gw.metrics = std::make_unique<MetricsServer>(
+            config.metrics, [&gw, build = stats::BuildInfo{options.version, options.commit}] {
+                return render_metrics(gw, build);
+            });
+        gw.metrics->start();
+    }
     for (const auto &iface : config.interfaces) {
         gw.ifaces.push_back(
             std::make_unique<GuardedInterface>(gw.config, *gw.replay, iface, options.pin_root));
         if (gw.wake) gw.wake->watch(gw.ifaces.back()->wake_events_fd());
     }
     if (gw.wake) gw.wake->start();
+}
+
+// The snapshot for stats.json and the metrics endpoint.
+void publish(const std::string &run_dir, bool stats_ok, Gateway &gw) {
+    if (!stats_ok && !gw.metrics) return;
+    auto s = std::make_shared<const stats::Snapshot>(
+        stats::collect(gw.ifaces, gw.wake.get(), gw.replay.get()));
+    if (stats_ok) stats::write_file(run_dir, *s);
+    std::lock_guard lock(gw.latest_mu);
+    gw.latest = std::move(s);
 }
 
 // One second of upkeep: expiries, the journal once a minute, stats.
@@ -71,7 +107,8 @@ void tick(uint64_t seconds, const std::string &run_dir, bool stats_ok, Gateway &
             XK_ERROR("replay journal: %s (digests stay in memory)", e.what());
         }
     }
-    if (stats_ok) stats::write_file(run_dir, stats::collect(gw.ifaces, gw.wake.get()));
+    log::refusals().flush();  // one line per 10 s at most, only when knocks were refused
+    publish(run_dir, stats_ok, gw);
 }
 
 // ---- Reload (SIGHUP): parse and check, build, write the gates' maps, then swap. Until the
@@ -207,7 +244,11 @@ int serve(Gateway &gw, const GatewayOptions &options, const sigset_t &signals, b
         if (sig == SIGTERM || sig == SIGINT) return sig;
         if (sig == SIGHUP) {
             XK_INFO("SIGHUP: reading %s again", options.config_path.c_str());
-            report(gw, reload(gw, options), options.run_dir);
+            log::notify_reloading("reloading " + options.config_path);
+            const Outcome o = reload(gw, options);
+            report(gw, o, options.run_dir);
+            log::notify_ready(o.ok ? "config reloaded"
+                                   : "reload refused, the running config is unchanged");
             continue;
         }
         tick(s++, options.run_dir, run_dir_ok, gw);
@@ -244,15 +285,21 @@ int run_gateway(const policy::Config &config, const GatewayOptions &options) {
         start(options, gw);
     } catch (const std::exception &e) {
         XK_ERROR("%s", e.what());
+        log::notify_status(std::string("start failed: ") + e.what());
         for (auto &i : gw.ifaces) i->stop();  // a failed start opens no gate it found or made
         return 1;
     }
     const bool run_dir_ok = prepare_run_dir(options.run_dir);
+    publish(options.run_dir, run_dir_ok, gw);  // a scrape in the first second has counters
     XK_INFO("xdpknockd running: %zu range(s), %zu protected service(s)", config.ranges.size(),
             config.services.size());
+    log::notify_ready(std::to_string(gw.ifaces.size()) + " gate(s) attached, " +
+                      std::to_string(config.ranges.size()) + " range(s)");
 
     int sig = serve(gw, options, signals, run_dir_ok);
     XK_INFO("xdpknockd: %s received, stopping", strsignal(sig));
+    log::notify_stopping("stopping: the gates stay attached and closed");
+    if (gw.metrics) gw.metrics->stop();
     if (gw.wake) gw.wake->stop();
     for (auto &i : gw.ifaces) i->stop();
     std::error_code ec;

@@ -15,6 +15,9 @@ struct GatewayOptions {
     std::string run_dir;      // stats.json, xdpknockd.pid, reload.status
     std::string config_path;  // what SIGHUP reads again; "" refuses every reload
     bool verbose = false;     // -v: debug logging whatever log_level a reload brings
+    // xdpknock_build_info on the metrics endpoint (from xdpknock/version.h: only the mains
+    // include it, so a new commit rebuilds them alone).
+    std::string version, commit;
 };
 
 // Files in run_dir the CLI reads: the daemon's pid (for `xdpknock reload`'s SIGHUP) and

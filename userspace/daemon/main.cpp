@@ -13,7 +13,8 @@
 namespace {
 
 struct Flags {
-    std::string config_path, pin_root = XK_PIN_ROOT, run_dir = "/run/xdpknock", pcap_path;
+    std::string config_path, pin_root = XK_PIN_ROOT, run_dir = "/run/xdpknock", pcap_path,
+                             log_format = "text";
     bool keep_attached = false, verbose = false, dry_run = false, no_time_check = false,
          quiet = false;
 };
@@ -27,6 +28,8 @@ void add_flags(CLI::App &app, Flags &f) {
     app.add_option("--pin-root", f.pin_root, "bpffs folder for the pinned maps");
     app.add_option("--run-dir", f.run_dir, "folder for stats.json");
     app.add_flag("-v,--verbose", f.verbose, "debug logging (refused knocks, rate-limited)");
+    app.add_option("--log-format", f.log_format, "text, or json: one object per line")
+        ->check(CLI::IsMember({"text", "json"}));
     auto *pcap = app.add_option("--pcap", f.pcap_path, "replay this capture offline");
     app.add_flag("--dry-run", f.dry_run, "with --pcap: print authorizations, change nothing")
         ->needs(pcap);
@@ -56,6 +59,7 @@ int main(int argc, char **argv) {
     Flags f;
     add_flags(app, f);
     CLI11_PARSE(app, argc, argv);
+    xk::log::set_format(xk::log::parse_format(f.log_format));
     if (!f.pcap_path.empty() && !f.dry_run) {
         fprintf(stderr, "xdpknockd: --pcap needs --dry-run (a capture never writes the map)\n");
         return 2;
@@ -65,7 +69,8 @@ int main(int argc, char **argv) {
         xk::log::set_level(f.verbose ? xk::log::Level::debug : level_of(config.log_level));
         for (const auto &w : xk::policy::config_warnings(config)) XK_WARN("%s", w.c_str());
         if (f.dry_run) return dry_run(std::move(config), f);
-        return xk::daemon::run_gateway(config, {f.pin_root, f.run_dir, f.config_path, f.verbose});
+        return xk::daemon::run_gateway(
+            config, {f.pin_root, f.run_dir, f.config_path, f.verbose, XK_VERSION, XK_GIT_COMMIT});
     } catch (const xk::policy::ConfigError &e) {
         fprintf(stderr, "xdpknockd: %s\n", e.what());
         return 2;

@@ -310,14 +310,7 @@ void unique_names(const std::vector<T> &items, const char *what) {
 }  // namespace
 
 Config parse_config(std::string_view json_text) {
-    json root;
-    try {
-        root = json::parse(json_text);
-    } catch (const json::parse_error &e) {
-        // Only the position: the parser's own message quotes the text it read, secrets included.
-        throw ConfigError("config: not valid JSON (syntax error near byte " +
-                          std::to_string(e.byte) + ")");
-    }
+    const json root = parse_json(json_text, "config");
     only_keys(root, "config",
               {"interfaces", "ranges", "services", "hosts", "state_dir", "workers", "cpus",
                "busy_poll", "log_level", "knock_rate", "authorized_max", "flow_idle_timeout",
