@@ -15,7 +15,10 @@ SOURCE=$(cd "$(dirname "$0")/../.." && pwd)
 PKG=xdpknock
 UNIT=/usr/lib/systemd/system/xdpknockd.service
 GW=10.99.0.1 NEVER=10.99.0.3  # the knocking source is the client's 10.99.0.2
+ROTATED=10.99.0.4 OLD_KEY=10.99.0.5  # knock after the reload with the new / the old secret
 SECRET="package knock $(date +%s%N)"
+SECRET2="rotated knock $(date +%s%N)"
+METRICS_PORT=19642
 for tool in cpack dpkg dpkg-deb man setpriv systemd-analyze python3 jq; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool missing (scripts/install-deps.sh)"; exit 1; }
 done
@@ -75,6 +78,29 @@ notified() {
     return 1
 }
 datagrams() { grep -c . "$WORK/notify.log"; }
+# write_config SECRET LABEL: the lab config (0600), metrics on the gateway's loopback.
+write_config() {
+    cat >"$WORK/config.json.new" <<EOF2
+{
+  "interfaces": [{"name": "gw-out"}], "state_dir": "$WORK/state",
+  "metrics": {"listen": "127.0.0.1:$METRICS_PORT"},
+  "services": [{"name": "ssh", "port": "tcp/22"}],
+  "ranges": [{"name": "lab", "method": "plain", "timeout": 60, "open": ["tcp/22"],
+              "secrets": [{"label": "$2", "secret": "$1"}]}]
+}
+EOF2
+    chmod 600 "$WORK/config.json.new"
+    mv "$WORK/config.json.new" "$WORK/config.json"
+}
+# The daemon serves metrics in xk-gw: scrape there.
+scrape() { in_ns xk-gw curl -sS --max-time 3 "http://127.0.0.1:$METRICS_PORT/metrics"; }
+# accepted LABEL: the accepted-knocks sample of range lab and that secret label.
+accepted() {
+    scrape | awk -v l="secret=\"$1\"" 'index($1, "xdpknock_knocks_total{") == 1 && index($1, "range=\"lab\"") &&
+        index($1, l) && index($1, "result=\"accepted\"") { n += $2; found = 1 } END { print n + 0; exit !found }'
+}
+redirect_counted() { local body; body=$(scrape) && grep -Eq 'decision="knock_redirect"[^ ]* [1-9]' <<<"$body"; }
+knock_from() { printf '%s' "$2" | in_ns xk-client nc -u -w0 -s "$1" "$GW" 62201; }
 man_renders() {
     MANPAGER=cat MANWIDTH=80 man xdpknockd 2>/dev/null | head -20 |
         grep -q 'xdpknockd - single packet authorization gateway'
@@ -155,16 +181,8 @@ step_verify_unit() {
 
 step_start() {
     lab_up 22
-    client_alias "$NEVER/24"
-    cat >"$WORK/config.json" <<EOF2
-{
-  "interfaces": [{"name": "gw-out"}], "state_dir": "$WORK/state",
-  "services": [{"name": "ssh", "port": "tcp/22"}],
-  "ranges": [{"name": "lab", "method": "plain", "timeout": 60, "open": ["tcp/22"],
-              "secrets": [{"label": "package", "secret": "$SECRET"}]}]
-}
-EOF2
-    chmod 600 "$WORK/config.json"
+    for a in $NEVER $ROTATED $OLD_KEY; do client_alias "$a/24"; done
+    write_config "$SECRET" package
     # The service manager's side of sd_notify: one line per datagram, fields joined by '|'.
     python3 -c '
 import socket, sys
@@ -189,6 +207,32 @@ step_knock() {
     check "before the knock: the SYN is dropped by the gate" connect_dropped "$GW" 22
     knock_plain "$GW" "$SECRET"
     check "after the knock: the SYN passes" connect_ok "$GW" 22
+}
+
+# Prometheus over HTTP from the installed daemon: the knock counted exactly once.
+step_metrics() {
+    check "metrics: the knock is one accepted knock of range lab, secret package" \
+        at_least 5 1 accepted package
+    check "... exactly one" test "$(accepted package)" -eq 1
+    check "... and the gate's redirect counter moved" redirect_counted
+    check "... never the secret" not_grep -qF "$SECRET" <(scrape)
+}
+
+# A rotated key by `xdpknock reload` (the installed CLI, as ExecReload's SIGHUP would).
+step_reload() {
+    local n
+    n=$(datagrams)
+    write_config "$SECRET2" rotated
+    check "xdpknock reload -c (installed) applies the rotated key" \
+        /usr/bin/xdpknock reload --run-dir "$WORK/run" -c "$WORK/config.json"
+    check "RELOADING=1 then READY=1 on NOTIFY_SOCKET" notified $((n + 1)) RELOADING=1
+    check "... READY=1 after it" notified $((n + 2)) READY=1
+    knock_from "$ROTATED" "$SECRET2"
+    check "the new secret opens" connect_ok_from "$ROTATED" "$GW" 22
+    knock_from "$OLD_KEY" "$SECRET"
+    check "the old secret is refused" connect_dropped "$GW" 22 "$OLD_KEY"
+    check "the grant made before the reload still passes" connect_ok "$GW" 22
+    check "metrics: one accepted knock for the rotated label" at_least 5 1 accepted rotated
 }
 
 step_stop() {
@@ -243,7 +287,7 @@ step_remove() {
     check "binaries, unit and man pages gone" installed_files_gone
 }
 
-STEPS=(build_deb install man version verify_unit start knock stop restart one_cap_less detach remove)
+STEPS=(build_deb install man version verify_unit start knock metrics reload stop restart one_cap_less detach remove)
 for step in "${STEPS[@]}"; do
     echo "--- $step"
     "step_$step"
