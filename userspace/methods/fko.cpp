@@ -46,16 +46,19 @@ FkoJudge::FkoJudge(const policy::Range &range) : range_(range) {
 // ports. ARCHITECTURE.md puts the replay digest before the HMAC, as fwknopd does; we take it
 // right after: junk under a flood then costs one HMAC instead of a SHA-256 of the payload, a
 // lock and an HMAC (~40% less per junk packet), replays are refused exactly as before, and
-// still nothing is decrypted before both checks pass. Secrets without HMAC check the replay
-// cache first, as before.
+// still nothing is decrypted before both checks pass. The replay key of an HMAC packet is its
+// verified tag (spa::tag_replay_key: exactly as strong, and no SHA-256 of the wire per
+// knock). Secrets without HMAC check the replay cache first, by the wire's SHA-256, as before.
 Reject FkoJudge::judge(const Knock &knock, PacketReplay &replay, Decision &d) {
     if (Reject r = spa::fko_precheck(knock.payload); r != Reject::ok) return r;
     Reject last = Reject::no_secret_matched;
     for (uint32_t i = 0; i < contexts_.size(); ++i) {
         spa::FkoKeyContext &ctx = *contexts_[i];
-        last = spa::fko_verify_mac(ctx, knock.payload);
+        spa::ReplayDigest tag;
+        last = spa::fko_verify_mac(ctx, knock.payload, &tag);
         if (last != Reject::ok) continue;  // wrong key: try the next secret
-        if (Reject r = replay.check(); r != Reject::ok) return r;
+        const bool has_tag = ctx.hmac_type() != spa::HmacType::none;
+        if (Reject r = replay.check(has_tag ? &tag : nullptr); r != Reject::ok) return r;
         last = spa::fko_open(ctx, knock.payload, message_);
         if (last != Reject::ok) continue;
         d.secret_id = i;

@@ -4,16 +4,31 @@ namespace xk::methods {
 
 using spa::Reject;
 
-Reject PacketReplay::check() {
+Reject PacketReplay::check(const spa::ReplayDigest *tag_key) {
     if (decided_ && verdict_ != Reject::ok) return verdict_;  // judged by a range before
-    if (digested_) return Reject::ok;
-    if (!digester_.digest(wire_, digest_)) return Reject::crypto_error;
-    digested_ = true;
-    if (cache_->contains(digest_, now_)) {
-        decided_ = true;
-        return verdict_ = Reject::replay;
+    if (!tag_key || cache_->holds_wire_digests(now_)) {
+        if (Reject r = check_wire(); r != Reject::ok) return r;
+        key_ = wire_digest_;
+    }
+    if (tag_key) {
+        if (Reject r = check_tag(*tag_key); r != Reject::ok) return r;
+        key_ = tag_;
     }
     return Reject::ok;
+}
+
+Reject PacketReplay::check_wire() {
+    if (wire_checked_) return Reject::ok;  // looked up for an earlier range: not there
+    if (!digester_.digest(wire_, wire_digest_)) return Reject::crypto_error;
+    wire_checked_ = true;
+    return cache_->contains(wire_digest_, now_) ? refuse(Reject::replay) : Reject::ok;
+}
+
+Reject PacketReplay::check_tag(const spa::ReplayDigest &tag) {
+    if (tag_checked_ && tag_ == tag) return Reject::ok;
+    tag_ = tag;
+    tag_checked_ = true;
+    return cache_->contains(tag_, now_) ? refuse(Reject::replay) : Reject::ok;
 }
 
 Reject PacketReplay::record(std::span<const uint8_t> said, int64_t stamp) {
@@ -24,7 +39,7 @@ Reject PacketReplay::record(std::span<const uint8_t> said, int64_t stamp) {
         if (!digester_.digest(said, d)) return verdict_ = Reject::crypto_error;
         if (Reject r = remember(d, stamp); r != Reject::ok) return verdict_ = r;
     }
-    return verdict_ = remember(digest_, stamp);
+    return verdict_ = remember(key_, stamp);
 }
 
 // Kept until the packet's own timestamp leaves the window, not only 2 × proof_time from now:

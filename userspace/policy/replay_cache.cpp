@@ -1,6 +1,7 @@
 #include "policy/replay_cache.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,18 +22,28 @@
 namespace xk::policy {
 namespace {
 
-constexpr int64_t kEmpty = INT64_MIN;
+// Zero, so a freshly mapped table is empty without being written (and stays non-resident).
+// No real expiry is 0: it is a time after 1970 plus the retention; insert clamps to >= 1.
+constexpr int64_t kEmpty = 0;
 
 // Journal: a header, then fixed records, each framed by a magic and a CRC-32. A torn
 // record (a short write on a full disk, a crash mid-write) fails its CRC and the reader
-// resyncs on the next magic, so every record after it survives.
+// resyncs on the next magic, so every record after it survives. Version 3 keys HMAC packets
+// by their tag; its header carries until when wire digests from a version 1/2 journal may
+// still be live (so they are still checked), and an older xdpknockd refuses it (fail closed).
 struct Header {
     char magic[8];
     uint32_t version;
     uint32_t record_size;
 };
+struct HeaderV3 {
+    Header head;
+    int64_t wire_until;
+};
+static_assert(sizeof(Header) == 16 && sizeof(HeaderV3) == 24);
 constexpr char kFileMagic[8] = {'x', 'k', 'r', 'e', 'p', 'l', 'a', 'y'};
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersionWireKeys = 2;
+constexpr uint32_t kVersion = 3;
 
 struct Record {
     uint32_t magic;
@@ -119,13 +130,19 @@ void sync_folder(const std::string &path) {
 
 ReplayCache::ReplayCache(std::string journal_path, int64_t retention_s, size_t capacity)
     : path_(std::move(journal_path)), retention_s_(retention_s) {
-    // Half-full tables keep probe chains short; one slot array per shard, allocated once.
+    // Half-full tables keep probe chains short. One zero-filled mapping, allocated once: a
+    // page costs memory only once a key lands in it.
     size_t per_shard = std::bit_ceil(std::max<size_t>(capacity * 2 / kShards, 64));
     mask_ = per_shard - 1;
-    for (auto &s : shards_) {
-        s.slots.reset(new Slot[per_shard]);
-        for (size_t i = 0; i < per_shard; ++i) s.slots[i].expires = kEmpty;
+    slab_bytes_ = kShards * per_shard * sizeof(Slot);
+    slab_ = mmap(nullptr, slab_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (slab_ == MAP_FAILED) {
+        slab_ = nullptr;
+        throw std::runtime_error("replay cache: cannot map " + std::to_string(slab_bytes_) +
+                                 " bytes (replay_capacity): " + std::strerror(errno));
     }
+    for (size_t i = 0; i < kShards; ++i)
+        shards_[i].slots = static_cast<Slot *>(slab_) + i * per_shard;
     if (path_.empty()) return;
     load();
     rewrite_journal();
@@ -133,9 +150,16 @@ ReplayCache::ReplayCache(std::string journal_path, int64_t retention_s, size_t c
 
 ReplayCache::~ReplayCache() {
     if (journal_fd_ >= 0) close(journal_fd_);
+    if (slab_) munmap(slab_, slab_bytes_);
 }
 
-// SHA-256 bytes are uniform: one byte picks the shard, eight others the home slot.
+// The clock that decides what may be dropped: the caller's, held back by keep_live_at.
+int64_t ReplayCache::drop_clock(int64_t now_unix) const {
+    return std::min(now_unix, keep_live_at_.load(std::memory_order_relaxed));
+}
+
+// Keys are uniform bytes (a SHA-256 or a MAC; a short MAC's padding lies past byte 15): one
+// byte picks the shard, eight others the home slot.
 ReplayCache::Shard &ReplayCache::shard_of(const spa::ReplayDigest &d) const {
     return shards_[d[0] % kShards];
 }
@@ -160,6 +184,7 @@ bool ReplayCache::contains(const spa::ReplayDigest &d, int64_t now_unix) const {
 ReplayCache::Insert ReplayCache::insert_locked(Shard &s, const spa::ReplayDigest &d,
                                                int64_t expires, int64_t now_unix) {
     Slot *reuse = nullptr;  // first expired slot on the chain: reused only once d is known absent
+    const int64_t drop_now = drop_clock(now_unix);
     for (size_t i = home(d), n = 0; n <= mask_; i = (i + 1) & mask_, ++n) {
         Slot &slot = s.slots[i];
         if (slot.expires == kEmpty) {
@@ -174,7 +199,7 @@ ReplayCache::Insert ReplayCache::insert_locked(Shard &s, const spa::ReplayDigest
             reuse = &slot;  // the same digest, expired: refresh in place
             break;
         }
-        if (!reuse && !live(slot.expires, now_unix)) reuse = &slot;
+        if (!reuse && !live(slot.expires, drop_now)) reuse = &slot;
     }
     if (!reuse) return Insert::full;
     reuse->digest = d;
@@ -185,7 +210,8 @@ ReplayCache::Insert ReplayCache::insert_locked(Shard &s, const spa::ReplayDigest
 ReplayCache::Insert ReplayCache::insert(const spa::ReplayDigest &d, int64_t now_unix,
                                         int64_t stamp_unix) {
     // A packet stamped ahead stays acceptable until stamp + proof_time: remember it that long.
-    int64_t expires = saturating_add(std::max(now_unix, stamp_unix), retention_s_);
+    int64_t expires =
+        std::max<int64_t>(saturating_add(std::max(now_unix, stamp_unix), retention_s_), 1);
     Shard &s = shard_of(d);
     Insert r;
     {
@@ -223,8 +249,10 @@ bool ReplayCache::journal(const spa::ReplayDigest &d, int64_t expires) {
 
 void ReplayCache::compact_locked(Shard &s, int64_t now_unix) {
     std::vector<Slot> keep;  // rare (a table three-quarters used), never per packet
+    const int64_t drop_now = drop_clock(now_unix);
     for (size_t i = 0; i <= mask_; ++i) {
-        if (live(s.slots[i].expires, now_unix)) keep.push_back(s.slots[i]);
+        if (s.slots[i].expires == kEmpty) continue;  // never write a page that is not resident
+        if (live(s.slots[i].expires, drop_now)) keep.push_back(s.slots[i]);
         s.slots[i].expires = kEmpty;
     }
     s.used = 0;
@@ -269,20 +297,30 @@ void ReplayCache::load() {
     close(fd);
     int64_t now = time(nullptr);
     Header h;
+    // Versions 1 and 2 hold wire digests only: HMAC packets are checked by those too until
+    // the last of them expires.
     if (data.size() < sizeof(h) || std::memcmp(data.data(), kFileMagic, sizeof(kFileMagic))) {
-        load_legacy(data.data(), data.size(), now);
+        wire_until_ = load_legacy(data.data(), data.size(), now);
         return;
     }
     std::memcpy(&h, data.data(), sizeof(h));
+    HeaderV3 h3{};
+    if (h.version == kVersion && data.size() >= sizeof(h3))
+        std::memcpy(&h3, data.data(), sizeof(h3));
     // Fail closed: a journal we cannot read would forget digests, reopening replays.
-    if (h.version != kVersion || h.record_size != sizeof(Record)) {
+    if ((h.version != kVersion && h.version != kVersionWireKeys) ||
+        h.record_size != sizeof(Record) || (h.version == kVersion && data.size() < sizeof(h3))) {
         throw std::runtime_error(path_ + ": replay journal version " + std::to_string(h.version) +
                                  " is not supported by this xdpknockd");
     }
-    load_records(data.data() + sizeof(h), data.size() - sizeof(h), now);
+    const size_t head = h.version == kVersion ? sizeof(h3) : sizeof(h);
+    int64_t last = load_records(data.data() + head, data.size() - head, now);
+    wire_until_ = h.version == kVersion ? h3.wire_until : last;
 }
 
-void ReplayCache::load_records(const uint8_t *data, size_t len, int64_t now) {
+// Returns the latest expiry it kept (INT64_MIN if none).
+int64_t ReplayCache::load_records(const uint8_t *data, size_t len, int64_t now) {
+    int64_t last = INT64_MIN;
     for (size_t p = 0; p + sizeof(Record) <= len;) {
         Record r;
         std::memcpy(&r, data + p, sizeof(r));
@@ -291,19 +329,26 @@ void ReplayCache::load_records(const uint8_t *data, size_t len, int64_t now) {
             continue;
         }
         p += sizeof(r);
-        if (live(r.expires, now)) insert_locked(shard_of(r.digest), r.digest, r.expires, now);
+        if (!live(r.expires, now)) continue;
+        insert_locked(shard_of(r.digest), r.digest, r.expires, now);
+        last = std::max(last, r.expires);
     }
+    return last;
 }
 
-void ReplayCache::load_legacy(const uint8_t *data, size_t len, int64_t now) {
+int64_t ReplayCache::load_legacy(const uint8_t *data, size_t len, int64_t now) {
+    int64_t last = INT64_MIN;
     for (size_t p = 0; p + sizeof(LegacyRecord) <= len; p += sizeof(LegacyRecord)) {
         LegacyRecord r;
         std::memcpy(&r, data + p, sizeof(r));
         // A corrupt record (impossible time) is skipped, never trusted.
         if (r.seen == kEmpty || r.seen > now + 86400) continue;
         int64_t expires = saturating_add(r.seen, retention_s_);
-        if (live(expires, now)) insert_locked(shard_of(r.digest), r.digest, expires, now);
+        if (!live(expires, now)) continue;
+        insert_locked(shard_of(r.digest), r.digest, expires, now);
+        last = std::max(last, expires);
     }
+    return last;
 }
 
 // Writes the live entries to a new file and renames it over the journal; appends then go
@@ -317,8 +362,8 @@ void ReplayCache::rewrite_journal() {
     int fd =
         open(tmp.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throw std::runtime_error(tmp + ": " + std::strerror(errno));
-    Header h{{}, kVersion, static_cast<uint32_t>(sizeof(Record))};
-    std::memcpy(h.magic, kFileMagic, sizeof(h.magic));
+    HeaderV3 h{{{}, kVersion, static_cast<uint32_t>(sizeof(Record))}, wire_until_};
+    std::memcpy(h.head.magic, kFileMagic, sizeof(h.head.magic));
     std::vector<uint8_t> out(reinterpret_cast<const uint8_t *>(&h),
                              reinterpret_cast<const uint8_t *>(&h + 1));
     int64_t now = time(nullptr);

@@ -23,26 +23,29 @@ std::string_view as_chars(std::span<const uint8_t> s) {
 
 // Base64 of prefix || body into raw, as b64_decode(prefix + body, canonical) would, without
 // building that string. The prefix's 10 characters are 2 groups ("Salted") and half of a third:
-// that group is finished from body[0..1], and body[2..] is group-aligned. A '=' (decode stops
-// there) is rare enough to take the copying path, which keeps every edge case identical.
+// that group is finished from body[0..1], and body[2..] is group-aligned. Nor is the body
+// scanned for '=' first: '=' is no alphabet character, so a body holding one fails the fast
+// decode and only then takes the copying path (decode stops at the '='), which keeps every
+// edge case identical; a body that fails without one fails there too.
 bool decode_salted(std::string_view body, std::span<uint8_t> raw, size_t &raw_len) {
     static_assert(kPrefix.size() % 4 == 2);
-    if (body.size() < 2 || std::memchr(body.data(), '=', body.size()) != nullptr) {
-        std::array<char, kMaxWire + kPrefix.size()> text;
-        std::memcpy(text.data(), kPrefix.data(), kPrefix.size());
-        std::memcpy(text.data() + kPrefix.size(), body.data(), body.size());
-        return b64_decode({text.data(), kPrefix.size() + body.size()}, raw, raw_len, true);
-    }
     constexpr size_t kWhole = kPrefix.size() / 4 * 3;  // bytes of the prefix's whole groups
-    const char group[4] = {kPrefix[kPrefix.size() - 2], kPrefix[kPrefix.size() - 1], body[0],
-                           body[1]};
-    size_t n1 = 0, n2 = 0;
-    if (!b64_decode({group, 4}, raw.subspan(kWhole, 3), n1) ||
-        !b64_decode(body.substr(2), raw.subspan(kWhole + 3), n2, true))
-        return false;
-    std::memcpy(raw.data(), kSalted.data(), kWhole);  // what the whole groups decode to
-    raw_len = kWhole + 3 + n2;
-    return true;
+    if (body.size() >= 2) {
+        const char group[4] = {kPrefix[kPrefix.size() - 2], kPrefix[kPrefix.size() - 1], body[0],
+                               body[1]};
+        size_t n1 = 0, n2 = 0;
+        if (b64_decode_unpadded({group, 4}, raw.subspan(kWhole, 3), n1) &&
+            b64_decode_unpadded(body.substr(2), raw.subspan(kWhole + 3), n2, true)) {
+            std::memcpy(raw.data(), kSalted.data(), kWhole);  // what the whole groups decode to
+            raw_len = kWhole + 3 + n2;
+            return true;
+        }
+        if (std::memchr(body.data(), '=', body.size()) == nullptr) return false;
+    }
+    std::array<char, kMaxWire + kPrefix.size()> text;
+    std::memcpy(text.data(), kPrefix.data(), kPrefix.size());
+    std::memcpy(text.data() + kPrefix.size(), body.data(), body.size());
+    return b64_decode({text.data(), kPrefix.size() + body.size()}, raw, raw_len, true);
 }
 
 }  // namespace
@@ -56,7 +59,7 @@ Reject fko_precheck(std::span<const uint8_t> wire) {
     return Reject::ok;
 }
 
-Reject fko_verify_mac(FkoKeyContext &kc, std::span<const uint8_t> wire) {
+Reject fko_verify_mac(FkoKeyContext &kc, std::span<const uint8_t> wire, ReplayDigest *tag_key) {
     // The alphabet is left to the base64 decoder after the HMAC: the MAC covers raw bytes, and
     // a per-secret scan would cost ~10% of a failing packet. fko_precheck does it once.
     if (wire.size() < kMinWire) return Reject::too_short;
@@ -72,8 +75,10 @@ Reject fko_verify_mac(FkoKeyContext &kc, std::span<const uint8_t> wire) {
     std::array<uint8_t, kMaxHashLen> mac;
     std::array<char, b64_len_of(kMaxHashLen)> mac_b64;
     if (!kc.hmac(kPrefix, body, mac.data())) return Reject::crypto_error;
-    b64_encode({mac.data(), hmac_raw_len(kc.hmac_type())}, mac_b64);
+    const std::span<const uint8_t> raw_mac{mac.data(), hmac_raw_len(kc.hmac_type())};
+    b64_encode(raw_mac, mac_b64);
     if (!ct_equal(mac_b64.data(), w.data() + body.size(), mac_len)) return Reject::hmac_mismatch;
+    if (tag_key) *tag_key = tag_replay_key(raw_mac);
     return Reject::ok;
 }
 

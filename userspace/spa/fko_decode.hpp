@@ -7,6 +7,7 @@
 #include "spa/fko_key_context.hpp"
 #include "spa/fko_types.hpp"
 #include "spa/reject.hpp"
+#include "spa/replay_digest.hpp"
 
 namespace xk::spa {
 
@@ -17,8 +18,11 @@ Reject fko_decode(FkoKeyContext &kc, std::span<const uint8_t> wire, FkoMessage &
 
 // fko_decode in its two halves, so a caller can act between them (the policy checks the
 // replay cache once a packet is authentic, before spending a decryption on it):
-// length, prefix and HMAC (ok at once for a secret without HMAC) …
-Reject fko_verify_mac(FkoKeyContext &kc, std::span<const uint8_t> wire);
+// length, prefix and HMAC (ok at once for a secret without HMAC) … When the secret has an
+// HMAC and it verified, tag_key (if given) receives the packet's replay key made from the
+// tag (tag_replay_key): the MAC is computed here anyway, so the replay cache needs no hash.
+Reject fko_verify_mac(FkoKeyContext &kc, std::span<const uint8_t> wire,
+                      ReplayDigest *tag_key = nullptr);
 // … then decrypt → unpad → fields → inner digest, on a wire fko_verify_mac accepted.
 Reject fko_open(FkoKeyContext &kc, std::span<const uint8_t> wire, FkoMessage &out);
 

@@ -6,16 +6,22 @@
 
 namespace xk::spa {
 
-ReplayDigester::ReplayDigester()
-    : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
-
 ReplayDigester::~ReplayDigester() {
     EVP_MD_CTX_free(ctx_);
     EVP_MD_free(md_);
 }
 
+bool ReplayDigester::init() {
+    if (!tried_) {
+        tried_ = true;
+        md_ = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+        ctx_ = EVP_MD_CTX_new();
+    }
+    return md_ && ctx_;
+}
+
 bool ReplayDigester::digest(std::span<const uint8_t> wire, ReplayDigest &out) {
-    return ok() && EVP_DigestInit_ex2(ctx_, md_, nullptr) &&
+    return init() && EVP_DigestInit_ex2(ctx_, md_, nullptr) &&
            EVP_DigestUpdate(ctx_, wire.data(), wire.size()) &&
            EVP_DigestFinal_ex(ctx_, out.data(), nullptr);
 }

@@ -1,4 +1,5 @@
-// The fko method: its keys, its pre-filter shape, its warnings, what it tells the log.
+// The fko method: its keys, its pre-filter shape, its warnings, what it tells the log, and
+// its replay key (the verified HMAC tag, or the wire's SHA-256 without an HMAC).
 // (Judging fko knocks end to end: tests/unit/policy/knock_policy_test.cpp.)
 
 #include <gtest/gtest.h>
@@ -10,6 +11,9 @@
 #include "methods/registry.hpp"
 #include "policy/config.hpp"
 #include "policy/knock_policy.hpp"
+#include "spa/fko_decode.hpp"
+#include "spa/fko_encode.hpp"
+#include "spa/replay_digest.hpp"
 #include "xdpknock/maps.h"
 
 using namespace xk;
@@ -101,4 +105,88 @@ TEST(FkoMethod, TheLogNamesTheUser) {
     d.fko = &msg;
     m.describe(d, log);
     EXPECT_EQ(log, ", user alice");
+}
+
+namespace {
+
+// Two ranges on one port: the first with an HMAC (sha256, or `hmac`), the second without.
+policy::Config keyed_config(const std::string &hmac = "sha256") {
+    return policy::parse_config(R"({"interfaces": [{"name": "eth0"}],
+      "services": [{"name": "ssh", "port": "tcp/22"}],
+      "ranges": [
+        {"name": "mac", "method": "fko", "sources": ["10.1.0.0/16"], "open": ["tcp/22"],
+         "secrets": [{"label": "m", "key": "mac key", "hmac_key": "mac hmac", "hmac": ")" +
+                                hmac + R"("}]},
+        {"name": "bare", "method": "fko", "sources": ["10.2.0.0/16"], "open": ["tcp/22"],
+         "secrets": [{"label": "b", "key": "bare key"}]}]})");
+}
+
+std::string encode_for(const policy::Config &c, size_t range) {
+    std::string error;
+    auto ctx = spa::FkoKeyContext::create(c.ranges[range].secrets[0].fko, error);
+    EXPECT_TRUE(ctx) << error;
+    spa::FkoRequest req;
+    req.timestamp = 1000;
+    req.message = "0.0.0.0,tcp/22";
+    std::string out(spa::kMaxEncoded, '\0');
+    size_t n = 0;
+    EXPECT_EQ(spa::fko_encode(*ctx, req, out, n), spa::Reject::ok);
+    out.resize(n);
+    return out;
+}
+
+std::span<const uint8_t> span_of(const std::string &s) {
+    return {reinterpret_cast<const uint8_t *>(s.data()), s.size()};
+}
+
+spa::Reject judge(policy::KnockPolicy &p, const std::string &pkt, const char *src) {
+    methods::Knock k;
+    k.source = *policy::parse_address(src);
+    k.port = 62201;
+    k.now = 1000;
+    k.payload = span_of(pkt);
+    return p.check(k).reason;
+}
+
+}  // namespace
+
+TEST(FkoReplayKey, AnHmacKnockIsRememberedByItsTagAndItsResendRefused) {
+    for (const char *hmac : {"md5", "sha1", "sha256", "sha384", "sha512", "sha3_256", "sha3_512"}) {
+        auto c = keyed_config(hmac);
+        policy::ReplayCache cache("", policy::KnockPolicy::replay_retention(c));
+        policy::KnockPolicy p(c, &cache);
+        const std::string pkt = encode_for(c, 0);
+        ASSERT_EQ(judge(p, pkt, "10.1.0.1"), spa::Reject::ok) << hmac;
+        std::string error;
+        auto ctx = spa::FkoKeyContext::create(c.ranges[0].secrets[0].fko, error);
+        spa::ReplayDigest tag{};
+        ASSERT_EQ(spa::fko_verify_mac(*ctx, span_of(pkt), &tag), spa::Reject::ok);
+        EXPECT_TRUE(cache.contains(tag, 1000)) << hmac;
+        EXPECT_FALSE(cache.contains(spa::replay_digest(span_of(pkt)), 1000))
+            << hmac << ": no SHA-256 of the wire is spent on an HMAC knock";
+        EXPECT_EQ(judge(p, pkt, "10.1.0.1"), spa::Reject::replay) << hmac;
+        EXPECT_EQ(judge(p, pkt, "10.1.9.9"), spa::Reject::replay) << hmac << ", another source";
+    }
+}
+
+TEST(FkoReplayKey, AKnockWithoutHmacIsStillKeyedByItsWireDigest) {
+    auto c = keyed_config();
+    policy::ReplayCache cache("", policy::KnockPolicy::replay_retention(c));
+    policy::KnockPolicy p(c, &cache);
+    const std::string pkt = encode_for(c, 1);
+    ASSERT_EQ(judge(p, pkt, "10.2.0.1"), spa::Reject::ok);
+    EXPECT_TRUE(cache.contains(spa::replay_digest(span_of(pkt)), 1000));
+    EXPECT_EQ(judge(p, pkt, "10.2.0.1"), spa::Reject::replay);
+}
+
+TEST(FkoReplayKey, OnlyTheVerifiedTagMakesAKey) {
+    auto c = keyed_config();
+    std::string error;
+    auto ctx = spa::FkoKeyContext::create(c.ranges[0].secrets[0].fko, error);
+    std::string pkt = encode_for(c, 0);
+    spa::ReplayDigest tag{};
+    tag[5] = 0x77;
+    pkt[pkt.size() - 2] = pkt[pkt.size() - 2] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(spa::fko_verify_mac(*ctx, span_of(pkt), &tag), spa::Reject::hmac_mismatch);
+    EXPECT_EQ(tag[5], 0x77) << "a tag that did not verify is never handed out as a key";
 }

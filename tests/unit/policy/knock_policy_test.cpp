@@ -467,12 +467,15 @@ TEST(FkoReplayShared, AFullCacheRefusesThroughEveryRange) {
     ReplayCache replay("", KnockPolicy::replay_retention(c), 1);  // 64 slots per shard
     KnockPolicy policy(c, &replay);
     std::string pkt = shared_packet(c, 1000);
-    // Fill the shard the packet's digest falls in with live digests.
-    xk::spa::ReplayDigest wire = xk::spa::replay_digest(bytes(pkt));
+    // Fill the shard the packet's replay key (its HMAC tag) falls in with live keys.
+    std::string error;
+    auto ctx = xk::spa::FkoKeyContext::create(c.ranges[0].secrets[0].fko, error);
+    xk::spa::ReplayDigest tag{};
+    ASSERT_EQ(xk::spa::fko_verify_mac(*ctx, bytes(pkt), &tag), Reject::ok);
     size_t filled = 0;
     for (uint32_t i = 0; i < 200; ++i) {
         xk::spa::ReplayDigest d{};
-        d[0] = wire[0];
+        d[0] = tag[0];
         d[31] = 0x5a;  // never the packet's own digest
         std::memcpy(d.data() + 8, &i, sizeof(i));
         if (replay.insert(d, 1000) != ReplayCache::Insert::added) break;

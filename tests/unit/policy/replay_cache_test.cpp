@@ -360,3 +360,36 @@ TEST(ReplayJournal, OnAFullFilesystemTheKnockIsRefusedNeverAccepted) {
     EXPECT_EQ(judge(policy, before, now), Reject::replay);
     EXPECT_EQ(judge(policy, after, now), Reject::replay);
 }
+
+TEST(ReplayCacheTable, KeepLiveAtHoldsWhatACallerAheadInTimeWouldDrop) {
+    ReplayCache cache("", 100, 1);  // 64 slots per shard; digests with d[0] == 0 share one
+    auto key = [](uint32_t i) {
+        ReplayDigest d{};
+        std::memcpy(d.data() + 8, &i, sizeof(i));
+        return d;
+    };
+    for (uint32_t i = 0; i < 64; ++i) ASSERT_EQ(cache.insert(key(i), 1000), Insert::added) << i;
+    // A worker judging a later frame (1200: all of them expired for it) must not take the
+    // slots of entries a worker still at 1050 relies on.
+    cache.keep_live_at(1050);
+    EXPECT_EQ(cache.insert(key(100), 1200), Insert::full);
+    EXPECT_EQ(cache.prune(1200), 64u);  // compaction keeps them too
+    EXPECT_TRUE(cache.contains(key(0), 1050));
+    cache.keep_live_at(INT64_MAX);  // each caller's clock again
+    EXPECT_EQ(cache.insert(key(100), 1200), Insert::added);
+}
+
+TEST(ReplayCacheTable, AnUntouchedTableCostsNoResidentMemory) {
+    auto resident_kb = [] {
+        std::ifstream f("/proc/self/status");
+        std::string line;
+        while (std::getline(f, line))
+            if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+        return 0L;
+    };
+    long before = resident_kb();
+    ReplayCache cache("", 240, 1u << 20);  // 80 MiB of slots reserved
+    EXPECT_GE(cache.reserved_bytes(), 80u << 20);
+    EXPECT_EQ(cache.prune(time(nullptr)), 0u);  // a sweep reads every slot, writes none
+    EXPECT_LT(resident_kb() - before, 4096) << "KiB made resident by an empty cache";
+}
