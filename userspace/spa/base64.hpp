@@ -30,5 +30,9 @@ size_t b64_encode(std::span<const uint8_t> in, std::span<char> out);
 // is too small. On success stores the byte count in `n`. `canonical` also refuses set bits in
 // the unused tail of the last character, so one byte string has exactly one encoding.
 bool b64_decode(std::string_view in, std::span<uint8_t> out, size_t &n, bool canonical = false);
+// b64_decode of text known to hold no '=' (else it fails on the '=' as on any other
+// non-alphabet character): the same result without the scan for '='.
+bool b64_decode_unpadded(std::string_view in, std::span<uint8_t> out, size_t &n,
+                         bool canonical = false);
 
 }  // namespace xk::spa

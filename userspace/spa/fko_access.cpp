@@ -4,6 +4,13 @@ namespace xk::spa {
 
 namespace {
 
+// find(c) for the short fields of a message: an inline loop beats a call to memchr there.
+size_t find_char(std::string_view s, char c) {
+    for (size_t i = 0; i < s.size(); ++i)
+        if (s[i] == c) return i;
+    return std::string_view::npos;
+}
+
 bool all_digits(std::string_view s) {
     for (char c : s)
         if (c < '0' || c > '9') return false;
@@ -12,7 +19,7 @@ bool all_digits(std::string_view s) {
 
 // Splits "IPv4,rest" at the first comma; rest must be non-empty.
 Reject split_allow_ip(std::string_view msg, uint32_t &ip, std::string_view &rest, Reject no_rest) {
-    size_t comma = msg.find(',');
+    size_t comma = find_char(msg, ',');
     if (!parse_ipv4(msg.substr(0, comma), ip)) return Reject::bad_allow_ip;
     if (comma == std::string_view::npos || comma + 1 >= msg.size()) return no_rest;
     rest = msg.substr(comma + 1);
@@ -21,26 +28,24 @@ Reject split_allow_ip(std::string_view msg, uint32_t &ip, std::string_view &rest
 
 }  // namespace
 
+// Dotted quad, one pass: four octets of 1-3 digits, none above 255, no leading zero.
 bool parse_ipv4(std::string_view s, uint32_t &ip) {
-    uint32_t v = 0;
-    for (int octet = 0; octet < 4; ++octet) {
-        size_t end = s.find('.');
-        if (octet == 3) {
-            if (end != std::string_view::npos) return false;
-            end = s.size();
-        } else if (end == std::string_view::npos) {
-            return false;
+    uint32_t v = 0, octet = 0, digits = 0, dots = 0;
+    for (char c : s) {
+        if (c == '.') {
+            if (digits == 0 || dots == 3) return false;
+            v = (v << 8) | octet;
+            ++dots;
+            octet = digits = 0;
+            continue;
         }
-        std::string_view part = s.substr(0, end);
-        if (part.size() < 1 || part.size() > 3 || !all_digits(part)) return false;
-        if (part.size() > 1 && part[0] == '0') return false;
-        uint32_t o = 0;
-        for (char c : part) o = o * 10 + uint32_t(c - '0');
-        if (o > 255) return false;
-        v = (v << 8) | o;
-        s.remove_prefix(octet == 3 ? end : end + 1);
+        if (c < '0' || c > '9' || digits == 3 || (digits == 1 && octet == 0)) return false;
+        octet = octet * 10 + uint32_t(c - '0');
+        ++digits;
+        if (octet > 255) return false;
     }
-    ip = v;
+    if (dots != 3 || digits == 0) return false;
+    ip = (v << 8) | octet;
     return true;
 }
 
@@ -60,9 +65,9 @@ Reject parse_access_message(FkoMessage &out) {
         return r;
     out.port_count = 0;
     while (true) {
-        size_t comma = rest.find(',');
+        size_t comma = find_char(rest, ',');
         std::string_view spec = rest.substr(0, comma);
-        size_t slash = spec.find('/');
+        size_t slash = find_char(spec, '/');
         if (slash == std::string_view::npos) return Reject::bad_access;
         std::string_view proto = spec.substr(0, slash);
         PortSpec ps{};
