@@ -1,5 +1,6 @@
 #include "xsk/xsk_socket.hpp"
 
+#include <linux/bpf.h>
 #include <linux/ethtool.h>
 #include <linux/if_xdp.h>
 #include <linux/sockios.h>
@@ -14,8 +15,10 @@
 #include "xdpknock/maps.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 // bpf_xdp_adjust_meta wants a multiple of 4; the worker reads exactly this struct.
 static_assert(sizeof(xk_knock_meta) == 16 && sizeof(xk_knock_meta) % 4 == 0);
@@ -29,19 +32,57 @@ struct XskSocket::Rings {
 };
 
 namespace {
-constexpr uint32_t kFrameSize = XSK_UMEM__DEFAULT_FRAME_SIZE;
+// Never used (receive-only), but the kernel wants a completion ring: the smallest.
+constexpr uint32_t kCompletionRing = 64;
 
 std::string errstr(int err) {
     return std::strerror(err < 0 ? -err : err);
 }
+
+uint64_t monotonic_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+// 0 when the link cannot say (then frames are 4 KiB).
+uint32_t link_mtu(const std::string &ifname) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+    uint32_t mtu = ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? static_cast<uint32_t>(ifr.ifr_mtu) : 0;
+    close(fd);
+    return mtu;
+}
 }  // namespace
+
+// A frame lands after XDP's headroom (where the knock's timestamp rides too); Ethernet and
+// two VLAN tags around an MTU-sized packet must fit behind it.
+uint32_t frame_size_for_mtu(uint32_t mtu) {
+    constexpr uint32_t kSmall = 2048, kL2 = 14 + 2 * 4;
+    return mtu != 0 && mtu + kL2 + XDP_PACKET_HEADROOM <= kSmall ? kSmall : 4096;
+}
 
 std::unique_ptr<XskSocket> XskSocket::open(const std::string &ifname, uint32_t queue,
                                            int xsks_map_fd, const XskOptions &options) {
+    if (!std::has_single_bit(options.frames) || options.frames < 64)
+        throw XskError("umem_frames " + std::to_string(options.frames) +
+                       ": must be a power of two, at least 64");
     std::unique_ptr<XskSocket> s(new XskSocket());
     s->queue_ = queue;
     s->rings_ = std::make_unique<Rings>();
-    s->area_size_ = size_t{options.frames} * kFrameSize;
+    s->frame_size_ = options.frame_size ? options.frame_size : frame_size_for_mtu(link_mtu(ifname));
+    s->spin_ns_ = uint64_t{options.idle_spin_us} * 1000;
+    s->area_size_ = size_t{options.frames} * s->frame_size_;
     s->area_ =
         mmap(nullptr, s->area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (s->area_ == MAP_FAILED) {
@@ -50,17 +91,20 @@ std::unique_ptr<XskSocket> XskSocket::open(const std::string &ifname, uint32_t q
     }
     s->busy_poll_ = options.busy_poll;
 
+    // Every frame can wait in the fill ring, and every one can sit in the rx ring.
+    const uint32_t ring =
+        options.ring_size ? std::min(options.ring_size, options.frames) : options.frames;
     xsk_umem_config ucfg{};
-    ucfg.fill_size = options.ring_size;
-    ucfg.comp_size = options.ring_size;
-    ucfg.frame_size = kFrameSize;
+    ucfg.fill_size = ring;
+    ucfg.comp_size = kCompletionRing;
+    ucfg.frame_size = s->frame_size_;
     ucfg.frame_headroom = 0;
     int err = xsk_umem__create(&s->umem_, s->area_, s->area_size_, &s->rings_->fill,
                                &s->rings_->comp, &ucfg);
     if (err) throw XskError("cannot create UMEM: " + errstr(err));
 
     xsk_socket_config scfg{};
-    scfg.rx_size = options.ring_size;
+    scfg.rx_size = ring;
     scfg.tx_size = 0;
     // Our program and XSKMAP do the steering; libxdp must not load its own.
     scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
@@ -81,7 +125,7 @@ std::unique_ptr<XskSocket> XskSocket::open(const std::string &ifname, uint32_t q
     if (options.busy_poll) s->enable_busy_poll();
     err = xsk_socket__update_xskmap(s->socket_, xsks_map_fd);
     if (err) throw XskError("cannot register AF_XDP socket in xsks: " + errstr(err));
-    s->refill(options.frames / 2 < options.ring_size ? options.frames / 2 : options.ring_size);
+    s->refill(ring);
     return s;
 }
 
@@ -107,31 +151,45 @@ void XskSocket::refill(uint32_t n) {
     uint32_t idx = 0;
     if (xsk_ring_prod__reserve(&rings_->fill, n, &idx) != n) return;
     for (uint32_t i = 0; i < n; ++i) {
-        *xsk_ring_prod__fill_addr(&rings_->fill, idx + i) = uint64_t{i} * kFrameSize;
+        *xsk_ring_prod__fill_addr(&rings_->fill, idx + i) = uint64_t{i} * frame_size_;
     }
     xsk_ring_prod__submit(&rings_->fill, n);
 }
 
+uint32_t XskSocket::peek(size_t max, uint32_t &idx) {
+    return xsk_ring_cons__peek(&rings_->rx, static_cast<uint32_t>(max), &idx);
+}
+
+// The ring was empty: busy poll drives the queue; else watch the ring for idle_spin_us after
+// the last frame (a knock right behind it then skips the scheduler's wake-up), then sleep.
+uint32_t XskSocket::wait(size_t max, uint32_t &idx, int timeout_ms) {
+    if (busy_poll_) {
+        // A syscall on the socket is what drives the kernel's busy poll of the queue.
+        recvfrom(xsk_socket__fd(socket_), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+        return peek(max, idx);
+    }
+    for (uint64_t now = monotonic_ns(); now - last_rx_ns_ < spin_ns_; now = monotonic_ns()) {
+        if (uint32_t n = peek(max, idx)) return n;
+        cpu_relax();
+    }
+    pollfd p{xsk_socket__fd(socket_), POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return 0;
+    return peek(max, idx);
+}
+
 size_t XskSocket::receive(Frame *out, size_t max, int timeout_ms) {
     uint32_t idx = 0;
-    size_t n = xsk_ring_cons__peek(&rings_->rx, static_cast<uint32_t>(max), &idx);
-    if (n == 0) {
-        if (busy_poll_) {
-            // A syscall on the socket is what drives the kernel's busy poll of the queue.
-            recvfrom(xsk_socket__fd(socket_), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
-        } else {
-            pollfd p{xsk_socket__fd(socket_), POLLIN, 0};
-            if (poll(&p, 1, timeout_ms) <= 0) return 0;
-        }
-        n = xsk_ring_cons__peek(&rings_->rx, static_cast<uint32_t>(max), &idx);
-    }
+    size_t n = peek(max, idx);
+    if (n == 0) n = wait(max, idx, timeout_ms);
+    if (n == 0) return 0;
     for (size_t i = 0; i < n; ++i) {
         const xdp_desc *d = xsk_ring_cons__rx_desc(&rings_->rx, idx + static_cast<uint32_t>(i));
         out[i].addr = xsk_umem__extract_addr(d->addr);
         out[i].data = static_cast<const uint8_t *>(xsk_umem__get_data(area_, d->addr));
         out[i].len = d->len;
     }
-    if (n) xsk_ring_cons__release(&rings_->rx, static_cast<uint32_t>(n));
+    xsk_ring_cons__release(&rings_->rx, static_cast<uint32_t>(n));
+    if (spin_ns_) last_rx_ns_ = monotonic_ns();
     return n;
 }
 

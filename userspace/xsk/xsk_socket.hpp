@@ -1,6 +1,9 @@
 #pragma once
 // One AF_XDP socket on one rx queue, with its own UMEM: the knock candidates XDP
 // redirected to that queue arrive here. Receive-only.
+//
+// Memory per queue: the UMEM, frames × frame size, pinned (resident) for the socket's life —
+// 1,024 × 2 KiB = 2 MiB by default — plus rings of 16 bytes (rx) and 8 bytes (fill) per frame.
 
 #include <cstdint>
 #include <memory>
@@ -30,9 +33,19 @@ struct RingStats {
 };
 
 struct XskOptions {
-    uint32_t frames = 4096;  // UMEM frames; half stay in the fill ring
-    uint32_t ring_size = 2048;
+    // UMEM frames (a power of two, config "umem_frames"): every one waits in the fill ring,
+    // so this is the burst the queue absorbs while its worker is busy.
+    uint32_t frames = 1024;
+    // Fill and rx ring entries (a power of two); 0: frames. A smaller ring leaves the frames
+    // beyond it unused (tests that want a small fill ring).
+    uint32_t ring_size = 0;
+    // 0: 2 KiB when a frame of the link's MTU fits one (with XDP's headroom and two VLAN
+    // tags), else 4 KiB.
+    uint32_t frame_size = 0;
     bool busy_poll = false;  // SO_PREFER_BUSY_POLL + SO_BUSY_POLL; receive() never sleeps
+    // After a frame, receive() watches the ring this long before it sleeps in poll(): a
+    // knock right behind another skips the wake-up (0: sleep at once). Busy poll ignores it.
+    uint32_t idle_spin_us = 50;
 };
 
 class XskSocket {
@@ -57,6 +70,8 @@ class XskSocket {
 
     int fd() const;
     uint32_t queue() const { return queue_; }
+    uint32_t frame_size() const { return frame_size_; }
+    size_t umem_bytes() const { return area_size_; }
     RingStats stats() const;
     int busy_poll_error() const { return busy_poll_error_; }
 
@@ -64,6 +79,8 @@ class XskSocket {
     XskSocket() = default;
     void refill(uint32_t n);
     void enable_busy_poll();
+    uint32_t peek(size_t max, uint32_t &idx);
+    uint32_t wait(size_t max, uint32_t &idx, int timeout_ms);
 
     struct Rings;
     std::unique_ptr<Rings> rings_;
@@ -72,9 +89,15 @@ class XskSocket {
     void *area_ = nullptr;
     size_t area_size_ = 0;
     uint32_t queue_ = 0;
+    uint32_t frame_size_ = 0;
+    uint64_t spin_ns_ = 0;
+    uint64_t last_rx_ns_ = 0;  // CLOCK_MONOTONIC of the last frame received
     bool busy_poll_ = false;
     int busy_poll_error_ = 0;  // errno of a refused busy-poll option, 0 if all took
 };
+
+// The UMEM frame size for a link MTU (XskOptions::frame_size 0). Pure.
+uint32_t frame_size_for_mtu(uint32_t mtu);
 
 // Rx queues the interface has (ethtool channels); 1 when the driver does not say.
 uint32_t rx_queue_count(const std::string &ifname);

@@ -1,5 +1,8 @@
-// Every rx queue gets a socket: rx-only and combined channels each bring their own.
+// Every rx queue gets a socket: rx-only and combined channels each bring their own. Each
+// socket's UMEM: frames of 2 KiB when the link's MTU fits, a power-of-two count.
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "xsk/xsk_socket.hpp"
 
@@ -18,6 +21,25 @@ TEST(RxQueues, ADriverThatSaysNothingHasOne) {
 
 TEST(RxQueues, LoopbackWithoutChannelsHasOne) {
     EXPECT_EQ(rx_queue_count("lo"), 1u);
+}
+
+TEST(UmemFrames, TwoKiBWhenAFrameOfTheMtuFitsBehindTheHeadroom) {
+    EXPECT_EQ(frame_size_for_mtu(1500), 2048u);
+    EXPECT_EQ(frame_size_for_mtu(1770), 2048u);  // + 14 + 2 VLAN tags + 256 headroom = 2048
+    EXPECT_EQ(frame_size_for_mtu(1771), 4096u);
+    EXPECT_EQ(frame_size_for_mtu(9000), 4096u);
+    EXPECT_EQ(frame_size_for_mtu(0), 4096u);  // unknown: the safe size
+}
+
+TEST(UmemFrames, ACountThatIsNoPowerOfTwoIsRefusedNamingTheKey) {
+    XskOptions o;
+    o.frames = 1000;
+    try {
+        XskSocket::open("lo", 0, -1, o);
+        FAIL() << "opened with 1000 frames";
+    } catch (const XskError &e) {
+        EXPECT_NE(std::string(e.what()).find("umem_frames"), std::string::npos) << e.what();
+    }
 }
 
 }  // namespace
