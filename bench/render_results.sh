@@ -12,6 +12,13 @@ def r(x): if x == null then "–" else (x * 10 | round / 10 | tostring) end;
 def e2e: .end_to_end;
 "Results \(.stamp) — commit \(.git), \(.cpu), kernel \(.kernel)\(if .smoke then " (SMOKE: sizes too small to mean anything)" else "" end)",
 "",
+(if .goals then
+  "**Ratios with goals (issue 10), all from this one run**", "",
+  "| ratio | this run | goal | |", "|---|---:|---|---|",
+  (.goals[] | "| \(.name) | \(.value // "–") | \(.goal) | \(if .goal == "–" then "" elif .met == null then "not measured" elif .met then "met" else "**not met**" end) |"),
+  ""
+ else empty end),
+(if (.xdp_summary // "") != "" then "```", (.xdp_summary | rtrimstr("\n")), "```", "" else empty end),
 "**XDP gate, ns per packet** (`\(.xdp.how | sub("^.*/tests/bpf/"; "build/tests/bpf/"))`; knocks show DROP because prog_test_run has no AF_XDP socket — the redirect costs the same)",
 "",
 "| class | action | ns |", "|---|---|---:|",
@@ -25,6 +32,7 @@ def e2e: .end_to_end;
 "",
 "| benchmark | ns |", "|---|---:|",
 (.codec.results[] | "| \(.name) | \(r(.ns)) |"),
+(if .codec.pair then "", "Accepted decode vs floor timed in turns (\(.codec.pair.how)): \(.codec.pair.decode_ns) / \(.codec.pair.floor_ns) ns = **\(.codec.pair.ratio)×**\(if .codec.instructions.ratio then "; in instructions (\(.codec.instructions.how)): \(.codec.instructions.decode_insn) / \(.codec.instructions.floor_insn) = \(.codec.instructions.ratio)×" else "" end)." else empty end),
 "",
 "**Validators fed from memory** (\(.validators.how))",
 "",
@@ -38,13 +46,21 @@ def e2e: .end_to_end;
 "| fwknopd --pcap-file, PCAP_LOOP_SLEEP 1 | \(.fwknopd_offline.fwknopd_fast.knocks_per_second) | \(.fwknopd_offline.fwknopd_fast.accepted_min) |",
 "| fwknopd --pcap-file, default loop sleep | \(.fwknopd_offline.fwknopd_default_sleep.knocks_per_second) | \(.fwknopd_offline.fwknopd_default_sleep.accepted) |",
 "| xdpknockd --pcap --dry-run, 1 worker (start to exit) | \(.fwknopd_offline.xdpknockd.knocks_per_second_wall) | \(.fwknopd_offline.xdpknockd.accepted_min) |",
+(if .fwknopd_offline.xdpknockd_workers then "| xdpknockd --pcap --dry-run --workers \(.fwknopd_offline.xdpknockd_workers.workers) (start to exit) | \(.fwknopd_offline.xdpknockd_workers.knocks_per_second_wall) | \(.fwknopd_offline.xdpknockd_workers.accepted_min) |" else empty end),
 "",
-"Ratio xdpknockd / fwknopd (loop sleep 1): \(.fwknopd_offline.ratio_wall)× wall, \(.fwknopd_offline.ratio_inner)× by xdpknockd'"'"'s own timing.",
+"Ratio xdpknockd / fwknopd (loop sleep 1): \(.fwknopd_offline.ratio_wall)× wall, \(.fwknopd_offline.ratio_inner)× by xdpknockd'"'"'s own timing\(if .fwknopd_offline.ratio_workers_wall then "; with \(.fwknopd_offline.xdpknockd_workers.workers) workers \(.fwknopd_offline.ratio_workers_wall)× wall, \(.fwknopd_offline.ratio_workers_inner)× own timing" else "" end).",
 "",
 "**Live on the lab veth: valid knocks authorized under a junk flood** (`\(.live_flood.command)`; fwknopd: \(.live_flood.fwknopd_conf))",
 "",
 "| flood target | junk reached (pps) | xdpknockd authorized | fwknopd authorized |", "|---|---:|---:|---:|",
 (.live_flood.points[] | "| \(.flood) | \(.junk.rate_pps // 0 | floor) | \(.xdpknockd_authorized) / \(.knocks_sent) | \(.fwknopd_authorized) / \(.knocks_sent) |"),
+(if .memory then
+  "", "**Idle memory in the lab** (\(.memory.how); config \(.memory.config))", "",
+  "| daemon | RSS (KiB) |", "|---|---:|",
+  "| xdpknockd (\(.memory.xdpknockd.threads) threads; \(.memory.xdpknockd.attached)) | \(.memory.xdpknockd.rss_kb) |",
+  "| fwknopd 2.6.10 (\(.memory.fwknopd.conf)) | \(.memory.fwknopd.rss_kb) |",
+  "", "xdpknockd'"'"'s largest resident mappings (KiB): \([.memory.xdpknockd.top_mappings_kb[:6][] | "\(.mapping | split("/") | last) \(.kb)"] | join(", "))."
+ else empty end),
 (if (e2e | length) > 0 then
   "", "**End to end in the lab** (\(e2e.how))", "",
   (e2e.markdown // (e2e | tostring))

@@ -33,6 +33,14 @@ if [ -x "$(dirname "$0")/e2e_flood.sh" ]; then
     expect "end to end: offered rate, drops by reason, authorized/sent, latency" \
         '.end_to_end.offered_pps > 0 and (.end_to_end.xdp_drops | type == "object") and .end_to_end.knocks_sent > 0 and .end_to_end.latency_us.p50 != null and .end_to_end.latency_us.p99 != null'
 fi
+expect "codec: decode and floor timed in turns, their ratio" \
+    '.codec.pair.decode_ns > 0 and .codec.pair.floor_ns > 0 and .codec.pair.ratio > 0'
+expect "offline: xdpknockd with 1 and with N workers beside fwknopd" \
+    '.fwknopd_offline.xdpknockd_workers.knocks_per_second_wall > 0 and .fwknopd_offline.ratio_workers_wall > 0'
+expect "idle memory: xdpknockd and fwknopd RSS, xdpknockd mappings" \
+    '.memory.xdpknockd.rss_kb > 0 and .memory.fwknopd.rss_kb > 0 and (.memory.xdpknockd.top_mappings_kb | length) > 0'
+expect "every ratio of issue 10 with its goal" \
+    '(.goals | length) >= 14 and all(.goals[]; .name != null and .goal != null)'
 [ -s "$out/smoke.md" ] && { pass=$((pass + 1)); echo "ok   markdown table written"; } || { fail=$((fail + 1)); echo "FAIL markdown table"; }
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
