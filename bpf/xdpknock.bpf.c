@@ -14,6 +14,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader before load (the verifier prunes the other branch). */
 const volatile __u8 xk_raw_ip = 0;                           /* frames start at the IP header */
 const volatile __u64 xk_flow_idle_ns = 7200ull * 1000000000; /* flow_idle_timeout */
+const volatile __u8 xk_wake = 1; /* 0: no wake host configured, no wake code at all */
 
 /* A closing flow lives on this long: FIN like conntrack's FIN_WAIT/TIME_WAIT, so the
  * last ACKs and a half-closed peer's data pass; RST ends it almost at once. */
@@ -21,6 +22,10 @@ const volatile __u64 xk_flow_idle_ns = 7200ull * 1000000000; /* flow_idle_timeou
 #define XK_FLOW_RST_NS (10ull * 1000000000)
 /* Refresh a flow's expiry at most once a second of traffic: fewer writes to a shared line. */
 #define XK_FLOW_REFRESH_NS 1000000000ull
+/* An authorized SYN leaves the flow to the handshake's ACK, which passes on the same grant
+ * and opens it; only a grant this close to its end opens the flow on the SYN, so an ACK
+ * that comes after the grant (four lost SYN-ACKs, ~15 s) still finds the flow. */
+#define XK_SYN_FLOW_MARGIN_NS (16ull * 1000000000)
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -37,6 +42,16 @@ struct {
     __type(key, struct xk_auth_key);
     __type(value, struct xk_auth_value);
 } authorized SEC(".maps");
+
+/* Bloom filter of authorized's keys (maps.h): strangers' SYNs never reach the hash map. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, XK_FILTER_LINES_DEFAULT);
+    __type(key, __u32);
+    __type(value, union xk_filter_line);
+} auth_filter SEC(".maps");
 
 /* TCP flows to protected ports that may continue (maps.h: xk_flow_key). LRU: under
  * pressure the stalest flow goes, and its next packet needs a grant again (closed). */
@@ -56,16 +71,14 @@ struct {
     __type(value, __u32);
 } xsks SEC(".maps");
 
-/* Shared entries, so a source has one bucket whichever queue its packets land on;
- * per-CPU LRU lists (NO_COMMON_LRU) so a flood of new sources never contends on one
- * LRU lock. Updates are lock-free and approximate: see knock_rate_ok. */
+/* Shared sets (maps.h: xk_knock_set), so a source has one bucket whichever queue its
+ * packets land on. Updates are lock-free and approximate: see knock_rate_ok. */
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
-    __uint(max_entries, XK_KNOCK_BUCKETS_MAX);
-    __uint(map_flags, BPF_F_NO_COMMON_LRU);
-    __type(key, struct xk_knock_source);
-    __type(value, struct xk_knock_bucket);
+    __uint(max_entries, XK_KNOCK_SETS);
+    __type(key, __u32);
+    __type(value, struct xk_knock_set);
 } knock_buckets SEC(".maps");
 
 struct {
@@ -99,6 +112,49 @@ struct {
     __type(key, struct xk_wake_target);
     __type(value, __u32);
 } wake_targets SEC(".maps");
+
+/* Each CPU's view of time, refreshed once a tick. The coarse clock (CLOCK_MONOTONIC as of
+ * the last tick) costs half a hash lookup here and the exact one twice that; jiffies, which
+ * the verifier inlines as a load, says when the tick moved. Expiries are judged up to two
+ * ticks late: a grant or flow lives a few ms longer, never shorter. Per-CPU scratch, not
+ * pinned: a new program starts it afresh. */
+struct xk_tick {
+    __u64 jiffies;
+    __u64 ns;     /* coarse CLOCK_MONOTONIC at that tick */
+    __u32 stamps; /* knocks stamped with the exact clock in this tick */
+    __u32 pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct xk_tick);
+} ticks SEC(".maps");
+
+/* Knocks a CPU stamps with the exact clock per tick (64000/s at HZ=250): every knock below a
+ * flood, a steady sample of them in one, which pays the exact clock for no more. */
+#define XK_STAMPS_PER_TICK 256
+/* A tick is at most this long (HZ >= 100): how far the exact clock runs ahead of a tick's. */
+#define XK_TICK_MAX_NS 10000000ull
+
+static __always_inline struct xk_tick *tick(void) {
+    __u32 zero = 0;
+    struct xk_tick *t = bpf_map_lookup_elem(&ticks, &zero);
+    if (!t) return 0;
+    __u64 j = bpf_jiffies64();
+    if (t->jiffies != j) {
+        t->jiffies = j;
+        t->ns = bpf_ktime_get_coarse_ns();
+        t->stamps = 0;
+    }
+    return t;
+}
+
+static __always_inline __u64 coarse_now(void) {
+    struct xk_tick *t = tick();
+    return t ? t->ns : bpf_ktime_get_coarse_ns();
+}
 
 static __always_inline int count(__u32 which, int action) {
     __u64 *c = bpf_map_lookup_elem(&counters, &which);
@@ -146,7 +202,7 @@ static __always_inline void wake_request(__u32 host, const struct xk_pkt *p,
         count(XK_CNT_WAKE_LOST, 0);
         return;
     }
-    e->time_ns = now;
+    e->time_ns = bpf_ktime_get_ns(); /* rare (debounced): the exact time, not the tick's */
     __builtin_memcpy(e->saddr, p->saddr, sizeof(e->saddr));
     __builtin_memcpy(e->daddr, p->daddr, sizeof(e->daddr));
     e->range_id = auth->range_id;
@@ -158,18 +214,51 @@ static __always_inline void wake_request(__u32 host, const struct xk_pkt *p,
     count(XK_CNT_WAKE_EVENT, 0);
 }
 
-/* The source's grant for this TCP port, else for every port: 1 live, 0 none, -1 expired. */
-static __always_inline int tcp_grant(const struct xk_pkt *p, __u64 now,
+/* The filter line of the source's keys when the filter is built, else NULL (every key must
+ * be looked up). The head's `state` is read first and the rest at addresses computed from
+ * it (maps.h); *src is the source's hash. */
+static __always_inline const union xk_filter_line *filter_line(const struct xk_pkt *p, __u64 *src) {
+    __u32 zero = 0;
+    const union xk_filter_line *l = bpf_map_lookup_elem(&auth_filter, &zero);
+    if (!l) return 0;
+    __u32 state = *(volatile __u32 *)&l->head.state;
+    if (!state) return 0;
+    __u32 half = (state - 1) & 1;
+    *src = xk_filter_source((const __u32 *)p->saddr, l->head.seed[half]);
+    __u32 line = l->head.base[half] + ((__u32)*src & l->head.mask[half]);
+    return bpf_map_lookup_elem(&auth_filter, &line); /* NULL past the array: no answer */
+}
+
+/* 0 if the key's bits are not both set in its source's line: the map lacks the key. */
+static __always_inline int filter_may_hold(const union xk_filter_line *l, __u64 src, __u8 proto,
+                                           __u16 port) {
+    if (!l) return 1;
+    __u64 h = xk_filter_hash(src, proto, port);
+    __u32 b1 = XK_FILTER_BIT1(h), b2 = XK_FILTER_BIT2(h);
+    return (l->w[b1 >> 6] >> (b1 & 63)) & (l->w[b2 >> 6] >> (b2 & 63)) & 1;
+}
+
+/* The source's grant for this TCP port, else for every port: 1 live, 0 none, -1 expired.
+ * The filter goes first: a stranger costs neither a lookup nor a clock read. */
+static __always_inline int tcp_grant(const struct xk_pkt *p, __u64 *now,
                                      const struct xk_auth_value **live) {
+    __u64 src = 0;
+    const union xk_filter_line *line = filter_line(p, &src);
     struct xk_auth_key key = {};
     __builtin_memcpy(key.addr, p->saddr, sizeof(key.addr));
-    key.proto = IPPROTO_TCP;
-    key.port = p->dport;
-    int state = auth_state(&key, now, live);
-    if (state > 0) return state;
+    int state = 0;
+    if (filter_may_hold(line, src, IPPROTO_TCP, p->dport)) {
+        if (!*now) *now = coarse_now();
+        key.proto = IPPROTO_TCP;
+        key.port = p->dport;
+        state = auth_state(&key, *now, live);
+        if (state > 0) return state;
+    }
+    if (!filter_may_hold(line, src, 0, 0)) return state;
+    if (!*now) *now = coarse_now();
     key.proto = 0;
     key.port = 0;
-    int any = auth_state(&key, now, live);
+    int any = auth_state(&key, *now, live);
     return any != 0 ? any : state;
 }
 
@@ -189,11 +278,12 @@ static __always_inline void flow_open(const struct xk_pkt *p, __u64 now) {
 
 /* 1 if the packet continues a live flow, whose expiry it refreshes (or, for FIN/RST,
  * shortens to a grace that traffic no longer extends). */
-static __always_inline int flow_continue(const struct xk_pkt *p, __u64 now) {
+static __always_inline int flow_continue(const struct xk_pkt *p, __u64 *nowp) {
     struct xk_flow_key k;
     flow_key_of(p, &k);
     struct xk_flow *f = bpf_map_lookup_elem(&flows, &k);
     if (!f) return 0;
+    __u64 now = *nowp = coarse_now();
     __u64 expires = f->expires_ns;
     if (expires <= now) return 0;
     __u64 grace = (p->tcp_flags & XK_TCP_RST)   ? XK_FLOW_RST_NS
@@ -210,23 +300,27 @@ static __always_inline int flow_continue(const struct xk_pkt *p, __u64 now) {
 
 static __always_inline int gate_syn(const struct xk_port *port, const struct xk_pkt *p) {
     const struct xk_auth_value *live = 0;
-    __u64 now = bpf_ktime_get_ns();
-    int state = tcp_grant(p, now, &live);
-    if (state <= 0) return count(state < 0 ? XK_CNT_SYN_EXPIRED : XK_CNT_SYN_DROP, XDP_DROP);
-    flow_open(p, now); /* the connection outlives the grant, like fwknop's */
-    /* Only an authorized SYN reaches this: unauthorized traffic never wakes anything. */
-    __u32 host = wake_host_of(port, p);
-    if (host && live) wake_request(host, p, live, now);
+    __u64 now = 0;
+    int state = tcp_grant(p, &now, &live);
+    if (state <= 0 || !live)
+        return count(state < 0 ? XK_CNT_SYN_EXPIRED : XK_CNT_SYN_DROP, XDP_DROP);
+    /* The connection outlives the grant, like fwknop's: its ACK opens the flow. */
+    if (live->expires_ns - now < XK_SYN_FLOW_MARGIN_NS) flow_open(p, now);
+    if (xk_wake) {
+        /* Only an authorized SYN reaches this: unauthorized traffic never wakes anything. */
+        __u32 host = wake_host_of(port, p);
+        if (host) wake_request(host, p, live, now);
+    }
     return count(XK_CNT_SYN_PASS, XDP_PASS);
 }
 
 /* Any other TCP packet to a protected port: a FIN, NULL, Xmas or ACK scan must see the
  * same silence as a SYN scan, so only flows we let open (or grant holders) get through. */
 static __always_inline int gate_tcp_other(const struct xk_pkt *p) {
-    __u64 now = bpf_ktime_get_ns();
-    if (flow_continue(p, now)) return count(XK_CNT_TCP_FLOW_PASS, XDP_PASS);
+    __u64 now = 0;
+    if (flow_continue(p, &now)) return count(XK_CNT_TCP_FLOW_PASS, XDP_PASS);
     const struct xk_auth_value *live = 0;
-    if (tcp_grant(p, now, &live) <= 0) return count(XK_CNT_TCP_DROP, XDP_DROP);
+    if (tcp_grant(p, &now, &live) <= 0) return count(XK_CNT_TCP_DROP, XDP_DROP);
     if (!(p->tcp_flags & (XK_TCP_FIN | XK_TCP_RST))) flow_open(p, now);
     return count(XK_CNT_TCP_GRANT_PASS, XDP_PASS);
 }
@@ -258,40 +352,71 @@ static __always_inline __u32 knock_shape(const struct xk_port *port, const struc
     return (c == '8' || c == '9' || c == '+' || c == '/') ? XK_CNT__MAX : XK_CNT_KNOCK_BYTE_DROP;
 }
 
+/* The source's slot in its set: its own, else the one least in debt, taken over with a
+ * full bucket (tat 0). NULL only if the array lookup fails, which it cannot. */
+static __always_inline struct xk_knock_slot *knock_slot(const struct xk_pkt *p) {
+    const __u32 *a = (const __u32 *)p->saddr;
+    __u32 w[4] = {a[0], a[1], a[2], a[3]};
+    if (p->family == 6) w[2] = w[3] = 0; /* a /64 is one source */
+    __u32 set = xk_knock_set_of(w);
+    struct xk_knock_set *s = bpf_map_lookup_elem(&knock_buckets, &set);
+    if (!s) return 0;
+    for (int i = 0; i < 2; i++) {
+        const __u32 *o = (const __u32 *)s->slot[i].src.addr;
+        if (o[0] == w[0] && o[1] == w[1] && o[2] == w[2] && o[3] == w[3]) return &s->slot[i];
+    }
+    struct xk_knock_slot *v =
+        s->slot[0].bucket.tat_ns <= s->slot[1].bucket.tat_ns ? &s->slot[0] : &s->slot[1];
+    __builtin_memcpy(v->src.addr, w, sizeof(w));
+    v->bucket.tat_ns = 0;
+    return v;
+}
+
 /* GCRA token bucket: tat is when the source's bucket will be full again; a knock passes
- * if tat is at most rate_burst_ns ahead of now, and moves it one interval on. Lock-free
- * and approximate on purpose: racing CPUs may each pass a knock on the last token (at
- * most one extra per CPU), which a pre-filter can afford and a spin lock per knock not. */
-static __always_inline int knock_rate_ok(const struct xk_port *port, const struct xk_pkt *p) {
+ * if tat is at most rate_burst_ns ahead of now, and moves it one interval on. `now` is the
+ * tick's, behind the exact clock: a knock it passes the exact clock passes too, one it would
+ * drop within a tick of its token asks the exact clock (drops stay exact), and an idle
+ * source's refill counts from the tick (at most a tick's worth early). Lock-free and
+ * approximate on purpose: racing CPUs may each pass a knock on the last token (at most one
+ * extra per CPU), which a pre-filter can afford and a spin lock per knock not. */
+static __always_inline int knock_rate_ok(const struct xk_port *port, const struct xk_pkt *p,
+                                         __u64 now) {
     __u64 interval = port->rate_interval_ns;
     if (!interval) return 1;
-
-    struct xk_knock_source src;
-    __builtin_memcpy(src.addr, p->saddr, sizeof(src.addr));
-    if (p->family == 6) __builtin_memset(src.addr + 8, 0, 8); /* a /64 is one source */
-
-    __u64 now = bpf_ktime_get_ns();
-    struct xk_knock_bucket *b = bpf_map_lookup_elem(&knock_buckets, &src);
-    if (!b) {
-        struct xk_knock_bucket fresh = {.tat_ns = now + interval};
-        bpf_map_update_elem(&knock_buckets, &src, &fresh, BPF_NOEXIST);
-        return 1;
-    }
+    struct xk_knock_slot *slot = knock_slot(p);
+    if (!slot) return 1;
+    struct xk_knock_bucket *b = &slot->bucket;
     __u64 tat = *(volatile __u64 *)&b->tat_ns;
     if (tat <= now) {
         b->tat_ns = now + interval; /* idle source: full bucket, take one token */
         return 1;
     }
-    if (tat - now > port->rate_burst_ns) return 0; /* dropped knocks take no token */
+    __u64 burst = port->rate_burst_ns;
+    if (tat - now > burst) {
+        /* dropped knocks take no token */
+        if (tat - now - burst > XK_TICK_MAX_NS) return 0;
+        __u64 exact = bpf_ktime_get_ns();
+        if (tat > exact && tat - exact > burst) return 0;
+    }
     __sync_fetch_and_add(&b->tat_ns, interval);
     return 1;
 }
 
-/* Best effort: without room for metadata the knock goes unstamped, and is only untimed. */
-static __always_inline void stamp_knock(struct xdp_md *ctx) {
-    if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct xk_knock_meta))) return;
+/* When XDP saw the knock, for the worker's knock -> authorized timing: the exact clock, up to
+ * XK_STAMPS_PER_TICK a tick. Past that, or without room for metadata, the knock goes
+ * unstamped, and is only untimed. A buffer whose metadata is already one stamp of ours is
+ * one run through the program again (BPF_PROG_TEST_RUN's repeat): that stamp is reused,
+ * so the bench pays what a fresh packet pays instead of finding the room full. */
+static __always_inline void stamp_knock(struct xdp_md *ctx, struct xk_tick *t) {
+    if (!t || t->stamps >= XK_STAMPS_PER_TICK) return;
     struct xk_knock_meta *m = (void *)(long)ctx->data_meta;
-    if ((void *)(m + 1) > (void *)(long)ctx->data) return;
+    void *data = (void *)(long)ctx->data;
+    if (!((void *)(m + 1) <= data && m->magic == XK_KNOCK_META_MAGIC && (void *)(m + 1) == data)) {
+        if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct xk_knock_meta))) return;
+        m = (void *)(long)ctx->data_meta;
+        if ((void *)(m + 1) > (void *)(long)ctx->data) return;
+    }
+    t->stamps++;
     m->rx_ns = bpf_ktime_get_ns();
     m->magic = XK_KNOCK_META_MAGIC;
     m->pad = 0;
@@ -333,11 +458,13 @@ int xdpknock(struct xdp_md *ctx) {
         if (!(flags & XK_PORT_KNOCK_UDP)) return count(XK_CNT_UDP_PASS, XDP_PASS);
         /* The rest of the datagram is in other fragments, which AF_XDP never joins. */
         if (p.partial) return count(XK_CNT_KNOCK_FRAG_DROP, XDP_DROP);
-        /* Shape first: junk must not spend a source's tokens or claim LRU slots. */
+        /* Shape first: junk must not spend a source's tokens or claim bucket slots. */
         __u32 junk = knock_shape(port, &p, data, data_end);
         if (junk != XK_CNT__MAX) return count(junk, XDP_DROP);
-        if (!knock_rate_ok(port, &p)) return count(XK_CNT_KNOCK_RATE_DROP, XDP_DROP);
-        stamp_knock(ctx); /* invalidates data/data_end: nothing reads the packet after it */
+        struct xk_tick *t = tick();
+        if (!knock_rate_ok(port, &p, t ? t->ns : bpf_ktime_get_coarse_ns()))
+            return count(XK_CNT_KNOCK_RATE_DROP, XDP_DROP);
+        stamp_knock(ctx, t); /* invalidates data/data_end: nothing reads the packet after it */
         int action = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_DROP);
         return count(action == XDP_REDIRECT ? XK_CNT_KNOCK_REDIRECT : XK_CNT_KNOCK_NO_SOCKET,
                      action);

@@ -5,6 +5,10 @@
 
 #include <linux/types.h>
 
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
 #define XK_PIN_ROOT "/sys/fs/bpf/xdpknock"
 /* Map names, as the BPF program declares them: each is pinned at <pin root>/<ifname>/<name>
  * (gate_loader_test checks every one is). */
@@ -17,11 +21,12 @@
 #define XK_MAP_WAKE_EVENTS "wake_events"
 #define XK_MAP_WAKE_LAST "wake_last"
 #define XK_MAP_WAKE_TARGETS "wake_targets"
+#define XK_MAP_AUTH_FILTER "auth_filter"
 #define XK_MAX_QUEUES 64
 #define XK_PORTS_MAX 65536         /* the ports table: one entry per port number */
 #define XK_AUTH_MAX_ENTRIES 65536  /* default; the config's authorized_max sets it at load */
 #define XK_FLOWS_MAX 65536         /* TCP flows to protected ports the gate lets continue */
-#define XK_KNOCK_BUCKETS_MAX 65536 /* sources tracked by the knock token bucket (LRU) */
+#define XK_KNOCK_BUCKETS_MAX 65536 /* sources the knock token buckets hold (2 per set) */
 
 /* fko payload bounds: fwknopd's (FKO-WIRE.md), which userspace enforces again. */
 #define XK_FKO_MIN_LEN 140
@@ -56,8 +61,8 @@ struct xk_port {
     __u64 rate_burst_ns;    /* (burst - 1) * rate_interval_ns: how far a source may run ahead */
 };
 
-/* knock_buckets[source]: a GCRA token bucket per source. IPv4-mapped addresses as in
- * authorized; IPv6 keyed by its /64, since one host there owns the whole prefix. */
+/* knock_buckets: a GCRA token bucket per source. IPv4-mapped addresses as in authorized;
+ * IPv6 keyed by its /64, since one host there owns the whole prefix. */
 struct xk_knock_source {
     __u8 addr[16];
 };
@@ -65,6 +70,30 @@ struct xk_knock_source {
 struct xk_knock_bucket {
     __u64 tat_ns; /* theoretical arrival time of the next token; <= now: bucket full */
 };
+
+/* The buckets are an array of 2-way sets, one cache line each, indexed by a hash of the
+ * source: a lookup is an index and two compares, not a hash map's walk. A third source in
+ * a set takes the slot of the one least in debt, which starts over with a full bucket, as
+ * an LRU's evicted entry would. */
+struct xk_knock_slot {
+    struct xk_knock_source src;
+    struct xk_knock_bucket bucket;
+    __u64 pad;
+};
+
+struct xk_knock_set {
+    struct xk_knock_slot slot[2];
+};
+#define XK_KNOCK_SETS (XK_KNOCK_BUCKETS_MAX / 2)
+
+/* The set of a source, given as 4 native-order words (an IPv6 /64 with the last two 0).
+ * Not keyed: colliding sources only reset each other's buckets, which a spoofing flooder
+ * gets for free by changing addresses. */
+static __always_inline __u32 xk_knock_set_of(const __u32 *w) {
+    __u64 x = ((__u64)w[0] << 32 | w[1]) * 0x9e3779b97f4a7c15ull;
+    x = (x ^ ((__u64)w[2] << 32 | w[3])) * 0xbf58476d1ce4e5b9ull;
+    return (__u32)(x >> 40) & (XK_KNOCK_SETS - 1);
+}
 
 /* authorized[key] = value. Addresses are IPv6 or IPv4-mapped (::ffff:a.b.c.d) so one
  * map serves both families. proto = 0 and port = 0 authorizes every protected port. */
@@ -76,10 +105,62 @@ struct xk_auth_key {
 };
 
 struct xk_auth_value {
-    __u64 expires_ns; /* bpf_ktime_get_ns() == CLOCK_MONOTONIC */
+    __u64 expires_ns; /* CLOCK_MONOTONIC (the gate reads it coarse: a tick late at most) */
     __u32 range_id;   /* index of the range in the config */
     __u32 secret_id;  /* index of the secret within the range */
 };
+
+/* auth_filter: a Bloom filter over the keys of `authorized`, so a SYN from a stranger is
+ * dropped after two array reads instead of two hash lookups. It may answer "maybe" for a
+ * key the map lacks (the lookup then decides) but never "no" for one it holds: writers set
+ * a key's bits before they write the key (userspace/auth/auth_filter.hpp says how a
+ * rebuild keeps that true). Line 0 is the head; each half is a power of two of 512-bit
+ * lines. A source's keys all live in the line its address hashes to, each as two bits,
+ * so a SYN probes its two keys (this port, every port) with one line read. The array is
+ * BPF_F_MMAPABLE: userspace sets bits with atomic ORs. The gate reads `state` first and takes
+ * everything else at an address computed from it, so even a weakly ordered CPU sees the half it
+ * names filled. */
+struct xk_filter_head {
+    __u64 seed[2]; /* keys the hash (the same in both), so no one can aim at granted bits */
+    __u32 state;   /* 0: not built, the gate looks every key up; else 1 + the active half */
+    __u32 flips;   /* rebuilds so far: a userspace reader's check that it read one half */
+    __u32 base[2]; /* first line of each half */
+    __u32 mask[2]; /* lines in each half - 1 */
+    __u64 pad[3];
+};
+
+union xk_filter_line {
+    struct xk_filter_head head;
+    __u64 w[8];
+};
+
+#define XK_FILTER_BITS_PER_KEY 16 /* with 2 bits a key: ~1.5 % false "maybe" when full */
+/* Lines of a filter sized for `keys` entries: the head and two halves. */
+static __always_inline __u32 xk_filter_lines(__u32 keys) {
+    __u32 half = 1;
+    while (half < 0x800000u && half * 512ull < (__u64)keys * XK_FILTER_BITS_PER_KEY) half <<= 1;
+    return 1 + 2 * half;
+}
+#define XK_FILTER_LINES_DEFAULT (1 + 2 * (XK_AUTH_MAX_ENTRIES * XK_FILTER_BITS_PER_KEY / 512))
+
+/* The hash of a key in two steps: the source once per packet (its address as 4 native-order
+ * words), then each (proto, port). */
+static __always_inline __u64 xk_filter_source(const __u32 *w, __u64 seed) {
+    __u64 x = ((__u64)w[0] << 32 | w[1]) ^ seed;
+    x *= 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 32) ^ ((__u64)w[2] << 32 | w[3])) * 0xbf58476d1ce4e5b9ull;
+    return x ^ (x >> 29);
+}
+
+static __always_inline __u64 xk_filter_hash(__u64 source, __u8 proto, __u16 port) {
+    __u64 x = (source ^ ((__u64)proto << 16 | port)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 32);
+}
+
+/* Where a key's bits are: its source's line (xk_filter_source & mask), and two bit numbers
+ * within the line from the key's hash. */
+#define XK_FILTER_BIT1(h) ((__u32)((h) >> 40) & 511)
+#define XK_FILTER_BIT2(h) ((__u32)((h) >> 49) & 511)
 
 /* Per-CPU decision counters; userspace names them in gate/counters.cpp. */
 enum xk_counter {

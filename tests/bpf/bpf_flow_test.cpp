@@ -61,10 +61,14 @@ class BpfFlow : public ::testing::Test {
     }
 };
 
-TEST_F(BpfFlow, AuthorizedSynOpensAFlowThatOutlivesTheGrant) {
+// The SYN passes on the grant and leaves the flow to the handshake's ACK, which passes on
+// the same grant and opens it; the flow then outlives the grant.
+TEST_F(BpfFlow, AuthorizedHandshakeOpensAFlowThatOutlivesTheGrant) {
     const char *src = "192.0.2.150";
     gate().grant(src, {IPPROTO_TCP, kSshPort}, 60);
     expect(tcp4(src, kTcpSyn), XDP_PASS, XK_CNT_SYN_PASS);
+    EXPECT_FALSE(gate().flow(key4(src))) << "a SYN far from its grant's end opens no flow";
+    expect(tcp4(src, kTcpAck), XDP_PASS, XK_CNT_TCP_GRANT_PASS);
     auto f = gate().flow(key4(src));
     ASSERT_TRUE(f);
     EXPECT_GT(f->expires_ns, monotonicNowNs() + kIdleNs - 60 * kSecond);
@@ -77,6 +81,28 @@ TEST_F(BpfFlow, AuthorizedSynOpensAFlowThatOutlivesTheGrant) {
     // Another connection of the same source has no flow and no live grant.
     expect(tcp4(src, kTcpAck, kPeerPort + 1), XDP_DROP, XK_CNT_TCP_DROP);
     expect(tcp4(src, kTcpSyn, kPeerPort + 1), XDP_DROP, XK_CNT_SYN_EXPIRED);
+}
+
+// SYNs alone (retransmits, a flood spoofing a granted source) never fill the flow table.
+TEST_F(BpfFlow, SynsAloneOpenNoFlow) {
+    const char *src = "192.0.2.152";
+    gate().grant(src, {IPPROTO_TCP, kSshPort}, 60);
+    for (uint16_t port = kPeerPort; port < kPeerPort + 50; port++) {
+        expect(tcp4(src, kTcpSyn, port), XDP_PASS, XK_CNT_SYN_PASS);
+        EXPECT_FALSE(gate().flow(key4(src, port)));
+    }
+}
+
+// Near its grant's end the SYN opens the flow itself: an ACK after the grant (lost
+// SYN-ACKs) still finds it.
+TEST_F(BpfFlow, SynNearItsGrantsEndOpensTheFlow) {
+    const char *src = "192.0.2.153";
+    // Raw: the store grants whole seconds from now; this one ends in 5 s.
+    gate().authorize(gateAddr(src), IPPROTO_TCP, kSshPort, monotonicNowNs() + 5 * kSecond);
+    expect(tcp4(src, kTcpSyn), XDP_PASS, XK_CNT_SYN_PASS);
+    ASSERT_TRUE(gate().flow(key4(src)));
+    gate().authorize(gateAddr(src), IPPROTO_TCP, kSshPort, monotonicNowNs() - kSecond);
+    expect(tcp4(src, kTcpAck), XDP_PASS, XK_CNT_TCP_FLOW_PASS);
 }
 
 TEST_F(BpfFlow, UnauthorizedSynOpensNothing) {

@@ -20,9 +20,10 @@ inline constexpr uint16_t kSharedPort = 62203;  // fko, and a plain secret of kS
 inline constexpr uint16_t kRatePort = 62204;    // fko, with a tight per-source token bucket
 inline constexpr uint16_t kPlainLengths[] = {5, 12, 20};
 inline constexpr uint16_t kSharedPlainLength = 16;
-// Catalog knock ports: 1 ns per token, so back-to-back test runs never run dry.
+// Catalog knock ports: 1 ns per token and a second of burst, so back-to-back test runs never
+// run dry, even within one tick of the coarse clock the bucket reads.
 inline constexpr uint32_t kOpenRateIntervalNs = 1;
-inline constexpr uint64_t kOpenRateBurstNs = 1000;
+inline constexpr uint64_t kOpenRateBurstNs = 1'000'000'000;
 // kRatePort: 10 knocks/s per source, burst 3.
 inline constexpr uint32_t kRateIntervalNs = 100'000'000;
 inline constexpr uint32_t kRateBurst = 3;

@@ -65,20 +65,29 @@ std::string nextIfname(bool rawIp) {
     return (rawIp ? "xktest-raw" : "xktest") + std::to_string(n++);
 }
 
+bool isMapped(const Ipv6Addr &a) {
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return std::memcmp(a.data(), prefix, sizeof(prefix)) == 0;
+}
+
 }  // namespace
 
 uint64_t monotonicNowNs() {
     return auth::monotonic_ns();
 }
 
-LoadedGate::LoadedGate(bool rawIp) {
+LoadedGate::LoadedGate(bool rawIp, uint32_t authorizedMax) {
     gate::GateOptions options;
+    options.authorized_max = authorizedMax;
     options.ifname = nextIfname(rawIp);
     options.pin_root = pinRoot();
     options.layer = rawIp ? gate::LinkLayer::raw_ip : gate::LinkLayer::ethernet;
     gate_ = gate::Gate::load(options);
-    // No quotas: tests grant under range ids of their own choosing.
+    // No quotas: tests grant under range ids of their own choosing. The store owns the
+    // filter, as the daemon's does.
     store_ = std::make_unique<auth::Authorized>(gate_->authorized_fd());
+    store_->use_filter(auth::AuthFilter::open(gate_->auth_filter_fd()), true);
+    filter_ = auth::AuthFilter::open(gate_->auth_filter_fd());  // a second writer's view
     knockBucketsFd_ = gate_->knock_buckets_fd();
     wakeLastFd_ = gate_->wake_last_fd();
 }
@@ -86,6 +95,7 @@ LoadedGate::LoadedGate(bool rawIp) {
 // Gate's destructor leaves its pins (a dead daemon keeps the gate closed): a test's go.
 LoadedGate::~LoadedGate() {
     const std::string dir = gate_->pin_dir();
+    filter_.reset();
     store_.reset();
     gate_.reset();
     gate::remove_pins(dir);
@@ -147,10 +157,21 @@ xk_port LoadedGate::port(uint16_t port) const {
 }
 
 void LoadedGate::setKnockBucket(const Ipv6Addr &source, uint64_t tatNs) {
-    xk_knock_source key{};
-    std::memcpy(key.addr, source.data(), sizeof(key.addr));
-    xk_knock_bucket value{tatNs};
-    check("update knock_buckets", bpf_map_update_elem(knockBucketsFd_, &key, &value, 0));
+    xk_knock_source src{};
+    std::memcpy(src.addr, source.data(), sizeof(src.addr));
+    if (!isMapped(source)) std::memset(src.addr + 8, 0, 8);  // the /64 is the source
+    __u32 w[4];
+    std::memcpy(w, src.addr, sizeof(w));
+    uint32_t set = xk_knock_set_of(w);
+    xk_knock_set value{};
+    check("lookup knock_buckets", bpf_map_lookup_elem(knockBucketsFd_, &set, &value));
+    xk_knock_slot *slot = &value.slot[0];
+    for (xk_knock_slot &s : value.slot) {
+        if (std::memcmp(s.src.addr, src.addr, sizeof(src.addr)) == 0) slot = &s;
+    }
+    slot->src = src;
+    slot->bucket.tat_ns = tatNs;
+    check("update knock_buckets", bpf_map_update_elem(knockBucketsFd_, &set, &value, 0));
 }
 
 void LoadedGate::grant(std::string_view addr, policy::PortRef port, uint32_t timeoutS,
@@ -171,6 +192,7 @@ void LoadedGate::authorize(const Ipv6Addr &addr, uint8_t proto, uint16_t port, u
     value.expires_ns = expiresNs;
     value.range_id = rangeId;
     value.secret_id = secretId;
+    filter_->add(key);  // what every writer does first (auth/auth_filter.hpp)
     check("update authorized", bpf_map_update_elem(gate_->authorized_fd(), &key, &value, 0));
 }
 
@@ -231,6 +253,15 @@ LoadedGate::Run LoadedGate::run(std::span<const uint8_t> frame, uint32_t repeat)
                 .data_size_in = uint32_t(frame.size()), .repeat = int(repeat));
     int err = bpf_prog_test_run_opts(gate_->prog_fd(), &opts);
     return {err < 0 ? -errno : 0, opts.retval, opts.duration};
+}
+
+Bytes LoadedGate::output(std::span<const uint8_t> frame) const {
+    Bytes out(frame.size() + 256);  // room for any metadata the program adds
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = out.data(),
+                .data_size_in = uint32_t(frame.size()), .data_size_out = uint32_t(out.size()));
+    check("test run", bpf_prog_test_run_opts(gate_->prog_fd(), &opts));
+    out.resize(opts.data_size_out);
+    return out;
 }
 
 Counters LoadedGate::counters() const {

@@ -20,7 +20,8 @@
 
 namespace xk::auth {
 class Authorized;
-}
+class AuthFilter;
+}  // namespace xk::auth
 namespace xk::xsk {
 class XskSocket;
 }
@@ -36,12 +37,18 @@ class LoadedGate {
   public:
     // rawIp: loaded as for a link without L2 header (tun, ppp): frames start at IP.
     // Pinned under a root private to this process, with a fake interface name of its own.
-    explicit LoadedGate(bool rawIp = false);  // throws, naming the failed step
-    ~LoadedGate();                            // removes its pins
+    // authorizedMax: the authorized map's size (the config's authorized_max).
+    explicit LoadedGate(bool rawIp = false,
+                        uint32_t authorizedMax = XK_AUTH_MAX_ENTRIES);  // throws, naming the step
+    ~LoadedGate();                                                      // removes its pins
     LoadedGate(const LoadedGate &) = delete;
     LoadedGate &operator=(const LoadedGate &) = delete;
 
     const gate::Gate &gate() const { return *gate_; }
+    // The production store (owner of the gate's pre-filter), and a writer's view of the
+    // filter, for what the gate answers.
+    auth::Authorized &store() { return *store_; }
+    auth::AuthFilter &filter() { return *filter_; }
 
     // What the daemon writes from its config before attaching: ports and wake targets.
     void writeConfig(const policy::Config &config);
@@ -83,12 +90,15 @@ class LoadedGate {
         uint32_t durationNs;  // kernel's average per repetition
     };
     Run run(std::span<const uint8_t> frame, uint32_t repeat = 1) const;
+    // One run's output: the metadata XDP put in front of the packet, then the packet.
+    Bytes output(std::span<const uint8_t> frame) const;
 
     Counters counters() const;  // each summed over all possible CPUs
 
   private:
     std::unique_ptr<gate::Gate> gate_;
     std::unique_ptr<auth::Authorized> store_;
+    std::unique_ptr<auth::AuthFilter> filter_;
     // Pinned maps gate::Gate has no accessor for, opened by their pin path.
     int knockBucketsFd_ = -1, wakeLastFd_ = -1;  // the gate's own: closed with it
 };

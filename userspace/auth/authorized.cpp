@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <functional>
 
 namespace xk::auth {
 namespace {
@@ -20,6 +21,34 @@ size_t map_max_entries(int fd) {
 
 bool same_key(const xk_auth_key &a, const xk_auth_key &b) {
     return std::memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+// Every entry, a batch of them per syscall (two syscalls per entry made a sweep of a
+// million grants take seconds). Where a batch fails (an old kernel) the map is walked entry
+// by entry from the start: an entry may then come twice, but none is missed (the filter's
+// rebuild depends on that).
+void each_entry(int fd, const std::function<void(const xk_auth_key &, const xk_auth_value &)> &fn) {
+    constexpr __u32 kBatch = 4096;
+    std::vector<xk_auth_key> keys(kBatch);
+    std::vector<xk_auth_value> values(kBatch);
+    __u32 token = 0;
+    for (bool first = true;; first = false) {
+        __u32 n = kBatch;
+        LIBBPF_OPTS(bpf_map_batch_opts, opts);
+        int rc = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data(),
+                                      values.data(), &n, &opts);
+        if (rc != 0 && errno != ENOENT) break;
+        for (__u32 i = 0; i < n; ++i) fn(keys[i], values[i]);
+        if (rc != 0) return;  // ENOENT: that was the last batch
+    }
+    xk_auth_key key{}, next{};
+    const void *prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        xk_auth_value v{};
+        if (bpf_map_lookup_elem(fd, &next, &v) == 0) fn(next, v);
+        key = next;
+        prev = &key;
+    }
 }
 
 // The kernel says E2BIG when a hash map is full; callers get one code for it.
@@ -167,6 +196,11 @@ int Authorized::write(const policy::Address &addr, const xk_auth_value &v, const
     return 0;
 }
 
+void Authorized::mark(const Plan &p) {
+    if (!filter_) return;
+    for (size_t i = 0; i < p.n; ++i) filter_->add(p.writes[i].key);
+}
+
 int Authorized::grant(const policy::Address &addr, std::span<const policy::PortRef> ports,
                       uint32_t timeout_s, uint32_t range_id, uint32_t secret_id) {
     std::lock_guard lock(stripe(addr));
@@ -178,7 +212,11 @@ int Authorized::grant(const policy::Address &addr, std::span<const policy::PortR
     if (int err = plan(addr, ports, v, p)) return err;
     if (p.n == 0) return 0;  // every entry already lasts longer
     if (int err = reserve(addr, range_id, p)) return err;
+    // Bits before the keys (the gate never sees a key its filter denies), and again after
+    // them, for a rebuild that cleared them in between (auth_filter.hpp).
+    mark(p);
     int err = write(addr, v, p);
+    mark(p);
     // After the write and its booking: a sweep that saw this number also saw the write.
     mutations_.fetch_add(1, std::memory_order_release);
     return err;
@@ -186,19 +224,46 @@ int Authorized::grant(const policy::Address &addr, std::span<const policy::PortR
 
 std::vector<Entry> Authorized::list() const {
     std::vector<Entry> out;
-    xk_auth_key key{}, next{};
-    const void *prev = nullptr;
-    while (bpf_map_get_next_key(fd_, prev, &next) == 0) {
+    each_entry(fd_, [&](const xk_auth_key &k, const xk_auth_value &v) {
         Entry e;
-        if (bpf_map_lookup_elem(fd_, &next, &e.value) == 0) {
-            e.addr = policy::Address::from_bytes(next.addr);
-            e.port = {next.proto, next.port};
-            out.push_back(e);
-        }
-        key = next;
-        prev = &key;
-    }
+        e.addr = policy::Address::from_bytes(k.addr);
+        e.port = {k.proto, k.port};
+        e.value = v;
+        out.push_back(e);
+    });
     return out;
+}
+
+std::vector<xk_auth_key> Authorized::keys() const {
+    std::vector<xk_auth_key> out;
+    each_entry(fd_, [&](const xk_auth_key &k, const xk_auth_value &) { out.push_back(k); });
+    return out;
+}
+
+void Authorized::use_filter(std::unique_ptr<AuthFilter> filter, bool owner) {
+    filter_ = std::move(filter);
+    filter_owner_ = owner && filter_;
+    if (filter_owner_ && filter_->needs_build()) filter_->build([this] { return keys(); });
+}
+
+// Owner: bits for live keys written without the filter (a store that has none), and a
+// rebuild once deleted keys left enough stale bits behind (they only cost lookups).
+void Authorized::keep_filter(const std::vector<Entry> &live, size_t deleted) {
+    if (!filter_owner_) return;
+    const uint64_t stale = filter_stale_.fetch_add(deleted) + deleted;
+    for (const auto &e : live) {
+        xk_auth_key k = make_key(e.addr, e.port);
+        if (!filter_->may_hold(k)) filter_->add(k);
+    }
+    if (stale * 4 >= live.size() + 16) rebuild_filter();
+}
+
+bool Authorized::rebuild_filter() {
+    if (!filter_owner_) return false;
+    const uint64_t stale = filter_stale_.load();
+    if (!filter_->rebuild([this] { return keys(); })) return false;
+    filter_stale_.fetch_sub(stale);
+    return true;
 }
 
 size_t Authorized::revoke(const policy::Address &addr) {
@@ -210,6 +275,7 @@ size_t Authorized::revoke(const policy::Address &addr) {
         xk_auth_value cur{};
         if (bpf_map_lookup_elem(fd_, &k, &cur) != 0 || bpf_map_delete_elem(fd_, &k) != 0) continue;
         ++n;
+        filter_stale_.fetch_add(1, std::memory_order_relaxed);
         if (counts_) {
             std::lock_guard counts_lock(counts_mu_);
             counts_->remove(e.addr, cur.range_id, 1);
@@ -239,6 +305,7 @@ std::vector<Entry> Authorized::sweep(uint64_t now_ns) {
             counts_->remove(e.addr, cur.range_id, 1);
         }
     }
+    keep_filter(live, expired.size());
     reconcile(live, mutations_before);
     return expired;
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "auth/auth_filter.hpp"
 #include "auth/authorization_store.hpp"
 #include "auth/source_counts.hpp"
 #include "log/clock.hpp"
@@ -62,6 +63,15 @@ class Authorized : public AuthorizationStore {
     // books meanwhile). Refusal counts start again at 0.
     void set_quotas(std::vector<RangeQuota> quotas) override;
 
+    // The gate's pre-filter (auth/auth_filter.hpp). Every key this store writes gets its
+    // bits first. The owner (one per gate: the daemon's store) also builds it now if
+    // needed, learns keys written without it and rebuilds it from sweep(). Call it before
+    // the store is shared (not while grants run).
+    void use_filter(std::unique_ptr<AuthFilter> filter, bool owner);
+    // Owner: drops the bits of keys gone from the map now, not at a later sweep; false
+    // within the filter's grace of its last rebuild (or without a filter to own).
+    bool rebuild_filter();
+
   private:
     struct Write {
         xk_auth_key key;
@@ -83,8 +93,11 @@ class Authorized : public AuthorizationStore {
     void release(const policy::Address &addr, uint32_t range_id, const Write *from,
                  const Write *to);
     int write(const policy::Address &addr, const xk_auth_value &v, const Plan &p);
+    void mark(const Plan &p);
     void rebuild(const std::vector<Entry> &entries);
     void reconcile(std::vector<Entry> &live, uint64_t mutations_before);
+    std::vector<xk_auth_key> keys() const;
+    void keep_filter(const std::vector<Entry> &live, size_t deleted);
 
     int fd_;
     std::array<std::mutex, 64> stripes_;
@@ -96,6 +109,9 @@ class Authorized : public AuthorizationStore {
     // Bumped by every grant or revoke that writes: a sweep's listing is only the truth
     // for a recount if nothing wrote while it was read.
     std::atomic<uint64_t> mutations_{0};
+    std::unique_ptr<AuthFilter> filter_;
+    bool filter_owner_ = false;
+    std::atomic<uint64_t> filter_stale_{0};  // keys deleted since the filter's last rebuild
 };
 
 }  // namespace xk::auth

@@ -332,5 +332,8 @@ int Gate::wake_events_fd() const {
 int Gate::wake_targets_fd() const {
     return bpf_map__fd(skel_->maps.wake_targets);
 }
+int Gate::auth_filter_fd() const {
+    return bpf_map__fd(skel_->maps.auth_filter);
+}
 
 }  // namespace xk::gate

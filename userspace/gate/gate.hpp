@@ -65,6 +65,7 @@ class Gate {
     int wake_last_fd() const;
     int wake_events_fd() const;   // ring buffer of xk_wake_event
     int wake_targets_fd() const;  // xk_wake_target -> host id
+    int auth_filter_fd() const;   // the authorized map's Bloom filter (auth/auth_filter.hpp)
     int ifindex() const { return ifindex_; }
     bool raw_ip() const { return layer_ == LinkLayer::raw_ip; }
     const char *mode_name() const { return generic_ ? "generic" : "native"; }
