@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -56,12 +57,21 @@ struct Frame {
 };
 
 // One frame's verdict as the handler left it, applied and printed later in capture order.
+// A grant keeps what the store needs; its ports inline (a Decision has room for 128, a knock
+// names one or two), the rare longer list in `more`.
 struct Outcome {
     enum class Kind : uint8_t { none, grant, refuse };
     Kind kind = Kind::none;
     policy::Address source;
-    policy::Decision decision;
+    uint32_t range_id = 0, secret_id = 0, timeout_s = 0, nports = 0;
+    std::array<policy::PortRef, 6> ports;
+    std::vector<policy::PortRef> more;
     std::string line;  // its JSON line (unless quiet), made by the worker
+
+    std::span<const policy::PortRef> grant() const {
+        return nports <= ports.size() ? std::span<const policy::PortRef>(ports.data(), nports)
+                                      : std::span<const policy::PortRef>(more);
+    }
 };
 
 struct Chunk {
@@ -152,11 +162,19 @@ class DeferSink : public workers::GrantSink {
 
   private:
     void keep(Outcome::Kind kind, const policy::Knock &k, const policy::Decision &d) {
-        out_->kind = kind;
-        out_->source = k.source;
-        out_->decision = d;
-        out_->decision.fko = nullptr;  // the judge's scratch: only the line keeps its fields
-        if (!quiet_) out_->line = format_line(config_, frame_, k, d);
+        Outcome &o = *out_;
+        o.kind = kind;
+        o.source = k.source;
+        o.range_id = d.range_id;
+        o.secret_id = d.secret_id;
+        o.timeout_s = d.timeout_s;
+        const std::span<const policy::PortRef> g = d.grant();
+        o.nports = static_cast<uint32_t>(g.size());
+        if (g.size() <= o.ports.size())
+            std::copy(g.begin(), g.end(), o.ports.begin());
+        else
+            o.more.assign(g.begin(), g.end());  // a dry run may allocate for a long list
+        if (!quiet_) o.line = format_line(config_, frame_, k, d);
     }
 
     const policy::Config &config_;
@@ -256,11 +274,9 @@ struct Ledger {
         for (size_t i = 0; i < c.frames.size(); ++i) {
             const Outcome &o = c.outcomes[i];
             capture_ns = c.frames[i].ts_ns;
-            if (o.kind == Outcome::Kind::grant) {
-                const policy::Decision &d = o.decision;
-                if (store.grant(o.source, d.grant(), d.timeout_s, d.range_id, d.secret_id) != 0)
-                    ++refused_at_grant;
-            }
+            if (o.kind == Outcome::Kind::grant &&
+                store.grant(o.source, o.grant(), o.timeout_s, o.range_id, o.secret_id) != 0)
+                ++refused_at_grant;
             if (o.kind != Outcome::Kind::none && !quiet) {
                 fputs(o.line.c_str(), out);
                 fputc('\n', out);

@@ -26,9 +26,13 @@ constexpr int64_t kT0 = 1790000000;
 // One fko range with HMAC, one without (legacy), one plain; all on 62201.
 policy::Config config() {
     return policy::parse_config(R"({"interfaces": [{"name": "eth0"}],
-      "services": [{"name": "ssh", "port": "tcp/22"}],
+      "services": [{"name": "ssh", "port": "tcp/22"}, {"name": "s1", "port": "tcp/1"},
+                   {"name": "s2", "port": "tcp/2"}, {"name": "s3", "port": "tcp/3"},
+                   {"name": "s4", "port": "tcp/4"}, {"name": "s5", "port": "tcp/5"},
+                   {"name": "s6", "port": "tcp/6"}, {"name": "s7", "port": "tcp/7"}],
       "ranges": [
-        {"name": "hmac", "method": "fko", "sources": ["10.1.0.0/16", "10.3.0.0/16"], "open": ["tcp/22"],
+        {"name": "hmac", "method": "fko", "sources": ["10.1.0.0/16", "10.3.0.0/16"],
+         "open": ["tcp/22", "tcp/1", "tcp/2", "tcp/3", "tcp/4", "tcp/5", "tcp/6", "tcp/7"],
          "secrets": [{"label": "h", "key": "hmac range key", "hmac_key": "hmac range mac"}]},
         {"name": "legacy", "method": "fko", "sources": ["10.2.0.0/16"], "open": ["tcp/22"],
          "secrets": [{"label": "l", "key": "legacy range key", "mode": "cbc"}]},
@@ -36,13 +40,14 @@ policy::Config config() {
          "secrets": [{"label": "p", "secret": "open sesame"}]}]})");
 }
 
-std::string knock(const policy::Config &c, size_t range, int64_t ts) {
+std::string knock(const policy::Config &c, size_t range, int64_t ts,
+                  const std::string &message = "0.0.0.0,tcp/22") {
     std::string error;
     auto ctx = spa::FkoKeyContext::create(c.ranges[range].secrets[0].fko, error);
     EXPECT_TRUE(ctx) << error;
     spa::FkoRequest req;
     req.timestamp = ts;
-    req.message = "0.0.0.0,tcp/22";
+    req.message = message;
     std::string out(spa::kMaxEncoded, '\0');
     size_t n = 0;
     EXPECT_EQ(spa::fko_encode(*ctx, req, out, n), spa::Reject::ok);
@@ -203,5 +208,19 @@ TEST_F(PcapReplay, TheSameCaptureTwiceRefusesEveryKnockTheFirstPassAccepted) {
             EXPECT_NE(got[i].find(want), std::string::npos) << i << ": " << got[i];
         }
         EXPECT_NE(got.back().find("\"accepted\":300,"), std::string::npos) << got.back();
+    }
+}
+
+TEST_F(PcapReplay, EveryPortOfAGrantReachesTheStoreInOrder) {
+    Capture cap;
+    for (int i = 0; i < 10; ++i)  // 8 ports: more than an outcome keeps inline
+        cap.add("fresh", "10.1.0." + std::to_string(i),
+                knock(c, 0, kT0, "0.0.0.0,tcp/22,tcp/1,tcp/2,tcp/3,tcp/4,tcp/5,tcp/6,tcp/7"));
+    for (int i = 0; i < 5; ++i) cap.add("fresh", "10.1.1." + std::to_string(i), knock(c, 0, kT0));
+    std::string pcap = cap.write(dir_ + "/ports.pcap");
+    for (unsigned w : {1u, 2u}) {
+        std::vector<std::string> got = lines(run(c, pcap, w));
+        ASSERT_EQ(got.size(), 16u);
+        EXPECT_NE(got.back().find("\"authorized_at_end\":85,"), std::string::npos) << got.back();
     }
 }
