@@ -31,6 +31,7 @@ std::vector<std::unique_ptr<xsk::XskSocket>> open_sockets(const policy::Config &
                                                           uint32_t queues) {
     xsk::XskOptions xopts;
     xopts.busy_poll = config.busy_poll;
+    xopts.frames = config.umem_frames;
     if (queues > XK_MAX_QUEUES) {
         XK_WARN(
             "%s: %u rx queues, but knocks are served on the first %d only; reduce the "

@@ -15,6 +15,7 @@ namespace {
 struct Flags {
     std::string config_path, pin_root = XK_PIN_ROOT, run_dir = "/run/xdpknock", pcap_path,
                              log_format = "text";
+    unsigned pcap_workers = 1;
     bool keep_attached = false, verbose = false, dry_run = false, no_time_check = false,
          quiet = false;
 };
@@ -36,6 +37,10 @@ void add_flags(CLI::App &app, Flags &f) {
     app.add_flag("--no-time-check", f.no_time_check, "with --pcap: ignore fko time windows")
         ->needs(pcap);
     app.add_flag("-q,--quiet", f.quiet, "with --pcap: print the summary only")->needs(pcap);
+    app.add_option("--workers", f.pcap_workers,
+                   "with --pcap: judge on N threads (same lines and counters as one)")
+        ->check(CLI::Range(1u, 256u))
+        ->needs(pcap);
 }
 
 xk::log::Level level_of(const std::string &name) {
@@ -49,7 +54,7 @@ int dry_run(xk::policy::Config config, const Flags &f) {
     if (f.no_time_check) {
         for (auto &r : config.ranges) r.proof_time_s = 0;
     }
-    return xk::daemon::replay_pcap(config, {f.pcap_path, f.quiet});
+    return xk::daemon::replay_pcap(config, {f.pcap_path, f.quiet, f.pcap_workers});
 }
 
 }  // namespace

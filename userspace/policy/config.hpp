@@ -113,7 +113,9 @@ struct Config {
     // Most fko digests the replay cache holds at once. The default holds about
     // replay_capacity / (2 x proof_time) knocks per second, sustained.
     uint32_t replay_capacity = 65536;
-    uint32_t umem_frames = 4096;  // AF_XDP UMEM frames per rx queue (4 KiB each)
+    // AF_XDP UMEM frames per rx queue (2 KiB each when the MTU fits, else 4 KiB), pinned:
+    // the burst a queue absorbs while its worker is busy.
+    uint32_t umem_frames = 1024;
     Metrics metrics;
 };
 

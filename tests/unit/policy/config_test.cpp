@@ -219,7 +219,7 @@ TEST(Config, MapLimits) {
 TEST(Config, MemorySizes) {
     auto defaults = parse_config(kGood);
     EXPECT_EQ(defaults.replay_capacity, 65536u);
-    EXPECT_EQ(defaults.umem_frames, 4096u);
+    EXPECT_EQ(defaults.umem_frames, 1024u);
     auto set = parse_config(
         with("\"ranges\":", "\"replay_capacity\": 4096, \"umem_frames\": 512, \"ranges\":"));
     EXPECT_EQ(set.replay_capacity, 4096u);
