@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "auth/auth_filter.hpp"
 #include "auth/authorized.hpp"
 #include "cli/commands.hpp"
 #include "cli/status.hpp"
@@ -34,6 +35,13 @@ int with_store(const Globals &g, const HandEdit &e,
         return 1;
     }
     auth::Authorized store(fd);
+    // Set the grant's bits in the gate's pre-filter too, so it passes at once, not only
+    // after the daemon's next sweep learns it.
+    std::string filter_path = gate::pin_dir_for(g.pin_root, e.ifname) + "/" + XK_MAP_AUTH_FILTER;
+    if (int ffd = bpf_obj_get(filter_path.c_str()); ffd >= 0) {
+        store.use_filter(auth::AuthFilter::open(ffd), false);
+        close(ffd);
+    }
     int rc = fn(store, *addr);
     close(fd);
     return rc;

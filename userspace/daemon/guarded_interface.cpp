@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "auth/auth_filter.hpp"
 #include "gate/counters.hpp"
 #include "gate/flow_seed.hpp"
 #include "gate/ports.hpp"
@@ -59,7 +60,11 @@ GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
     gate::GateOptions options{iface.name, iface.mode, pin_root, config.authorized_max,
                               config.flow_idle_timeout_s};
     gate_ = gate::Gate::attach(options, [&](gate::Gate &g) { fill_gate(g, config, iface.name); });
-    store_ = std::make_unique<auth::Authorized>(gate_->authorized_fd(), auth::quotas_for(config));
+    auto store =
+        std::make_unique<auth::Authorized>(gate_->authorized_fd(), auth::quotas_for(config));
+    // The gate's pre-filter of this map: this store owns it (builds it, rebuilds it on sweep).
+    store->use_filter(auth::AuthFilter::open(gate_->auth_filter_fd()), true);
+    store_ = std::move(store);
     sink_ = std::make_shared<StoreGrantSink>(shared, *store_, iface.name);
 
     uint32_t queues = xsk::rx_queue_count(iface.name);

@@ -52,6 +52,8 @@ Skeleton open_skeleton(const GateOptions &options, LinkLayer layer, const std::s
     skel->rodata->xk_raw_ip = layer == LinkLayer::raw_ip;
     skel->rodata->xk_flow_idle_ns = uint64_t{options.flow_idle_s} * 1000000000ull;
     bpf_map__set_max_entries(skel->maps.authorized, options.authorized_max);
+    // ~4 bytes per grant, so a full map keeps the strangers' filter reads sparse.
+    bpf_map__set_max_entries(skel->maps.auth_filter, xk_filter_lines(options.authorized_max));
     return skel;
 }
 
