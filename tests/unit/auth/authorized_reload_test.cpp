@@ -12,27 +12,13 @@
 #include <vector>
 
 #include "auth/authorized.hpp"
+#include "authorized_map_fixture.hpp"
 
 using namespace xk;
 
 namespace {
 
-class ReloadQuotas : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        fd_ = bpf_map_create(BPF_MAP_TYPE_HASH, "authorized", sizeof(xk_auth_key),
-                             sizeof(xk_auth_value), 1024, nullptr);
-        if (fd_ < 0) {
-            const char *ci = getenv("CI");
-            if (ci && std::string(ci) == "true") FAIL() << "cannot create a BPF map in CI";
-            GTEST_SKIP() << "needs CAP_BPF";
-        }
-    }
-    void TearDown() override {
-        if (fd_ >= 0) close(fd_);
-    }
-    int fd_ = -1;
-};
+class ReloadQuotas : public test::AuthorizedMapFixture {};
 
 const policy::PortRef kSsh{6, 22};
 

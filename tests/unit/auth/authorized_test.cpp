@@ -13,34 +13,20 @@
 #include <vector>
 
 #include "auth/authorized.hpp"
+#include "authorized_map_fixture.hpp"
 
 using namespace xk;
 
 namespace {
 
-class AuthorizedMap : public ::testing::Test {
+class AuthorizedMap : public test::AuthorizedMapFixture {
   protected:
-    void SetUp() override { create(1024); }
-    void create(uint32_t max_entries) {
-        if (fd_ >= 0) close(fd_);
-        fd_ = bpf_map_create(BPF_MAP_TYPE_HASH, "authorized", sizeof(xk_auth_key),
-                             sizeof(xk_auth_value), max_entries, nullptr);
-        if (fd_ < 0) {
-            const char *ci = getenv("CI");
-            if (ci && std::string(ci) == "true") FAIL() << "cannot create a BPF map in CI";
-            GTEST_SKIP() << "needs CAP_BPF";
-        }
-    }
-    void TearDown() override {
-        if (fd_ >= 0) close(fd_);
-    }
     uint64_t expiry(const policy::Address &a, policy::PortRef p) {
         xk_auth_key k = auth::make_key(a, p);
         xk_auth_value v{};
         EXPECT_EQ(bpf_map_lookup_elem(fd_, &k, &v), 0);
         return v.expires_ns;
     }
-    int fd_ = -1;
 };
 
 const policy::PortRef kSsh{6, 22};
