@@ -162,39 +162,19 @@ uint32_t XskSocket::peek(size_t max, uint32_t &idx) {
 
 // The ring was empty: busy poll drives the queue; else watch the ring for idle_spin_us after
 // the last frame (a knock right behind it then skips the scheduler's wake-up), then sleep.
-// Spinning is bounded to idle_spin_us per millisecond: where the ring empties between the
-// batches of a flood, an unbounded spin became a busy poll that spent the worker's share of
-// a CPU it shares on nothing (measured: under a flood, a third of the knocks lost).
 uint32_t XskSocket::wait(size_t max, uint32_t &idx, int timeout_ms) {
     if (busy_poll_) {
         // A syscall on the socket is what drives the kernel's busy poll of the queue.
         recvfrom(xsk_socket__fd(socket_), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
         return peek(max, idx);
     }
-    if (uint32_t n = spin(max, idx)) return n;
+    for (uint64_t now = monotonic_ns(); now - last_rx_ns_ < spin_ns_; now = monotonic_ns()) {
+        if (uint32_t n = peek(max, idx)) return n;
+        cpu_relax();
+    }
     pollfd p{xsk_socket__fd(socket_), POLLIN, 0};
     if (poll(&p, 1, timeout_ms) <= 0) return 0;
     return peek(max, idx);
-}
-
-uint32_t XskSocket::spin(size_t max, uint32_t &idx) {
-    constexpr uint64_t kWindowNs = 1000000;
-    uint64_t now = monotonic_ns();
-    if (spin_ns_ == 0 || now - last_rx_ns_ >= spin_ns_) return 0;
-    if (now - window_start_ns_ >= kWindowNs) {
-        window_start_ns_ = now;
-        spun_ns_ = 0;
-    }
-    const uint64_t start = now;
-    const uint64_t until =
-        std::min(last_rx_ns_ + spin_ns_, now + (spin_ns_ - std::min(spun_ns_, spin_ns_)));
-    uint32_t n = 0;
-    for (; now < until; now = monotonic_ns()) {
-        if ((n = peek(max, idx))) break;
-        cpu_relax();
-    }
-    spun_ns_ += now - start;
-    return n;
 }
 
 size_t XskSocket::receive(Frame *out, size_t max, int timeout_ms) {

@@ -44,8 +44,7 @@ struct XskOptions {
     uint32_t frame_size = 0;
     bool busy_poll = false;  // SO_PREFER_BUSY_POLL + SO_BUSY_POLL; receive() never sleeps
     // After a frame, receive() watches the ring this long before it sleeps in poll(): a
-    // knock right behind another skips the wake-up (0: sleep at once). At most this long per
-    // millisecond, so a busy queue never turns it into a busy poll. Busy poll ignores it.
+    // knock right behind another skips the wake-up (0: sleep at once). Busy poll ignores it.
     uint32_t idle_spin_us = 50;
 };
 
@@ -82,7 +81,6 @@ class XskSocket {
     void enable_busy_poll();
     uint32_t peek(size_t max, uint32_t &idx);
     uint32_t wait(size_t max, uint32_t &idx, int timeout_ms);
-    uint32_t spin(size_t max, uint32_t &idx);
 
     struct Rings;
     std::unique_ptr<Rings> rings_;
@@ -93,9 +91,7 @@ class XskSocket {
     uint32_t queue_ = 0;
     uint32_t frame_size_ = 0;
     uint64_t spin_ns_ = 0;
-    uint64_t last_rx_ns_ = 0;       // CLOCK_MONOTONIC of the last frame received
-    uint64_t window_start_ns_ = 0;  // the spin budget's current millisecond
-    uint64_t spun_ns_ = 0;          // spent spinning in it
+    uint64_t last_rx_ns_ = 0;  // CLOCK_MONOTONIC of the last frame received
     bool busy_poll_ = false;
     int busy_poll_error_ = 0;  // errno of a refused busy-poll option, 0 if all took
 };
