@@ -64,7 +64,13 @@ def e2e: .end_to_end;
 (if (e2e | length) > 0 then
   "", "**End to end in the lab** (\(e2e.how))", "",
   (e2e.markdown // (e2e | tostring))
- else "", "End to end in the lab: not measured in this run." end)
+ else "", "End to end in the lab: not measured in this run." end),
+(if .agent_connect then
+  "", "**Client agent: connect time** (\(.agent_connect.how))", "",
+  "| path | connects | p50 (ms) | p99 (ms) | needed TCP'"'"'s SYN retransmission |", "|---|---:|---:|---:|---:|",
+  "| xdpknock agent, plain `nc -z` | \(.agent_connect.agent.n) | \(.agent_connect.agent.p50_ms) | \(.agent_connect.agent.p99_ms) | \(.agent_connect.agent.over_1s) |",
+  "| xdpknock send, then `nc -z` | \(.agent_connect.manual.n) | \(.agent_connect.manual.p50_ms) | \(.agent_connect.manual.p99_ms) | \(.agent_connect.manual.over_1s) |"
+ else empty end)
 ' "$1"
 }
 

@@ -3,7 +3,9 @@
 # plain knock and one connect, a scrape says exactly that: the accepted counter of the
 # range/secret label is 1, the reject reason 1, the XDP counters moved by the packets sent
 # and agree with the pinned map. Served on the gw namespace's loopback only; no source
-# address and no secret in it; anything but /metrics is 404.
+# address and no secret in it; anything but /metrics is 404. The endpoint is cpp-httplib in
+# xdpknock-metrics.so, mapped by the daemon with metrics on and never with them off (httplib
+# starts OpenSSL when loaded: a few MB in every daemon).
 XDPKNOCKD=$1 XDPKNOCK=$2
 source "$(dirname "$0")/lab_lib.sh"
 require_root
@@ -87,3 +89,24 @@ code=$(in_ns xk-gw curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PO
 check "/other is 404" test "$code" = 404
 from_outside() { in_ns xk-client curl -s --max-time 2 -o /dev/null "http://10.99.0.1:$PORT/metrics"; }
 check "not served on the gateway's outside address (loopback only)" eval '! from_outside'
+
+# mapped PID NAME: a mapping of the process is a file named NAME (libcpp-httplib: any version).
+mapped() { awk '{ print $6 }' "/proc/$1/maps" | grep -q "/$2"; }
+check "metrics on: the daemon mapped xdpknock-metrics.so" mapped "$DAEMON_PID" xdpknock-metrics.so
+check "metrics on: the daemon mapped libcpp-httplib" mapped "$DAEMON_PID" libcpp-httplib.so
+
+# Metrics off: the same gateway, idle, never loads the module or httplib.
+stop_daemon
+start_daemon <<EOF2
+{
+  "interfaces": [{"name": "gw-out"}], "state_dir": "$WORK/state",
+  "services": [{"name": "nas", "port": "tcp/8080"}],
+  "ranges": [{"name": "lab", "method": "plain", "timeout": 30, "open": ["tcp/8080"],
+              "secrets": [{"label": "lab-secret", "secret": "$SECRET"}]}]
+}
+EOF2
+sleep 1.5  # a stats tick or so: whatever the idle daemon loads, it has loaded
+check "metrics off: the daemon runs" kill -0 "$DAEMON_PID"
+check "metrics off: no xdpknock-metrics.so mapped" eval '! mapped "$DAEMON_PID" xdpknock-metrics.so'
+check "metrics off: no libcpp-httplib mapped" eval '! mapped "$DAEMON_PID" libcpp-httplib.so'
+check "metrics off: nothing listens on $PORT" eval '! scrape >/dev/null 2>&1'

@@ -4,13 +4,19 @@
 // A fixed open-addressing table (linear probing, backward-shift deletion, so no tombstones
 // pile up) sized once for the map: a grant never allocates. Not thread-safe: the owner
 // locks. Range ids at or past `ranges` (hand-made entries: UINT32_MAX) count to no range.
+// The table (2 x the map's max_entries x 24 B: 3 MiB for 65,536) is an anonymous mapping
+// the kernel zero-fills page by page on first touch: it costs memory as sources land, not
+// at start. clear() hands the pages back (they read as zero again).
 
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <system_error>
 #include <vector>
 
 #include "policy/address.hpp"
@@ -76,7 +82,7 @@ class SourceCounts {
     }
 
     void clear() {
-        std::fill(slots_.begin(), slots_.end(), Slot{});
+        if (used_ > 0) slots_.zero();
         std::fill(per_range_.begin(), per_range_.end(), PerRange{});
         used_ = 0;
     }
@@ -126,7 +132,36 @@ class SourceCounts {
         slots_[hole] = Slot{};
     }
 
-    std::vector<Slot> slots_;
+    // Slots on zero-fill-on-demand pages; an all-zero Slot is an empty one.
+    class Table {
+      public:
+        explicit Table(size_t n) : n_(n) {
+            void *p = mmap(nullptr, bytes(), PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (p == MAP_FAILED)
+                throw std::system_error(errno, std::generic_category(),
+                                        "authorized_max: cannot map the source table");
+            slots_ = static_cast<Slot *>(p);
+        }
+        ~Table() { munmap(slots_, bytes()); }
+        Table(const Table &) = delete;
+        Table &operator=(const Table &) = delete;
+        size_t size() const { return n_; }
+        Slot &operator[](size_t i) { return slots_[i]; }
+        const Slot &operator[](size_t i) const { return slots_[i]; }
+        // Drops every page: a private anonymous page reads as zeros after MADV_DONTNEED
+        // (MADV_FREE would not promise that). Falls back to writing zeros.
+        void zero() {
+            if (madvise(slots_, bytes(), MADV_DONTNEED) != 0) std::fill_n(slots_, n_, Slot{});
+        }
+
+      private:
+        size_t bytes() const { return n_ * sizeof(Slot); }
+        size_t n_;
+        Slot *slots_;
+    };
+
+    Table slots_;
     size_t mask_;
     size_t used_ = 0;
     uint64_t seed_ = 0x2545f4914f6cdd1dull;

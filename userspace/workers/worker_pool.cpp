@@ -119,9 +119,19 @@ void WorkerPool::judge(Worker &w, const xsk::Frame *frames, size_t n) {
 void WorkerPool::reclaim(Worker &x, xsk::XskSocket &sock) {
     while (FrameBatch *b = x.done.front()) {
         sock.recycle(b->frames.data(), b->n);
+        x.lent -= b->n;
         x.done.pop();
         --x.outstanding;
     }
+}
+
+// The extra's inbox slot for a batch of n frames, or nullptr: its ring is full, or the
+// extras of this socket would hold more than lend_max frames. A starved extra (its CPU
+// taken by softirq or other work) must not keep the fill ring empty while the poller could
+// judge: with every frame in extras' inboxes the queue drops whatever arrives.
+FrameBatch *WorkerPool::lend_slot(Worker &x, size_t n, uint32_t lent, uint32_t lend_max) {
+    if (x.outstanding >= kRing || lent + n > lend_max) return nullptr;
+    return x.inbox.slot();
 }
 
 // Polls the socket; each batch goes to the first extra worker with room (round robin),
@@ -134,12 +144,15 @@ void WorkerPool::poll_loop(size_t index) {
     pin_to_cpu(self.info.cpu);
     xsk::Frame frames[kBatch];
     size_t next = 0;
+    // At least half the socket's frames stay with the kernel and this thread.
+    const uint32_t lend_max = sock.ring_frames() / 2;
     while (running_.load(std::memory_order_relaxed)) {
-        uint32_t in_flight = 0;
+        uint32_t in_flight = 0, lent = 0;
         for (size_t e : extras) {
             Worker &x = *workers_[e];
             reclaim(x, sock);
             in_flight += x.outstanding;
+            lent += x.lent;
         }
         // Short waits while extras hold frames, so they return to the fill ring promptly.
         size_t n = sock.receive(frames, kBatch, in_flight ? 1 : 100);
@@ -149,12 +162,12 @@ void WorkerPool::poll_loop(size_t index) {
         next = (next + 1) % (extras.size() + 1);
         if (turn > 0) {
             Worker &x = *workers_[extras[turn - 1]];
-            FrameBatch *b = x.outstanding < kRing ? x.inbox.slot() : nullptr;
-            if (b) {
+            if (FrameBatch *b = lend_slot(x, n, lent, lend_max)) {
                 std::copy(frames, frames + n, b->frames.begin());
                 b->n = static_cast<uint32_t>(n);
                 x.inbox.publish();
                 ++x.outstanding;
+                x.lent += static_cast<uint32_t>(n);
                 continue;
             }
         }

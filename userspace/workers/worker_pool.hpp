@@ -86,10 +86,12 @@ class WorkerPool {
         BatchRing<kRing> inbox;
         BatchRing<kRing> done;
         uint32_t outstanding = 0;  // poller-side: batches handed over and not yet back
+        uint32_t lent = 0;         // poller-side: frames in those batches
     };
 
     void poll_loop(size_t w);
     void reclaim(Worker &x, xsk::XskSocket &sock);
+    FrameBatch *lend_slot(Worker &x, size_t n, uint32_t lent, uint32_t lend_max);
     void extra_loop(size_t w);
     void adopt(Worker &w);
     void judge(Worker &w, const xsk::Frame *frames, size_t n);

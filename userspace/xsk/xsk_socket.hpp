@@ -44,7 +44,8 @@ struct XskOptions {
     uint32_t frame_size = 0;
     bool busy_poll = false;  // SO_PREFER_BUSY_POLL + SO_BUSY_POLL; receive() never sleeps
     // After a frame, receive() watches the ring this long before it sleeps in poll(): a
-    // knock right behind another skips the wake-up (0: sleep at once). Busy poll ignores it.
+    // knock right behind another skips the wake-up (0: sleep at once). At most this long per
+    // millisecond, so a busy queue never turns it into a busy poll. Busy poll ignores it.
     uint32_t idle_spin_us = 50;
 };
 
@@ -63,6 +64,7 @@ class XskSocket {
     // them back in the fill ring, so a batch may be handed to another thread meanwhile.
     size_t receive(Frame *out, size_t max, int timeout_ms);
     // Only the thread that calls receive() may call it: the fill ring has one producer.
+    // A frame goes back without its XDP stamp (rx_ns() then reads 0 until XDP stamps it again).
     void recycle(const Frame *frames, size_t n);
     void recycle(const uint64_t *addrs, size_t n);
     // The XDP timestamp in front of a frame, 0 when it carries none.
@@ -71,6 +73,8 @@ class XskSocket {
     int fd() const;
     uint32_t queue() const { return queue_; }
     uint32_t frame_size() const { return frame_size_; }
+    // Frames in circulation: the fill (and rx) ring's size.
+    uint32_t ring_frames() const { return ring_frames_; }
     size_t umem_bytes() const { return area_size_; }
     RingStats stats() const;
     int busy_poll_error() const { return busy_poll_error_; }
@@ -79,8 +83,10 @@ class XskSocket {
     XskSocket() = default;
     void refill(uint32_t n);
     void enable_busy_poll();
+    void forget_stamp(uint64_t addr);
     uint32_t peek(size_t max, uint32_t &idx);
     uint32_t wait(size_t max, uint32_t &idx, int timeout_ms);
+    uint32_t spin(size_t max, uint32_t &idx);
 
     struct Rings;
     std::unique_ptr<Rings> rings_;
@@ -90,8 +96,11 @@ class XskSocket {
     size_t area_size_ = 0;
     uint32_t queue_ = 0;
     uint32_t frame_size_ = 0;
+    uint32_t ring_frames_ = 0;
     uint64_t spin_ns_ = 0;
-    uint64_t last_rx_ns_ = 0;  // CLOCK_MONOTONIC of the last frame received
+    uint64_t last_rx_ns_ = 0;       // CLOCK_MONOTONIC of the last frame received
+    uint64_t window_start_ns_ = 0;  // the spin budget's current millisecond
+    uint64_t spun_ns_ = 0;          // spent spinning in it
     bool busy_poll_ = false;
     int busy_poll_error_ = 0;  // errno of a refused busy-poll option, 0 if all took
 };
