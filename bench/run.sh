@@ -105,6 +105,10 @@ fi
 step "idle memory in the lab: xdpknockd on examples/xdpknock.json beside fwknopd"
 "$root/bench/memory.sh" --build "$build" --json "$work/memory.json"
 
+step "client agent: connect with the agent vs knock-then-connect by hand"
+"$root/bench/agent_connect.sh" --build "$build" --connects "$([ $smoke -eq 1 ] && echo 3 || echo 30)" \
+    --json "$work/agent.json"
+
 step "combine"
 git_rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 jq -n --arg stamp "$stamp" --arg rev "$git_rev" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)" \
@@ -113,7 +117,8 @@ jq -n --arg stamp "$stamp" --arg rev "$git_rev" --arg cpu "$(grep -m1 'model nam
     --slurpfile wv "$work/workers_valid.json" --slurpfile wh "$work/workers_half.json" \
     --slurpfile fw "$work/fwknopd.json" --slurpfile live "$work/live.json" --slurpfile e2e "$e2e" \
     --slurpfile pair "$work/pair.json" --slurpfile insn "$work/insn.json" \
-    --slurpfile mem "$work/memory.json" --slurpfile xdps "$work/xdp_summary.json" '
+    --slurpfile mem "$work/memory.json" --slurpfile xdps "$work/xdp_summary.json" \
+    --slurpfile agent "$work/agent.json" '
 {
   stamp: $stamp, git: $rev, cpu: $cpu, kernel: $kernel, smoke: ($smoke == 1),
   xdp: { how: $xdp[0].command, ratios: $xdp[0].ratios,
@@ -129,7 +134,8 @@ jq -n --arg stamp "$stamp" --arg rev "$git_rev" --arg cpu "$(grep -m1 'model nam
                 valid: $wv[0], half_hmac_failing: $wh[0] },
   fwknopd_offline: $fw[0],
   live_flood: $live[0],
-  end_to_end: $e2e[0]
+  end_to_end: $e2e[0],
+  agent_connect: ($agent[0] + {how: "bench/agent_connect.sh: lab connects with xdpknock agent (a knock each) vs xdpknock send then nc -z"})
 }' >"$out/$stamp.json"
 
 # Every ratio issue 10 sets a goal in, from this one run: value, goal, met or not.
@@ -137,7 +143,7 @@ jq '. + {goals: (
   def xdp(c): ([.xdp.classes[] | select(.class == c) | .ns] | first);
   def arp: xdp("arp");
   def goal(name; v; op; g): {name: name, value: (if v == null then null else (v * 1000 | round / 1000) end), goal: "\(op) \(g)",
-    met: (if v == null then null elif op == "<=" then v <= g else v >= g end)};
+    met: (if v == null then null elif op == "<=" then v <= g elif op == "<" then v < g else v >= g end)};
   def info(name; v): {name: name, value: (if v == null then null else (v * 1000 | round / 1000) end), goal: "–", met: null};
   def xdp_goal(k; v): if (k | test("populated")) then goal("XDP \(k) (1 M grants vs few)"; v; "<="; 1.2)
     elif (k | test("^knock")) then goal("XDP \(k)"; v; "<="; 2.5)
@@ -159,7 +165,9 @@ jq '. + {goals: (
     goal("idle knock->authorized p99 (us)"; .end_to_end.idle.latency_us.p99; "<="; 200),
     goal("max flood knock->authorized p99 (us)"; .end_to_end.latency_us.p99; "<="; 2000),
     goal("idle RSS, examples/xdpknock.json (KiB)"; .memory.xdpknockd.rss_kb; "<="; 16384),
-    info("idle RSS xdpknockd / fwknopd"; .memory.ratio) ]
+    info("idle RSS xdpknockd / fwknopd"; .memory.ratio),
+    goal("agent connect p99 - manual knock-then-connect p99 (ms, issue 12)"; .agent_connect.agent_minus_manual_p99_ms; "<="; 50),
+    goal("agent connect p99 (ms, issue 12)"; .agent_connect.agent.p99_ms; "<"; 1000) ]
 )}' "$out/$stamp.json" >"$work/with_goals.json" && mv "$work/with_goals.json" "$out/$stamp.json"
 
 "$root/bench/render_results.sh" "$out/$stamp.json" >"$out/$stamp.md"

@@ -28,7 +28,7 @@ std::string random_b64(size_t n) {
 
 int run_keygen(const std::string &label, const std::string &hmac_type) {
     // Same sizes as fwknop --key-gen: 32-byte AES key, 64-byte HMAC key.
-    std::string key = random_b64(32), hmac = random_b64(64);
+    const std::string key = random_b64(32), hmac = random_b64(64);
     nlohmann::json secret = {{"label", label},
                              {"key_base64", key},
                              {"hmac_key_base64", hmac},
@@ -43,6 +43,12 @@ int run_keygen(const std::string &label, const std::string &hmac_type) {
         "fwknopd access.conf:\n    KEY_BASE64 %s\n    HMAC_KEY_BASE64 %s\n"
         "    HMAC_DIGEST_TYPE %s\n",
         key.c_str(), hmac.c_str(), hmac_type.c_str());
+    return 0;
+}
+
+int run_fwknop_keygen() {
+    const std::string key = random_b64(32), hmac = random_b64(64);
+    printf("KEY_BASE64: %s\nHMAC_KEY_BASE64: %s\n", key.c_str(), hmac.c_str());
     return 0;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// `xdpknock send`: one knock datagram to a gateway, plain or fko.
+// `xdpknock send`: one knock datagram to a gateway, plain or fko; the settings from the
+// flags, fwknop's spellings of them, or a ~/.fwknoprc stanza (-n NAME).
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
@@ -12,7 +13,8 @@
 namespace xk::cli {
 
 struct SendFlags {
-    std::string host, method = "plain", secret, secret_b64;
+    std::string host, destination;  // the argument, or fwknop's -D
+    std::string method = "plain", secret, secret_b64;
     std::string
         secret_file;    // plain: the secret's bytes (one trailing newline dropped); "-": stdin
     uint16_t port = 0;  // 0: the range's port, else 62201
@@ -22,14 +24,17 @@ struct SendFlags {
     std::string allow_ip, user = "root", digest = "sha256";
     bool any_source = false;
     uint32_t client_timeout = 0;
+    std::string rc_name, rc_file, server_proto = "udp";  // -n, --rc-file, fwknop's -P
+    bool key_gen = false;                                // fwknop's --key-gen: print keys only
+    // Desomnia's knockDelay / knockRepeat / knockTimeout: wait after the knock; send a fresh
+    // one every repeat_ms until timeout_s has passed since the first.
+    uint32_t delay_ms = 0, repeat_ms = 0, timeout_s = 10;
+    const CLI::App *app = nullptr;  // what the command line gave beats the stanza
 
     void add_to(CLI::App &app);
+    bool given(const char *flag) const { return app && app->count(flag) > 0; }
 };
 
 int run_send(const SendFlags &flags);
-
-// Sends payload to host:port over UDP (IPv4 or IPv6, names resolved). Returns 0 or errno.
-int send_knock(const std::string &host, uint16_t port, std::span<const uint8_t> payload,
-               std::string &error);
 
 }  // namespace xk::cli

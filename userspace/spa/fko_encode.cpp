@@ -162,4 +162,15 @@ Reject fko_encode(FkoKeyContext &kc, const FkoRequest &req, std::span<char> out,
                     req.salt);
 }
 
+Reject fko_knock(const FkoSecret &secret, const FkoRequest &req, std::vector<uint8_t> &payload,
+                 std::string &error) {
+    auto ctx = FkoKeyContext::create(secret, error);
+    if (!ctx) return Reject::crypto_error;
+    std::string out(kMaxEncoded, '\0');
+    size_t n = 0;
+    Reject r = fko_encode(*ctx, req, out, n);
+    if (r == Reject::ok) payload.assign(out.begin(), out.begin() + static_cast<long>(n));
+    return r;
+}
+
 }  // namespace xk::spa

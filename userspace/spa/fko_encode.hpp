@@ -4,7 +4,9 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "spa/fko_key_context.hpp"
 #include "spa/fko_types.hpp"
@@ -33,6 +35,11 @@ inline constexpr size_t kMaxEncoded = kMaxWire;
 // Writes the payload (no NUL) to `out`, its length to `out_len`. The plaintext is first run
 // through our own parser, so we never send what we would refuse.
 Reject fko_encode(FkoKeyContext &kc, const FkoRequest &req, std::span<char> out, size_t &out_len);
+
+// One knock with a key context of its own (what a sender does once per knock): the payload,
+// or the reason it cannot be made (a key context error goes to `error`, Reject::crypto_error).
+Reject fko_knock(const FkoSecret &secret, const FkoRequest &req, std::vector<uint8_t> &payload,
+                 std::string &error);
 
 // Encrypts and MACs an arbitrary plaintext (PKCS#7-padded unless `pad` is false, in which case
 // its length must be a multiple of 16). Tests use it to build odd packets.
