@@ -1,11 +1,17 @@
 #include "cli/import_fwknop.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
-#include <regex>
+#include <cstring>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
+#include "hooks/hook_args.hpp"
 #include "policy/config.hpp"
 #include "spa/fko_secret.hpp"
 #include "spa/fko_types.hpp"
@@ -18,26 +24,51 @@ using nlohmann::json;
 struct Line {
     int number;
     std::string key, value;
+    bool cut = false;  // text after a ';' was dropped (fwknopd ends a value there)
 };
+
+bool space(char c) {
+    return isspace(static_cast<unsigned char>(c)) != 0;
+}
+
+size_t spaces_at(std::string_view s) {
+    size_t n = 0;
+    while (n < s.size() && space(s[n])) ++n;
+    return n;
+}
+
+// One "KEY  value…" line; false for a blank or comment line. By hand, not with streams: the
+// importer reads every line of a fuzzed file and istringstream per line was its hot spot.
+bool read_line(std::string_view raw, Line &l) {
+    raw.remove_prefix(spaces_at(raw));
+    size_t end = 0;
+    while (end < raw.size() && !space(raw[end])) ++end;
+    // '#' starts a comment only as the first word, as in fwknopd: keys may contain it.
+    if (end == 0 || raw[0] == '#' || raw[0] == ';') return false;
+    l.key.assign(raw.substr(0, end));
+    if (l.key.size() > 1 && l.key.back() == ':') l.key.pop_back();
+    std::string_view value = raw.substr(end);
+    value.remove_prefix(spaces_at(value));
+    if (size_t semi = value.find(';'); semi != std::string_view::npos) {
+        std::string_view after = value.substr(semi + 1);
+        l.cut = spaces_at(after) != after.size();
+        value = value.substr(0, semi);
+    }
+    while (!value.empty() && space(value.back())) value.remove_suffix(1);
+    l.value.assign(value);
+    return true;
+}
 
 // "KEY  value…" lines; '#' comments and blank lines skipped; the value may hold spaces.
 // As fwknopd reads them: a ':' ending the keyword is dropped, and ';' ends the value.
 std::vector<Line> read_lines(const std::string &text) {
     std::vector<Line> out;
-    std::istringstream in(text);
-    std::string raw;
-    for (int n = 1; std::getline(in, raw); ++n) {
-        std::istringstream fields(raw);
+    std::string_view rest(text);
+    for (int n = 1; !rest.empty(); ++n) {
+        size_t nl = rest.find('\n');
         Line l{n, "", ""};
-        // '#' starts a comment only as the first word, as in fwknopd: keys may contain it.
-        if (!(fields >> l.key) || l.key[0] == '#' || l.key[0] == ';') continue;
-        if (l.key.size() > 1 && l.key.back() == ':') l.key.pop_back();
-        std::getline(fields >> std::ws, l.value);
-        l.value = l.value.substr(0, l.value.find(';'));
-        while (!l.value.empty() && isspace(static_cast<unsigned char>(l.value.back()))) {
-            l.value.pop_back();
-        }
-        out.push_back(l);
+        if (read_line(rest.substr(0, nl), l)) out.push_back(std::move(l));
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
     }
     return out;
 }
@@ -63,6 +94,39 @@ std::vector<std::string> split_list(const std::string &v) {
     return out;
 }
 
+// Strict UTF-8, what a JSON string can hold: no overlong forms, no surrogates, <= U+10FFFF.
+bool utf8(std::string_view s) {
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    for (size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        size_t n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : 3;
+        if (n == 3 && (c & 0xF8) != 0xF0) return false;
+        uint32_t cp = n == 0 ? c : c & (0x3F >> n);
+        if (i + n >= s.size() && n > 0) return false;
+        for (size_t k = 1; k <= n; ++k) {
+            const auto d = static_cast<unsigned char>(s[i + k]);
+            if ((d & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (d & 0x3F);
+        }
+        if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+// Why a name cannot be a Linux interface's (dev_valid_name: 1..15 bytes, not "." or "..",
+// no '/', ':' or white space; printable ASCII besides), or nullptr.
+const char *ifname_problem(std::string_view name) {
+    if (name.empty() || name.size() >= 16) return "is not 1..15 characters long";
+    if (name == "." || name == "..") return "is not an interface name";
+    for (char ch : name) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c <= 0x20 || c >= 0x7f || c == '/' || c == ':')
+            return "holds a character an interface name cannot";
+    }
+    return nullptr;
+}
+
 [[noreturn]] void fail_in(const char *file, int line, const std::string &problem) {
     throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + problem);
 }
@@ -80,6 +144,38 @@ uint32_t number(const char *file, const Line &l, uint32_t lo, uint32_t hi) {
     return static_cast<uint32_t>(v);
 }
 
+bool starts_with(std::string_view s, std::string_view prefix) {
+    return s.substr(0, prefix.size()) == prefix;
+}
+
+// "port" \s+ \d+ at the start of s: the digits.
+std::optional<std::string_view> port_digits(std::string_view s) {
+    if (!starts_with(s, "port")) return std::nullopt;
+    s.remove_prefix(4);
+    size_t n = spaces_at(s), d = n;
+    while (d < s.size() && s[d] >= '0' && s[d] <= '9') ++d;
+    if (n == 0 || d == n) return std::nullopt;
+    return s.substr(n, d - n);
+}
+
+// The port of the first "udp [dst] port N" in a pcap filter: what the regex
+// udp\s+(?:dst\s+)?port\s+(\d+) found (searched anywhere, digits as long as they go).
+std::optional<std::string_view> filter_port(std::string_view filter) {
+    for (size_t at = filter.find("udp"); at != std::string_view::npos;
+         at = filter.find("udp", at + 1)) {
+        std::string_view s = filter.substr(at + 3);
+        size_t n = spaces_at(s);
+        if (n == 0) continue;
+        s.remove_prefix(n);
+        if (starts_with(s, "dst") && spaces_at(s.substr(3)) > 0) {
+            s.remove_prefix(3);
+            s.remove_prefix(spaces_at(s));
+        }
+        if (auto digits = port_digits(s)) return digits;
+    }
+    return std::nullopt;
+}
+
 // fwknopd.conf settings that shape every range.
 struct DaemonSettings {
     uint16_t port = 62201;
@@ -91,14 +187,17 @@ DaemonSettings read_fwknopd_conf(const std::string &text) {
     DaemonSettings d;
     bool aging = true;
     for (const auto &l : read_lines(text)) {
-        if (l.key == "PCAP_INTF") d.interface = l.value;
+        if (l.key == "PCAP_INTF") {
+            if (const char *problem = ifname_problem(l.value))
+                fail_in("fwknopd.conf", l.number, "PCAP_INTF " + std::string(problem));
+            d.interface = l.value;
+        }
         // 0 would switch the window off here: only ENABLE_SPA_PACKET_AGING N does that.
         if (l.key == "MAX_SPA_PACKET_AGE") d.proof_time = number("fwknopd.conf", l, 1, 86400);
         if (l.key == "ENABLE_SPA_PACKET_AGING") aging = yes(l.value);
-        std::smatch m;
-        static const std::regex port_re(R"(udp\s+(?:dst\s+)?port\s+(\d+))");
-        if (l.key == "PCAP_FILTER" && std::regex_search(l.value, m, port_re)) {
-            Line port{l.number, "PCAP_FILTER port", m[1]};
+        if (l.key != "PCAP_FILTER") continue;
+        if (auto digits = filter_port(l.value)) {
+            Line port{l.number, "PCAP_FILTER port", std::string(*digits)};
             d.port = static_cast<uint16_t>(number("fwknopd.conf", port, 1, 65535));
         }
     }
@@ -113,11 +212,21 @@ struct Stanza {
     json range, secret = json::object();
     std::vector<policy::PortRef> restricted;  // RESTRICT_PORTS
     int restrict_line = 0;
+    spa::FkoSecret fko;    // the secret as the loader will see it (wiped when done)
+    int mode_line = 0;     // ENCRYPTION_MODE
+    int timeout_line = 0;  // FW_ACCESS_TIMEOUT
+    std::optional<Line> cycle_open, cycle_close;  // CMD_CYCLE_OPEN / CMD_CYCLE_CLOSE
+    int timer_line = 0;                           // CMD_CYCLE_TIMER
+    uint32_t timer = 0;
 };
 
 [[noreturn]] void refuse(const Stanza &s, int line, const std::string &problem) {
     fail_in("access.conf", line,
             problem + " (stanza SOURCE " + s.source + " at line " + std::to_string(s.line) + ")");
+}
+
+void warn(ImportResult &r, int line, const std::string &what) {
+    r.warnings.push_back("access.conf:" + std::to_string(line) + ": " + what);
 }
 
 policy::PortRef port_ref(const Stanza &s, const Line &l, const std::string &text) {
@@ -157,8 +266,7 @@ void open_ports(Stanza &s, const Line &l, ImportResult &r, std::vector<std::stri
     for (const auto &p : split_list(l.value)) {
         policy::PortRef ref = port_ref(s, l, p);
         if (ref.proto != 6) {
-            r.warnings.push_back("access.conf:" + std::to_string(l.number) + ": " + p +
-                                 " not carried over (xdpknock gates TCP services only)");
+            warn(r, l.number, p + " not carried over (xdpknock gates TCP services only)");
             continue;
         }
         open.push_back(policy::format_port(ref));
@@ -193,52 +301,276 @@ void apply_restrictions(Stanza &s) {
     s.range["open"] = open;
 }
 
-void finish_stanza(Stanza &s, json &ranges) {
-    if (s.range.is_null()) return;
+// ---- CMD_CYCLE_OPEN / CMD_CYCLE_CLOSE / CMD_CYCLE_TIMER: the range's hooks
+//
+// fwknopd (server/cmd_cycle.c, extcmd.c, common strtoargv) replaces $VARs in the command,
+// splits it at white space (no quoting) and execvpe()s it: no shell. The open command runs
+// on a valid knock, the close one CMD_CYCLE_TIMER seconds later (or after the client's
+// timeout). Here: on_authorize, on_expire (when the grant leaves the map), timeout.
+
+struct Substitution {
+    std::string_view var;
+    const char *placeholder;  // nullptr: none in xdpknock
+    const char *meaning;
+};
+
+// In fwknopd's matching order (a prefix match: "$IPx" is $IP then "x").
+constexpr Substitution kSubstitutions[] = {
+    {"IP", "%IP%", "the allowed address"},
+    {"SRC", "%IP%", "the allowed address"},
+    // xdpknock authorizes a knock's packet source only: the same address as $IP.
+    {"PKT_SRC", "%IP%", "the packet's source"},
+    {"DST", nullptr, "the address knocked on"},
+    {"PORT", "%PORTNUM%", "the first port's number"},
+    {"PROTO", "%PROTONUM%", "the first port's protocol number"},
+    {"TIMEOUT", nullptr, "the end of access as a Unix time"},
+    {"CLIENT_TIMEOUT", nullptr, "the client's timeout"},
+};
+
+// One word of the command with fwknopd's $VARs as xdpknock placeholders. fwknopd drops the
+// '$' of anything else; that silent change is refused instead.
+std::string hook_word(const Stanza &s, const Line &l, std::string_view word) {
+    std::string out;
+    for (size_t i = 0; i < word.size(); ++i) {
+        if (word[i] != '$') {
+            out += word[i];
+            continue;
+        }
+        std::string_view rest = word.substr(i + 1);
+        const auto *sub =
+            std::find_if(std::begin(kSubstitutions), std::end(kSubstitutions),
+                         [&](const Substitution &x) { return starts_with(rest, x.var); });
+        if (sub == std::end(kSubstitutions)) {
+            refuse(s, l.number,
+                   l.key + ": '$" + std::string(rest) +
+                       "' is none of fwknopd's substitutions ($IP $SRC $PKT_SRC $PORT $PROTO)");
+        }
+        if (!sub->placeholder) {
+            refuse(s, l.number,
+                   l.key + ": $" + std::string(sub->var) + " (" + sub->meaning +
+                       ") has no xdpknock placeholder");
+        }
+        out += sub->placeholder;
+        i += sub->var.size();
+    }
+    return out;
+}
+
+// The program: absolute (fwknopd searched its PATH; the hook runner does not) and, as the
+// config loader will check, an executable on this machine.
+void check_program(const Stanza &s, const Line &l, const std::string &program) {
+    if (program.find('$') != std::string::npos)
+        refuse(s, l.number, l.key + ": the program cannot hold a substitution");
+    if (program[0] != '/') {
+        refuse(s, l.number,
+               l.key + ": " + program +
+                   " is not an absolute path (fwknopd looked it up in its PATH; write the "
+                   "program's full path)");
+    }
+    if (access(program.c_str(), X_OK) != 0)
+        refuse(s, l.number, l.key + ": " + program + " is not an executable: " + strerror(errno));
+}
+
+// The config loader reads the text between any two '%' as a placeholder name and refuses an
+// unknown all-capital one, even across a placeholder's closing '%' ("%IP%_%PORTNUM%" holds
+// "_" for it, not for expand()). Such a word is refused here, on its line.
+bool loader_takes(const std::string &word) {
+    for (size_t pos = word.find('%'); pos != std::string::npos; pos = word.find('%', pos + 1)) {
+        size_t end = word.find('%', pos + 1);
+        if (end == std::string::npos) break;
+        std::string_view name = std::string_view(word).substr(pos + 1, end - pos - 1);
+        if (!name.empty() &&
+            std::all_of(name.begin(), name.end(),
+                        [](char c) { return (c >= 'A' && c <= 'Z') || c == '_'; }) &&
+            !hooks::known_placeholder(name))
+            return false;
+    }
+    return true;
+}
+
+// A CMD_CYCLE_* command as a hook's argv.
+json hook_command(const Stanza &s, const Line &l) {
+    const std::string &v = l.value;
+    if (v.empty()) refuse(s, l.number, l.key + " has no command");
+    if (!utf8(v)) refuse(s, l.number, l.key + " is not UTF-8 text");
+    if (std::any_of(v.begin(), v.end(),
+                    [](char c) { return c != '\t' && static_cast<unsigned char>(c) < 0x20; }))
+        refuse(s, l.number, l.key + " holds a control character");
+    if (l.cut) {
+        refuse(s, l.number,
+               l.key +
+                   " needs a shell: ';' (fwknopd ends the value there and runs no shell; "
+                   "put the commands in a script and name the script)");
+    }
+    if (size_t at = v.find_first_of("|&<>()`'\"\\"); at != std::string::npos) {
+        refuse(s, l.number,
+               l.key + " needs a shell: '" + v[at] +
+                   "' (fwknopd runs the command without one; put it in a script and name the "
+                   "script)");
+    }
+    if (v.find('%') != std::string::npos)
+        refuse(s, l.number, l.key + ": a '%' would read as an xdpknock hook placeholder");
+    json argv = json::array();
+    for (size_t i = spaces_at(v); i < v.size(); i += spaces_at(std::string_view(v).substr(i))) {
+        size_t end = i;
+        while (end < v.size() && !space(v[end])) ++end;
+        std::string_view word = std::string_view(v).substr(i, end - i);
+        if (argv.empty()) check_program(s, l, std::string(word));
+        std::string arg = hook_word(s, l, word);
+        if (!loader_takes(arg)) {
+            refuse(s, l.number,
+                   l.key + ": " + std::string(word) +
+                       " would read as an unknown %PLACEHOLDER% to the config loader");
+        }
+        argv.push_back(std::move(arg));
+        i = end;
+    }
+    return argv;
+}
+
+void carry_cmd_cycle(Stanza &s, ImportResult &r) {
+    if (!s.cycle_open && !s.cycle_close) {
+        if (s.timer_line) warn(r, s.timer_line, "CMD_CYCLE_TIMER without CMD_CYCLE_OPEN ignored");
+        return;
+    }
+    if (!s.cycle_close) {
+        refuse(s, s.cycle_open->number,
+               "CMD_CYCLE_OPEN without CMD_CYCLE_CLOSE (fwknopd refuses it too; "
+               "CMD_CYCLE_CLOSE NONE runs nothing)");
+    }
+    if (!s.cycle_open) refuse(s, s.cycle_close->number, "CMD_CYCLE_CLOSE without CMD_CYCLE_OPEN");
+    json hooks = {{"on_authorize", hook_command(s, *s.cycle_open)}};
+    // As fwknopd: a close command starting with NONE is none.
+    if (!starts_with(s.cycle_close->value, "NONE")) {
+        if (!s.timer_line) {
+            refuse(s, s.cycle_close->number,
+                   "CMD_CYCLE_CLOSE needs CMD_CYCLE_TIMER (fwknopd refuses it too)");
+        }
+        hooks["on_expire"] = hook_command(s, *s.cycle_close);
+    }
+    if (s.timer_line) {
+        s.range["timeout"] = s.timer;  // the close command runs as the grant ends
+        if (s.timeout_line)
+            warn(r, s.timeout_line,
+                 "FW_ACCESS_TIMEOUT gives way to CMD_CYCLE_TIMER, as in fwknopd");
+    }
+    s.range["hooks"] = hooks;
+    warn(r, s.cycle_open->number,
+         "CMD_CYCLE_OPEN runs as the range's on_authorize hook; unlike fwknopd, the gate also "
+         "opens the stanza's ports itself for the grant");
+}
+
+// ---- the secret
+
+// KEY / KEY_BASE64 / HMAC_KEY / HMAC_KEY_BASE64, checked on their own line; a key is never
+// quoted in a message.
+void set_secret(Stanza &s, const Line &l) {
+    if (l.value.empty()) refuse(s, l.number, l.key + " has no value");
+    if (l.value == "__CHANGEME__") refuse(s, l.number, l.key + " is still __CHANGEME__");
+    // fwknopd reads the key as a C string: it would end at the NUL.
+    if (l.value.find('\0') != std::string::npos) refuse(s, l.number, l.key + " holds a NUL byte");
+    const bool hmac = starts_with(l.key, "HMAC_");
+    const bool b64 = l.key.size() > 7 && l.key.compare(l.key.size() - 7, 7, "_BASE64") == 0;
+    std::vector<uint8_t> &bytes = hmac ? s.fko.hmac_key : s.fko.key;
+    if (b64 && (!spa::secret_from_base64(l.value, bytes) || bytes.empty()))
+        refuse(s, l.number, l.key + " is not base64 (or decodes to nothing)");
+    if (!b64 && !utf8(l.value))
+        refuse(s, l.number, l.key + " is not UTF-8 text (give it as " + l.key + "_BASE64)");
+    if (!b64) bytes = spa::secret_from_passphrase(l.value);
+    const size_t max = hmac ? spa::kMaxHmacKeyLen : spa::kMaxKeyLen;
+    if (bytes.size() > max)
+        refuse(s, l.number, l.key + " is longer than " + std::to_string(max) + " bytes");
+    const std::string other = b64 ? l.key.substr(0, l.key.size() - 7) : l.key + "_BASE64";
+    if (s.secret.contains(lower(other)))
+        refuse(s, l.number, "give " + other + " or " + l.key + ", not both");
+    s.secret[lower(l.key)] = l.value;
+}
+
+void set_hmac_type(Stanza &s, const Line &l) {
+    std::string h = lower(l.value);
+    std::replace(h.begin(), h.end(), '-', '_');
+    auto type = spa::parse_hmac_type(h);
+    if (!type || *type == spa::HmacType::none) {
+        refuse(s, l.number,
+               "HMAC_DIGEST_TYPE " + l.value +
+                   " is not md5, sha1, sha256, sha384, sha512, sha3_256 or sha3_512");
+    }
+    s.fko.hmac = *type;
+    s.secret["hmac"] = h;
+}
+
+void set_mode(Stanza &s, const Line &l) {
+    std::string m = lower(l.value);
+    auto mode = spa::parse_mode(m);
+    if (!mode) {
+        refuse(s, l.number,
+               "ENCRYPTION_MODE " + l.value + " is not cbc, ctr, cfb, ofb, ecb or legacy");
+    }
+    s.fko.mode = *mode;
+    s.mode_line = l.number;
+    s.secret["mode"] = m;
+}
+
+void finish_secret(Stanza &s) {
     json &secret = s.secret;
     if (!secret.contains("key") && !secret.contains("key_base64")) {
         refuse(s, s.line, "stanza has no KEY or KEY_BASE64 (GPG stanzas are not supported)");
     }
-    if ((secret.contains("hmac_key") || secret.contains("hmac_key_base64")) &&
-        !secret.contains("hmac")) {
+    const bool hmac_key = secret.contains("hmac_key") || secret.contains("hmac_key_base64");
+    if (hmac_key && !secret.contains("hmac")) {
         secret["hmac"] = "sha256";  // fwknopd's default with an HMAC key
     }
+    // Without a key fwknopd ignores HMAC_DIGEST_TYPE (as parse_key_file does); the config
+    // loader refuses a type without a key.
+    if (!hmac_key) secret.erase("hmac");
+    if (!hmac_key) s.fko.hmac = spa::HmacType::none;
+    // What is left is how the parts combine (legacy mode with an HMAC).
+    if (const char *problem = spa::secret_problem(s.fko))
+        refuse(s, s.mode_line ? s.mode_line : s.line, problem);
     secret["label"] = "access.conf:" + std::to_string(s.line);
-    s.range["secrets"] = json::array({secret});
+}
+
+void finish_stanza(Stanza &s, json &ranges, ImportResult &r) {
+    if (s.range.is_null()) return;
+    finish_secret(s);
+    s.range["secrets"] = json::array({s.secret});
     apply_restrictions(s);
+    carry_cmd_cycle(s, r);
     ranges.push_back(s.range);
     s = Stanza{};
 }
 
 // Keywords that would open more (or something else) than fwknopd did if dropped.
 bool cannot_carry(const std::string &key) {
-    static const char *const kRefused[] = {"REQUIRE_USERNAME", "FORCE_NAT",       "FORCE_SNAT",
-                                           "FORCE_MASQUERADE", "DISABLE_DNAT",    "FORWARD_ALL",
-                                           "CMD_CYCLE_OPEN",   "CMD_CYCLE_CLOSE", "CMD_CYCLE_TIMER",
-                                           "SERVICE_LIST",     "%include",        "%include_folder",
-                                           "%include_keys"};
+    static const char *const kRefused[] = {
+        "REQUIRE_USERNAME", "FORCE_NAT",    "FORCE_SNAT", "FORCE_MASQUERADE", "DISABLE_DNAT",
+        "FORWARD_ALL",      "SERVICE_LIST", "%include",   "%include_folder",  "%include_keys"};
     return key.rfind("ACCESS_EXPIRE", 0) == 0 ||
            std::any_of(std::begin(kRefused), std::end(kRefused),
                        [&](const char *k) { return key == k; });
 }
 
-// Keywords whose loss closes more, never opens: xdpknock never runs commands and has no GPG.
+// Keywords whose loss closes more, never opens: command messages stay refused (fko
+// refuses them in packets) and there is no GPG.
 bool harmless_to_drop(const std::string &key) {
     return key == "ENABLE_CMD_EXEC" || key == "ENABLE_CMD_SUDO_EXEC" ||
            key.rfind("CMD_EXEC_", 0) == 0 || key.rfind("CMD_SUDO_EXEC_", 0) == 0 ||
            key.rfind("GPG_", 0) == 0;
 }
 
-void set_secret(Stanza &s, const Line &l) {
-    if (l.value == "__CHANGEME__") refuse(s, l.number, l.key + " is still __CHANGEME__");
-    static const std::pair<const char *, const char *> kNames[] = {
-        {"KEY", "key"},
-        {"KEY_BASE64", "key_base64"},
-        {"HMAC_KEY", "hmac_key"},
-        {"HMAC_KEY_BASE64", "hmac_key_base64"}};
-    for (const auto &[from, to] : kNames) {
-        if (l.key == from) s.secret[to] = l.value;
+// CMD_CYCLE_*: kept for the end of the stanza, where they become its hooks.
+bool cycle_keyword(Stanza &s, const Line &l) {
+    if (l.key == "CMD_CYCLE_OPEN") {
+        s.cycle_open = l;
+    } else if (l.key == "CMD_CYCLE_CLOSE") {
+        s.cycle_close = l;
+    } else if (l.key == "CMD_CYCLE_TIMER") {
+        s.timer = number("access.conf", l, 1, 86400);  // a range's timeout
+        s.timer_line = l.number;
+    } else {
+        return false;
     }
+    return true;
 }
 
 // One keyword inside a stanza; false when it is not a stanza keyword at all.
@@ -248,13 +580,12 @@ bool stanza_keyword(Stanza &s, const Line &l, ImportResult &r,
     if (k == "KEY" || k == "KEY_BASE64" || k == "HMAC_KEY" || k == "HMAC_KEY_BASE64") {
         set_secret(s, l);
     } else if (k == "HMAC_DIGEST_TYPE") {
-        std::string h = lower(l.value);
-        std::replace(h.begin(), h.end(), '-', '_');
-        s.secret["hmac"] = h;
+        set_hmac_type(s, l);
     } else if (k == "ENCRYPTION_MODE") {
-        s.secret["mode"] = lower(l.value);
+        set_mode(s, l);
     } else if (k == "FW_ACCESS_TIMEOUT") {
         s.range["timeout"] = number("access.conf", l, 1, 86400);
+        s.timeout_line = l.number;
     } else if (k == "MAX_FW_TIMEOUT") {
         s.range["max_client_timeout"] = number("access.conf", l, 1, 65536);
     } else if (k == "REQUIRE_SOURCE_ADDRESS" || k == "REQUIRE_SOURCE") {
@@ -273,9 +604,16 @@ bool stanza_keyword(Stanza &s, const Line &l, ImportResult &r,
                        "interface); remove the line knowingly before importing");
         }
     } else {
-        return false;
+        return cycle_keyword(s, l);
     }
     return true;
+}
+
+std::string interface_name(const std::string &given, const DaemonSettings &daemon) {
+    if (given.empty()) return daemon.interface.empty() ? "eth0" : daemon.interface;
+    if (const char *problem = ifname_problem(given))
+        throw std::runtime_error("interface " + given + " " + problem);
+    return given;
 }
 
 }  // namespace
@@ -290,16 +628,15 @@ ImportResult import_fwknop(const std::string &access_conf, const std::string &fw
 
     for (const auto &l : read_lines(access_conf)) {
         if (l.key == "SOURCE") {
-            finish_stanza(s, ranges);
+            finish_stanza(s, ranges, r);
             s = start_stanza(l, daemon, ranges.size());
             continue;
         }
         if (s.range.is_null()) fail_in("access.conf", l.number, l.key + " before the first SOURCE");
         if (stanza_keyword(s, l, r, tcp_ports)) continue;
         if (harmless_to_drop(l.key)) {
-            r.warnings.push_back("access.conf:" + std::to_string(l.number) + ": " + l.key +
-                                 " not carried over (xdpknock never runs commands and has no "
-                                 "GPG)");
+            warn(r, l.number,
+                 l.key + " not carried over (xdpknock refuses command messages and has no GPG)");
             continue;
         }
         if (cannot_carry(l.key)) {
@@ -309,10 +646,9 @@ ImportResult import_fwknop(const std::string &access_conf, const std::string &fw
                        " has no xdpknock equivalent; remove the stanza or the line "
                        "knowingly before importing");
         }
-        r.warnings.push_back("access.conf:" + std::to_string(l.number) + ": unknown " + l.key +
-                             " ignored");
+        warn(r, l.number, "unknown " + l.key + " ignored");
     }
-    finish_stanza(s, ranges);
+    finish_stanza(s, ranges, r);
     if (ranges.empty()) throw std::runtime_error("access.conf: no SOURCE stanza");
 
     std::sort(tcp_ports.begin(), tcp_ports.end());
@@ -323,9 +659,7 @@ ImportResult import_fwknop(const std::string &access_conf, const std::string &fw
             "no OPEN_PORTS: the ranges open any port; list the TCP services the "
             "gate must hide under \"services\"");
     }
-    std::string ifname = !interface.empty() ? interface : daemon.interface;
-    if (ifname.empty()) ifname = "eth0";
-    r.config = {{"interfaces", json::array({{{"name", ifname}}})},
+    r.config = {{"interfaces", json::array({{{"name", interface_name(interface, daemon)}}})},
                 {"services", services},
                 {"ranges", ranges}};
     return r;

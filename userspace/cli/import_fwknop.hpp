@@ -1,6 +1,7 @@
 #pragma once
 // `xdpknock import-fwknop`: a fwknopd access.conf (and optionally its fwknopd.conf) as an
-// xdpknock config, so a gateway can move over without retyping keys. Pure: text in, JSON out.
+// xdpknock config, so a gateway can move over without retyping keys. Text in, JSON out; the
+// one look outside is the loader's own: a hook's program must be an executable here.
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,7 +16,11 @@ struct ImportResult {
     std::vector<std::string> warnings;  // what fwknopd did that we do not (for stderr)
 };
 
-// Throws std::runtime_error("access.conf:LINE: problem") on what cannot be carried over.
+// Throws std::runtime_error("access.conf:LINE: KEYWORD problem", or fwknopd.conf:LINE) on what
+// cannot be carried over, each value checked on its own line; a key is never quoted.
+// CMD_CYCLE_OPEN / CMD_CYCLE_CLOSE / CMD_CYCLE_TIMER become the range's hooks (on_authorize,
+// on_expire) and timeout; fwknopd runs them without a shell, so one that needs a shell is
+// refused, and $IP/$SRC/$PKT_SRC, $PORT, $PROTO become %IP%, %PORTNUM%, %PROTONUM%.
 ImportResult import_fwknop(const std::string &access_conf, const std::string &fwknopd_conf,
                            const std::string &interface);
 

@@ -38,10 +38,12 @@ struct Gateway {
     ConfigPtr config;                // the running one; a reload replaces it whole
     int64_t replay_retention_s = 0;  // what the replay cache was built with
     std::unique_ptr<policy::ReplayCache> replay;
+    hooks::HookRunner hooks;  // ranges' commands; outlives the workers that queue them
     std::vector<std::unique_ptr<GuardedInterface>> ifaces;
     ConfigPtr wake_config;  // what the wake service reads (kept while a reload leaves it)
     std::unique_ptr<wake::WakeService> wake;
     uint64_t reloads = 0;
+    bool prune_failing = false;  // the journal's rewrite failed: said once per outage
     // The last tick's snapshot, for the metrics endpoint's request threads.
     std::mutex latest_mu;
     std::shared_ptr<const stats::Snapshot> latest;
@@ -70,6 +72,7 @@ void start(const GatewayOptions &options, Gateway &gw) {
     gw.replay_retention_s = policy::KnockPolicy::replay_retention(config);
     gw.replay = std::make_unique<policy::ReplayCache>(
         config.state_dir + "/replay.journal", gw.replay_retention_s, config.replay_capacity);
+    gw.replay->guard_clock_steps();  // judged by the wall clock as it runs, steps and all
     XK_INFO("replay cache: %zu digest(s) restored from %s/replay.journal", gw.replay->size(),
             config.state_dir.c_str());
     if (config.metrics.enabled()) {  // a port in use fails here, before any gate
@@ -80,8 +83,8 @@ void start(const GatewayOptions &options, Gateway &gw) {
         gw.metrics->start();
     }
     for (const auto &iface : config.interfaces) {
-        gw.ifaces.push_back(
-            std::make_unique<GuardedInterface>(gw.config, *gw.replay, iface, options.pin_root));
+        gw.ifaces.push_back(std::make_unique<GuardedInterface>(gw.config, *gw.replay, iface,
+                                                               options.pin_root, &gw.hooks));
         if (gw.wake) gw.wake->watch(gw.ifaces.back()->wake_events_fd());
     }
     if (gw.wake) gw.wake->start();
@@ -97,18 +100,28 @@ void publish(const std::string &run_dir, bool stats_ok, Gateway &gw) {
     gw.latest = std::move(s);
 }
 
-// One second of upkeep: expiries, the journal once a minute, stats.
-void tick(uint64_t seconds, const std::string &run_dir, bool stats_ok, Gateway &gw) {
+// One second of upkeep: expiries, the journal once a minute, stats. Returns "" or why a
+// gate no longer runs on its interface (deleted, recreated, taken off): fail closed by
+// never going on as if it gated.
+std::string tick(uint64_t seconds, const std::string &run_dir, bool stats_ok, Gateway &gw) {
+    for (auto &i : gw.ifaces) {
+        if (std::string why = i->lost(); !why.empty()) return why;
+    }
     for (auto &i : gw.ifaces) i->sweep();
     if (seconds % 60 == 0) {
         try {
             gw.replay->prune(time(nullptr));
+            if (gw.prune_failing) XK_INFO("replay journal: rewritten again");
+            gw.prune_failing = false;
         } catch (const std::exception &e) {  // a full disk must not take the gate down
-            XK_ERROR("replay journal: %s (digests stay in memory)", e.what());
+            if (!gw.prune_failing)
+                XK_ERROR("replay journal: %s (digests stay in memory; said once)", e.what());
+            gw.prune_failing = true;
         }
     }
     log::refusals().flush();  // one line per 10 s at most, only when knocks were refused
     publish(run_dir, stats_ok, gw);
+    return "";
 }
 
 // ---- Reload (SIGHUP): parse and check, build, write the gates' maps, then swap. Until the
@@ -236,8 +249,10 @@ void report(Gateway &gw, const Outcome &o, const std::string &run_dir) {
     if (!err.empty()) XK_WARN("reload status: %s", err.c_str());
 }
 
-// Until a stop signal: a tick each second, a reload on each SIGHUP.
-int serve(Gateway &gw, const GatewayOptions &options, const sigset_t &signals, bool run_dir_ok) {
+// Until a stop signal (returned), or a gate lost (0, why in `lost`): a tick each second, a
+// reload on each SIGHUP.
+int serve(Gateway &gw, const GatewayOptions &options, const sigset_t &signals, bool run_dir_ok,
+          std::string &lost) {
     timespec second{1, 0};
     for (uint64_t s = 1;;) {
         int sig = sigtimedwait(&signals, nullptr, &second);
@@ -251,7 +266,8 @@ int serve(Gateway &gw, const GatewayOptions &options, const sigset_t &signals, b
                                    : "reload refused, the running config is unchanged");
             continue;
         }
-        tick(s++, options.run_dir, run_dir_ok, gw);
+        lost = tick(s++, options.run_dir, run_dir_ok, gw);
+        if (!lost.empty()) return 0;
     }
 }
 
@@ -296,16 +312,24 @@ int run_gateway(const policy::Config &config, const GatewayOptions &options) {
     log::notify_ready(std::to_string(gw.ifaces.size()) + " gate(s) attached, " +
                       std::to_string(config.ranges.size()) + " range(s)");
 
-    int sig = serve(gw, options, signals, run_dir_ok);
-    XK_INFO("xdpknockd: %s received, stopping", strsignal(sig));
-    log::notify_stopping("stopping: the gates stay attached and closed");
+    std::string lost;
+    int sig = serve(gw, options, signals, run_dir_ok, lost);
+    if (sig) {
+        XK_INFO("xdpknockd: %s received, stopping", strsignal(sig));
+        log::notify_stopping("stopping: the gates stay attached and closed");
+    } else {
+        // Exit 1: the service manager restarts us (Restart=on-failure) and the new start
+        // gates the interface again, adopting the grants its pins kept.
+        XK_ERROR("%s; exiting with status 1: start xdpknockd again to gate it", lost.c_str());
+        log::notify_status("exiting: " + lost);
+    }
     if (gw.metrics) gw.metrics->stop();
     if (gw.wake) gw.wake->stop();
     for (auto &i : gw.ifaces) i->stop();
     std::error_code ec;
     for (const char *file : {"stats.json", kPidFile, kReloadStatusFile})
         std::filesystem::remove(options.run_dir + "/" + file, ec);
-    return 0;
+    return sig ? 0 : 1;
 }
 
 }  // namespace xk::daemon

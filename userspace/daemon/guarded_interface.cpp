@@ -1,6 +1,17 @@
 #include "daemon/guarded_interface.hpp"
 
+#include "hooks/hook_args.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
+#include <map>
+#include <tuple>
+#include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 
@@ -50,12 +61,40 @@ std::vector<std::unique_ptr<xsk::XskSocket>> open_sockets(const policy::Config &
     return sockets;
 }
 
+// One xdpknockd per interface: an abstract unix socket named after it, so per network
+// namespace like the interface name, and released by the kernel however the holder ends
+// (kill -9 included). A second daemon is refused before it loads, pins or writes anything.
+int claim_interface(const std::string &ifname) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string name = "xdpknockd/" + ifname;  // after the leading 0: abstract
+    std::memcpy(addr.sun_path + 1, name.data(), name.size());
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error(ifname + ": socket: " + std::strerror(errno));
+    if (bind(fd, reinterpret_cast<sockaddr *>(&addr), len) == 0 && listen(fd, 1) == 0) return fd;
+    const int err = errno;
+    close(fd);
+    if (err != EADDRINUSE)
+        throw std::runtime_error(ifname + ": cannot claim: " + std::strerror(err));
+    std::string holder = "another xdpknockd";
+    int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ucred cred{};
+    socklen_t clen = sizeof(cred);
+    if (c >= 0 && connect(c, reinterpret_cast<sockaddr *>(&addr), len) == 0 &&
+        getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+        holder += " (pid " + std::to_string(cred.pid) + ")";
+    if (c >= 0) close(c);
+    throw std::runtime_error(ifname + ": " + holder +
+                             " already gates this interface; refused, its gate left as it is");
+}
+
 }  // namespace
 
 GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
                                    policy::ReplayCache &replay, const policy::Interface &iface,
-                                   const std::string &pin_root)
-    : name_(iface.name) {
+                                   const std::string &pin_root, hooks::HookRunner *hooks)
+    : name_(iface.name), claim_fd_(claim_interface(iface.name)), hooks_(hooks) {
     const policy::Config &config = *shared;
     gate::GateOptions options{iface.name, iface.mode, pin_root, config.authorized_max,
                               config.flow_idle_timeout_s};
@@ -65,7 +104,7 @@ GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
     // The gate's pre-filter of this map: this store owns it (builds it, rebuilds it on sweep).
     store->use_filter(auth::AuthFilter::open(gate_->auth_filter_fd()), true);
     store_ = std::move(store);
-    sink_ = std::make_shared<StoreGrantSink>(shared, *store_, iface.name);
+    sink_ = std::make_shared<StoreGrantSink>(shared, *store_, iface.name, nullptr, hooks_);
 
     uint32_t queues = xsk::rx_queue_count(iface.name);
     pool_ = std::make_unique<workers::WorkerPool>(shared, replay, sink_);
@@ -88,12 +127,18 @@ GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
 
 GuardedInterface::~GuardedInterface() {
     stop();
+    close(claim_fd_);
 }
 
 void GuardedInterface::stop() {
     if (!pool_) return;
     pool_->stop();
     pool_.reset();  // closes the sockets: their xsks entries go with them
+    if (std::string why = lost(); !why.empty()) {
+        XK_INFO("%s: workers stopped; the gate's maps stay pinned for the next start",
+                name_.c_str());
+        return;
+    }
     XK_INFO(
         "%s: gate left attached and closed (knocks dropped, grants expire on time, the next "
         "start adopts them); `xdpknock detach %s` removes it",
@@ -104,7 +149,7 @@ GuardedInterface::Staged GuardedInterface::prepare(
     std::shared_ptr<const policy::Config> next) const {
     if (!pool_) throw std::logic_error(name_ + ": stopped");
     Staged s;
-    s.sink = std::make_shared<StoreGrantSink>(next, *store_, name_, sink_.get());
+    s.sink = std::make_shared<StoreGrantSink>(next, *store_, name_, sink_.get(), hooks_);
     s.workers = pool_->prepare(std::move(next), s.sink);
     return s;
 }
@@ -121,10 +166,39 @@ void GuardedInterface::apply(Staged staged) {
 }
 
 void GuardedInterface::sweep() {
+    // One on_expire per grant, as fwknopd runs one close command: the entries a grant wrote
+    // share their source, range, secret and expiry.
+    std::map<std::tuple<std::array<uint8_t, 16>, uint32_t, uint32_t, uint64_t>,
+             std::vector<std::string>>
+        ended;
+    const auto &ranges = sink_->config().ranges;
     for (const auto &e : store_->sweep(monotonic_ns())) {
         XK_INFO("%s: authorization of %s for %s expired", name_.c_str(),
                 policy::format_address(e.addr).c_str(), policy::format_port(e.port).c_str());
+        if (hooks_ && e.value.range_id < ranges.size() &&
+            !ranges[e.value.range_id].hooks.on_expire.empty())
+            ended[{e.addr.bytes, e.value.range_id, e.value.secret_id, e.value.expires_ns}]
+                .push_back(policy::format_port(e.port));
     }
+    for (auto &[grant, ports] : ended) {
+        std::sort(ports.begin(), ports.end());
+        run_expire_hook(std::get<0>(grant), std::get<1>(grant), std::get<2>(grant), ports);
+    }
+}
+
+// When the grant has left the map, not before: the range that granted it (by its id in the
+// running config; a hand-made allow has none) runs its on_expire command.
+void GuardedInterface::run_expire_hook(const std::array<uint8_t, 16> &addr, uint32_t range_id,
+                                       uint32_t secret_id,
+                                       const std::vector<std::string> &ports) const {
+    const policy::Range &range = sink_->config().ranges[range_id];
+    hooks::HookEvent ev;
+    ev.ip = policy::format_address(policy::Address::from_bytes(addr.data()));
+    ev.ports = ports;
+    ev.range = range.name;
+    if (secret_id < range.secrets.size()) ev.label = range.secrets[secret_id].label;
+    hooks_->submit(hooks::expand(range.hooks.on_expire, ev), range.hooks.timeout_s,
+                   "on_expire of range " + range.name);
 }
 
 }  // namespace xk::daemon

@@ -2,7 +2,10 @@
 // Everything the daemon runs for one interface: the gate, its AF_XDP sockets and
 // workers, and the sink that writes grants into that interface's map.
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "auth/authorized.hpp"
@@ -14,8 +17,10 @@ namespace xk::daemon {
 
 class GuardedInterface {
   public:
+    // hooks: where the ranges' on_authorize / on_expire commands go (null: none run).
     GuardedInterface(std::shared_ptr<const policy::Config> config, policy::ReplayCache &replay,
-                     const policy::Interface &iface, const std::string &pin_root);
+                     const policy::Interface &iface, const std::string &pin_root,
+                     hooks::HookRunner *hooks = nullptr);
     ~GuardedInterface();
 
     // A reload, in steps that keep the old config whole until the last one:
@@ -34,8 +39,11 @@ class GuardedInterface {
     // Stops the workers and leaves the gate attached and closed: only `xdpknock detach`
     // removes a gate (fail closed on stop, crash and upgrade alike).
     void stop();
+    // Deletes expired grants; each one's range runs its on_expire hook.
     void sweep();
     const std::string &name() const { return name_; }
+    // "" while the gate still runs on its interface; else why not (gate::Gate::lost).
+    std::string lost() const { return gate_->lost(); }
     int wake_events_fd() const { return gate_->wake_events_fd(); }  // for wake::WakeService
     // For stats::collect: the gate's maps, and the workers (null once stopped).
     const gate::Gate &gate() const { return *gate_; }
@@ -44,11 +52,16 @@ class GuardedInterface {
     const StoreGrantSink &sink() const { return *sink_; }
 
   private:
+    void run_expire_hook(const std::array<uint8_t, 16> &addr, uint32_t range_id, uint32_t secret_id,
+                         const std::vector<std::string> &ports) const;
+
     std::string name_;
+    int claim_fd_;  // this interface's claim: one xdpknockd per interface per netns
     std::unique_ptr<gate::Gate> gate_;
     std::unique_ptr<auth::AuthorizationStore> store_;  // the gate's map; a cluster wraps it
     std::shared_ptr<StoreGrantSink> sink_;             // the current generation's
     std::unique_ptr<workers::WorkerPool> pool_;
+    hooks::HookRunner *hooks_;
 };
 
 }  // namespace xk::daemon

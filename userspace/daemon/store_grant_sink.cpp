@@ -5,6 +5,7 @@
 #include <string>
 
 #include "auth/authorized.hpp"
+#include "hooks/hook_args.hpp"
 #include "log/log.hpp"
 #include "methods/registry.hpp"
 
@@ -18,11 +19,12 @@ constexpr int64_t kRefusalLogInterval_s = 10;
 
 StoreGrantSink::StoreGrantSink(std::shared_ptr<const policy::Config> config,
                                auth::AuthorizationStore &store, std::string ifname,
-                               const StoreGrantSink *before)
+                               const StoreGrantSink *before, hooks::HookRunner *hooks)
     : config_(std::move(config)),
       store_(store),
       ifname_(std::move(ifname)),
-      last_refusal_log_(new std::atomic<int64_t>[config_->ranges.size()]) {
+      last_refusal_log_(new std::atomic<int64_t>[config_->ranges.size()]),
+      hooks_(hooks) {
     size_t slots = 0;
     for (size_t r = 0; r < config_->ranges.size(); ++r) {
         last_refusal_log_[r].store(INT64_MIN / 2, std::memory_order_relaxed);
@@ -71,7 +73,21 @@ spa::Reject StoreGrantSink::grant(const policy::Knock &knock, const policy::Deci
     XK_INFO("%s: authorized %s for %s for %us (range %s, secret %s%s)", ifname_.c_str(),
             policy::format_address(knock.source).c_str(), ports.c_str(), d.timeout_s,
             range.name.c_str(), range.secrets[d.secret_id].label.c_str(), said.c_str());
+    if (hooks_ && !range.hooks.on_authorize.empty()) run_hook(knock, d);
     return spa::Reject::ok;
+}
+
+// Queued for the runner's thread: the worker never waits on a command.
+void StoreGrantSink::run_hook(const policy::Knock &knock, const policy::Decision &d) {
+    const policy::Range &range = config_->ranges[d.range_id];
+    hooks::HookEvent e;
+    e.ip = policy::format_address(knock.source);
+    for (const auto &p : d.grant()) e.ports.push_back(policy::format_port(p));
+    e.range = range.name;
+    e.label = range.secrets[d.secret_id].label;
+    if (d.fko) e.user = std::string(d.fko->user.view());
+    hooks_->submit(hooks::expand(range.hooks.on_authorize, e), range.hooks.timeout_s,
+                   "on_authorize of range " + range.name);
 }
 
 // A flood of spoofed sources must not become a flood of log lines: one line per range

@@ -18,6 +18,9 @@
 
 #include "policy/config_hosts.hpp"
 #include "policy/config_json.hpp"
+#include "policy/json_secret_fields.hpp"
+
+#include "hooks/hook_args.hpp"
 
 #include "methods/registry.hpp"
 
@@ -34,34 +37,51 @@ using config_hosts::parse_service_host;
 
 constexpr uint64_t kAuthorizedMax = 1048576;  // largest authorized map we size
 
-// A secret's JSON object as its method reads it: methods never see JSON.
-class JsonSecretFields final : public methods::SecretFields {
-  public:
-    JsonSecretFields(const json &j, const std::string &path) : j_(j), path_(path) {}
+// One hook's argv: strings, an absolute executable first, only known %PLACEHOLDERS%.
+std::vector<std::string> parse_argv(const json &j, const std::string &p) {
+    if (!j.is_array() || j.empty())
+        fail(p, "must be a command: [\"/path/to/program\", \"arg\", …]");
+    std::vector<std::string> argv;
+    for (size_t i = 0; i < j.size(); ++i) {
+        std::string pi = p + "[" + std::to_string(i) + "]";
+        if (!j[i].is_string()) fail(pi, "must be a string");
+        argv.push_back(j[i].get<std::string>());
+        const std::string &a = argv.back();
+        // Scanned as hooks::expand scans it: a known placeholder is skipped whole.
+        for (size_t pos = a.find('%'); pos != std::string::npos; pos = a.find('%', pos + 1)) {
+            size_t end = a.find('%', pos + 1);
+            std::string name = end == std::string::npos ? "" : a.substr(pos + 1, end - pos - 1);
+            const bool word = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+                return (c >= 'A' && c <= 'Z') || c == '_';
+            });
+            if (word && !hooks::known_placeholder(name))
+                fail(pi, "unknown placeholder %" + name + "%");
+            if (word) pos = end;
+        }
+    }
+    if (argv[0].empty() || argv[0][0] != '/') fail(p + "[0]", "must be an absolute path");
+    if (access(argv[0].c_str(), X_OK) != 0)
+        fail(p + "[0]", argv[0] + " is not an executable: " + std::strerror(errno));
+    return argv;
+}
 
-    void only_keys(std::initializer_list<const char *> keys) const override {
-        config_json::only_keys(j_, path_, keys);
-    }
-    std::string text(const char *key, const std::string &fallback, bool required) const override {
-        return get_string(j_, path_, key, fallback, required);
-    }
-    std::vector<uint8_t> bytes(const char *text_key, const char *b64_key,
-                               bool required) const override {
-        return secret_bytes(j_, path_, text_key, b64_key, required);
-    }
-    [[noreturn]] void fail(const char *key, const std::string &problem) const override {
-        config_json::fail(*key ? path_ + "." + key : path_, problem);
-    }
-
-  private:
-    const json &j_;
-    const std::string &path_;
-};
+RangeHooks parse_hooks(const json &j, const std::string &path) {
+    RangeHooks h;
+    if (!j.contains("hooks")) return h;
+    const std::string p = path + ".hooks";
+    const json &o = j.at("hooks");
+    only_keys(o, p, {"on_authorize", "on_expire", "timeout_s"});
+    if (o.contains("on_authorize"))
+        h.on_authorize = parse_argv(o.at("on_authorize"), p + ".on_authorize");
+    if (o.contains("on_expire")) h.on_expire = parse_argv(o.at("on_expire"), p + ".on_expire");
+    h.timeout_s = static_cast<uint32_t>(get_uint(o, p, "timeout_s", 10, 1, 3600));
+    return h;
+}
 
 Range parse_range(const json &j, const std::string &path, const std::vector<Service> &services) {
     only_keys(j, path,
               {"name", "method", "port", "timeout", "sources", "open", "secrets", "proof_ip",
-               "proof_time", "max_client_timeout", "max_sources"});
+               "proof_time", "max_client_timeout", "max_sources", "hooks"});
     Range r;
     r.name = get_string(j, path, "name", "", true);
     std::string method = get_string(j, path, "method", "", true);
@@ -106,6 +126,7 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
         r.open.push_back(ref);
     }
 
+    r.hooks = parse_hooks(j, path);
     const json &secrets = get_array(j, path, "secrets", true);
     if (secrets.empty()) fail(path + ".secrets", "needs at least one secret");
     const methods::KnockMethod &m = methods::method_of(r);

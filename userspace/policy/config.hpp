@@ -35,6 +35,14 @@ struct Secret {
     spa::FkoSecret fko;          // fko: keys, HMAC type, mode
 };
 
+// Commands a range runs (userspace/hooks): argv arrays, argv[0] an absolute path; the
+// arguments may hold %IP% %PORT% %PORTS% %RANGE% %LABEL% %USER%.
+struct RangeHooks {
+    std::vector<std::string> on_authorize, on_expire;
+    uint32_t timeout_s = 10;
+    bool empty() const { return on_authorize.empty() && on_expire.empty(); }
+};
+
 struct Range {
     std::string name;
     Method method{};  // plain when unset
@@ -50,6 +58,7 @@ struct Range {
     // source beyond it is refused (range_full). Set at load: when the file omits it, a
     // share sized so no range can take the whole map.
     uint32_t max_sources = 0;
+    RangeHooks hooks;
 };
 
 // A host behind the gateway that sleeps until an authorized SYN wants one of its services

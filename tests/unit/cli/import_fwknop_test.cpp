@@ -2,8 +2,10 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cli/import_fwknop.hpp"
+#include "hooks/hook_args.hpp"
 #include "policy/config.hpp"
 
 using xk::cli::import_fwknop;
@@ -237,4 +239,192 @@ TEST(KeyFile, RefusesWhatItCannotReadAndNeverQuotesAKey) {
             "keys.conf: unknown HMAC_DIGEST_TYPE");
     refused("SPA_SERVER gw.example\nKEY TopSecret\n", "keys.conf:1: SPA_SERVER");
     refused("", "keys.conf: no KEY");
+}
+
+// ---- every value is checked on its own line (found by import_fwknop_fuzz: values copied
+// unchecked made config.dump() throw (not UTF-8) or the loader fail naming a JSON key)
+
+namespace {
+
+// Refused naming the line and the keyword, and never quoting the key.
+void expect_key_refused(const std::string &line, const std::string &keyword,
+                        const std::string &secret) {
+    const std::string access = "SOURCE ANY\nKEY_BASE64 AAECAwQFBgcICQoLDA0ODw==\n" + line + "\n";
+    try {
+        import_fwknop(access, "", "eth0");
+        ADD_FAILURE() << "accepted: " << line;
+    } catch (const std::runtime_error &e) {
+        std::string m = e.what();
+        EXPECT_EQ(m.rfind("access.conf:3: " + keyword, 0), 0u) << m;
+        EXPECT_EQ(m.find(secret), std::string::npos) << "quotes the key: " << m;
+    }
+}
+
+}  // namespace
+
+TEST(ImportFwknop, KeysAreCheckedOnTheirLineAndNeverQuoted) {
+    // The fuzzer's find: byte 0xcd in HMAC_KEY_BASE64 (the regression seed's input).
+    expect_key_refused("HMAC_KEY_BASE64 Yh+x\xcdizBnl6Fo", "HMAC_KEY_BASE64 is not base64", "Yh+x");
+    expect_key_refused("KEY_BASE64 Top\xcdSecret", "KEY_BASE64 is not base64", "Top");
+    expect_key_refused("KEY_BASE64 TopSecret!!", "KEY_BASE64 is not base64", "TopSecret");
+    expect_key_refused("HMAC_KEY_BASE64 ====", "HMAC_KEY_BASE64 is not base64", "====");
+    expect_key_refused("KEY Top\xcdSecret", "KEY is not UTF-8", "Top");
+    expect_key_refused("HMAC_KEY Top\xed\xa0\x80Secret", "HMAC_KEY is not UTF-8",
+                       "Top");                                                         // surrogate
+    expect_key_refused("HMAC_KEY Top\xc0\xafSecret", "HMAC_KEY is not UTF-8", "Top");  // overlong
+    expect_key_refused("KEY TopSecretTopSecretTopSecretTopSecret", "KEY is longer than 32 bytes",
+                       "TopSecret");
+    expect_key_refused("HMAC_KEY " + std::string(137, 'k'), "HMAC_KEY is longer than 136", "kkkk");
+    expect_key_refused("KEY TopSecret", "give KEY_BASE64 or KEY, not both", "TopSecret");
+    expect_key_refused("HMAC_KEY:", "HMAC_KEY has no value", "\n");
+    expect_key_refused(std::string("HMAC_KEY Top\0Secret", 19), "HMAC_KEY holds a NUL byte", "Top");
+    // UTF-8 passphrases are carried as they are.
+    auto r = import_fwknop("SOURCE ANY\nKEY pässwörd\nHMAC_KEY \xe2\x82\xac-key\n", "", "eth0");
+    EXPECT_EQ(r.config["ranges"][0]["secrets"][0]["key"], "pässwörd");
+    EXPECT_NO_THROW(xk::policy::parse_config(r.config.dump()));
+}
+
+TEST(ImportFwknop, DigestTypeAndModeAreCheckedOnTheirLine) {
+    expect_refused("SOURCE ANY\nKEY k\nHMAC_DIGEST_TYPE crc32\n", "",
+                   "access.conf:3:", "HMAC_DIGEST_TYPE crc32");
+    expect_refused("SOURCE ANY\nKEY k\nHMAC_DIGEST_TYPE sha\xcd\n", "",
+                   "access.conf:3:", "HMAC_DIGEST_TYPE");
+    expect_refused("SOURCE ANY\nKEY k\nENCRYPTION_MODE pcbc\n", "",
+                   "access.conf:3:", "ENCRYPTION_MODE pcbc");
+    // Legacy IV mode cannot take an HMAC: named on the mode's line.
+    expect_refused("SOURCE ANY\nKEY k\nHMAC_KEY h\nENCRYPTION_MODE legacy\n", "",
+                   "access.conf:4:", "legacy");
+    auto r = import_fwknop("SOURCE ANY\nKEY k\nHMAC_KEY h\nHMAC_DIGEST_TYPE SHA3-256\n", "", "e");
+    EXPECT_EQ(r.config["ranges"][0]["secrets"][0]["hmac"], "sha3_256");
+}
+
+TEST(ImportFwknop, InterfaceNamesAreChecked) {
+    expect_refused("SOURCE ANY\nKEY k\n", "PCAP_INTF eth\xcd;\n", "fwknopd.conf:1:", "PCAP_INTF");
+    expect_refused("SOURCE ANY\nKEY k\n", "\nPCAP_INTF eth0/1;\n", "fwknopd.conf:2:", "PCAP_INTF");
+    expect_refused("SOURCE ANY\nKEY k\n", "PCAP_INTF a-very-long-name0;\n",
+                   "fwknopd.conf:1:", "PCAP_INTF");
+    EXPECT_THROW(import_fwknop("SOURCE ANY\nKEY k\n", "", "bad\xcd"), std::runtime_error);
+    auto r = import_fwknop("SOURCE ANY\nKEY k\n", "PCAP_INTF enp0s31f6;\n", "");
+    EXPECT_EQ(r.config["interfaces"][0]["name"], "enp0s31f6");
+}
+
+// The PCAP_FILTER port as the regex udp\s+(?:dst\s+)?port\s+(\d+) found it (replaced by
+// plain parsing: std::regex was the importer's slowest step under the fuzzer).
+TEST(ImportFwknop, PcapFilterPortIsReadAsBefore) {
+    auto port = [](const std::string &filter) {
+        return import_fwknop("SOURCE ANY\nKEY k\n", "PCAP_FILTER " + filter + ";\n", "eth0")
+            .config["ranges"][0]["port"]
+            .get<int>();
+    };
+    EXPECT_EQ(port("udp port 40001"), 40001);
+    EXPECT_EQ(port("udp\tdst  port\t40002"), 40002);
+    EXPECT_EQ(port("tcp port 22 or udp port 40003 or udp port 40004"), 40003);
+    EXPECT_EQ(port("xudp port 40005"), 40005);    // no word boundary in the regex either
+    EXPECT_EQ(port("udp port 40006abc"), 40006);  // the digits as far as they go
+    EXPECT_EQ(port("udp dstport 40007"), 62201);  // no match: the default
+    EXPECT_EQ(port("udp dst 9 port 40008"), 62201);
+    EXPECT_EQ(port("udp port"), 62201);
+    EXPECT_EQ(port("udpport 1 udp port 40009"), 40009);
+}
+
+// ---- CMD_CYCLE_OPEN / CMD_CYCLE_CLOSE / CMD_CYCLE_TIMER → the range's hooks (issue 13)
+
+namespace {
+
+const nlohmann::json &hooks_of(const xk::cli::ImportResult &r) {
+    return r.config["ranges"][0]["hooks"];
+}
+
+std::string cycle(const std::string &open, const std::string &close, const std::string &timer) {
+    return "SOURCE ANY\nKEY k\nOPEN_PORTS tcp/22\n" + open + "\n" + close + "\n" + timer + "\n";
+}
+
+using Argv = std::vector<std::string>;
+
+}  // namespace
+
+TEST(ImportFwknop, CommandCycleBecomesTheRangesHooks) {
+    auto r =
+        import_fwknop(cycle("CMD_CYCLE_OPEN  /bin/echo open $IP  $SRC $PKT_SRC $PROTO/$PORT x$IPy",
+                            "CMD_CYCLE_CLOSE /bin/echo close $IP", "CMD_CYCLE_TIMER 45"),
+                      "", "eth0");
+    const auto &h = hooks_of(r);
+    EXPECT_EQ(h["on_authorize"], nlohmann::json({"/bin/echo", "open", "%IP%", "%IP%", "%IP%",
+                                                 "%PROTONUM%/%PORTNUM%", "x%IP%y"}));
+    EXPECT_EQ(h["on_expire"], nlohmann::json({"/bin/echo", "close", "%IP%"}));
+    EXPECT_FALSE(h.contains("timeout_s"));            // the runner's default
+    EXPECT_EQ(r.config["ranges"][0]["timeout"], 45);  // the close runs as the grant ends
+    auto loaded = xk::policy::parse_config(r.config.dump());
+    // What fwknopd would run for a knock from 192.0.2.7 asking for tcp/22.
+    xk::hooks::HookEvent e;
+    e.ip = "192.0.2.7";
+    e.ports = {"tcp/22"};
+    EXPECT_EQ(
+        xk::hooks::expand(loaded.ranges[0].hooks.on_authorize, e),
+        (Argv{"/bin/echo", "open", "192.0.2.7", "192.0.2.7", "192.0.2.7", "6/22", "x192.0.2.7y"}));
+    EXPECT_EQ(xk::hooks::expand(loaded.ranges[0].hooks.on_expire, e),
+              (Argv{"/bin/echo", "close", "192.0.2.7"}));
+    bool said = false;
+    for (const auto &w : r.warnings) said |= w.find("on_authorize") != std::string::npos;
+    EXPECT_TRUE(said) << "the gate opening the ports too is said";
+}
+
+TEST(ImportFwknop, CommandCycleTimerAndNone) {
+    // CMD_CYCLE_CLOSE NONE (fwknopd: anything starting with NONE): no close, no timer needed.
+    auto r = import_fwknop(
+        cycle("CMD_CYCLE_OPEN /bin/true $IP", "CMD_CYCLE_CLOSE NONE", "FW_ACCESS_TIMEOUT 60"), "",
+        "eth0");
+    EXPECT_EQ(hooks_of(r), nlohmann::json({{"on_authorize", {"/bin/true", "%IP%"}}}));
+    EXPECT_EQ(r.config["ranges"][0]["timeout"], 60);
+    // The timer wins over FW_ACCESS_TIMEOUT, as in fwknopd (a cycle opens no rule of its own).
+    r = import_fwknop(cycle("FW_ACCESS_TIMEOUT 60\nCMD_CYCLE_OPEN /bin/true",
+                            "CMD_CYCLE_CLOSE /bin/true", "CMD_CYCLE_TIMER 90"),
+                      "", "eth0");
+    EXPECT_EQ(r.config["ranges"][0]["timeout"], 90);
+    EXPECT_EQ(hooks_of(r)["on_expire"], nlohmann::json({"/bin/true"}));
+    // No cycle, no hooks; a lone timer is only a warning.
+    r = import_fwknop("SOURCE ANY\nKEY k\nCMD_CYCLE_TIMER 5\nENABLE_CMD_EXEC Y\n", "", "eth0");
+    EXPECT_FALSE(r.config["ranges"][0].contains("hooks"));
+    EXPECT_EQ(r.config["ranges"][0]["timeout"], 30);
+}
+
+TEST(ImportFwknop, CommandCycleRefusals) {
+    const std::string open = "CMD_CYCLE_OPEN /bin/true", close = "CMD_CYCLE_CLOSE /bin/true",
+                      timer = "CMD_CYCLE_TIMER 30";
+    auto refused_at = [](const std::string &access, int line, const std::string &what) {
+        expect_refused(access, "", "access.conf:" + std::to_string(line) + ": ", what);
+    };
+    // Pairs and the timer, as fwknopd requires them.
+    refused_at("SOURCE ANY\nKEY k\n" + open + "\n", 3, "CMD_CYCLE_OPEN without CMD_CYCLE_CLOSE");
+    refused_at("SOURCE ANY\nKEY k\n" + close + "\n", 3, "CMD_CYCLE_CLOSE without CMD_CYCLE_OPEN");
+    refused_at(cycle(open, close, ""), 5, "CMD_CYCLE_CLOSE needs CMD_CYCLE_TIMER");
+    refused_at(cycle(open, close, "CMD_CYCLE_TIMER 0"), 6, "CMD_CYCLE_TIMER");
+    refused_at(cycle(open, close, "CMD_CYCLE_TIMER 86401"), 6, "CMD_CYCLE_TIMER");
+    // Shell syntax: fwknopd runs the command with execvpe, no shell.
+    for (const char *cmd : {"/bin/true a | /bin/true", "/bin/true > /tmp/x", "/bin/true a && b",
+                            "/bin/true \"a b\"", "/bin/true 'a b'", "/bin/true `id`",
+                            "/bin/true $(id)", "/bin/true a\\ b", "/bin/true < /etc/passwd"}) {
+        refused_at(cycle(std::string("CMD_CYCLE_OPEN ") + cmd, close, timer), 4,
+                   "CMD_CYCLE_OPEN needs a shell: ");
+    }
+    refused_at(cycle(open, "CMD_CYCLE_CLOSE /bin/true; /bin/false", timer), 5,
+               "CMD_CYCLE_CLOSE needs a shell: ';'");
+    // The program: absolute, executable, no substitution.
+    refused_at(cycle("CMD_CYCLE_OPEN iptables -I INPUT -s $IP", close, timer), 4,
+               "CMD_CYCLE_OPEN: iptables is not an absolute path");
+    refused_at(cycle("CMD_CYCLE_OPEN /nonexistent/fw $IP", close, timer), 4,
+               "CMD_CYCLE_OPEN: /nonexistent/fw is not an executable");
+    refused_at(cycle("CMD_CYCLE_OPEN /bin/$IP", close, timer), 4, "cannot hold a substitution");
+    // Substitutions with no placeholder, unknown ones (fwknopd drops their '$'), and '%'.
+    for (const char *var : {"$DST", "$TIMEOUT", "$CLIENT_TIMEOUT"}) {
+        refused_at(cycle(open, std::string("CMD_CYCLE_CLOSE /bin/true ") + var, timer), 5,
+                   std::string(var) + " (");
+    }
+    refused_at(cycle("CMD_CYCLE_OPEN /bin/true $HOME", close, timer), 4, "'$HOME' is none");
+    refused_at(cycle("CMD_CYCLE_OPEN /bin/true 100%IP%", close, timer), 4, "'%'");
+    refused_at(cycle("CMD_CYCLE_OPEN", close, timer), 4, "CMD_CYCLE_OPEN has no command");
+    refused_at(cycle("CMD_CYCLE_OPEN /bin/true a\x01", close, timer), 4, "control character");
+    // Expanded right, but the loader reads "_" between the two placeholders as a name.
+    refused_at(cycle("CMD_CYCLE_OPEN /bin/true fwknop_$IP_$PORT", close, timer), 4,
+               "fwknop_$IP_$PORT would read as an unknown %PLACEHOLDER%");
 }

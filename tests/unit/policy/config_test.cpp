@@ -317,3 +317,34 @@ TEST(Config, ReadSecretFileRefusesWhatOthersCanRead) {
     unlink(path);
     EXPECT_THROW(xk::policy::read_secret_file(path), ConfigError);  // gone
 }
+
+TEST(Config, RangeHooks) {
+    auto c = parse_config(with("\"timeout\": 45", R"("timeout": 45, "hooks": {
+        "on_authorize": ["/bin/echo", "%IP%", "ports=%PORTS%", "%USER%"],
+        "on_expire": ["/bin/true", "%RANGE%"], "timeout_s": 3})"));
+    const auto &h = c.ranges[0].hooks;
+    EXPECT_EQ(h.on_authorize,
+              (std::vector<std::string>{"/bin/echo", "%IP%", "ports=%PORTS%", "%USER%"}));
+    EXPECT_EQ(h.on_expire, (std::vector<std::string>{"/bin/true", "%RANGE%"}));
+    EXPECT_EQ(h.timeout_s, 3u);
+    EXPECT_TRUE(c.ranges[1].hooks.empty());
+    EXPECT_EQ(c.ranges[1].hooks.timeout_s, 10u) << "the default";
+
+    auto hook = [](const std::string &hooks) {
+        return with("\"timeout\": 45", "\"timeout\": 45, \"hooks\": " + hooks);
+    };
+    expect_error(hook(R"({"on_authorize": "echo hi"})"),
+                 "ranges[0].hooks.on_authorize: must be a command");
+    expect_error(hook(R"({"on_authorize": ["echo", "%IP%"]})"),
+                 "ranges[0].hooks.on_authorize[0]: must be an absolute path");
+    expect_error(hook(R"({"on_authorize": ["/nonexistent/notify"]})"),
+                 "ranges[0].hooks.on_authorize[0]: /nonexistent/notify is not an executable");
+    expect_error(hook(R"({"on_expire": ["/bin/true", "%SECRET%"]})"),
+                 "ranges[0].hooks.on_expire[1]: unknown placeholder %SECRET%");
+    expect_error(hook(R"({"on_start": ["/bin/true"]})"), "ranges[0].hooks.on_start: unknown key");
+    // Placeholders back to back: each is read whole, the text between is no name.
+    EXPECT_NO_THROW(
+        parse_config(hook(R"({"on_expire": ["/bin/true", "fw_%IP%_%PORT%", "100%"]})")));
+    expect_error(hook(R"({"on_expire": ["/bin/true"], "timeout_s": 0})"),
+                 "ranges[0].hooks.timeout_s");
+}
