@@ -35,11 +35,13 @@ typedef struct iphdr xk_iphdr;
 typedef struct ipv6hdr xk_ipv6hdr;
 typedef struct udphdr xk_udphdr;
 typedef struct tcphdr xk_tcphdr;
+typedef __u16 xk_u16;
 #else
 typedef struct iphdr xk_iphdr __attribute__((aligned(1)));
 typedef struct ipv6hdr xk_ipv6hdr __attribute__((aligned(1)));
 typedef struct udphdr xk_udphdr __attribute__((aligned(1)));
 typedef struct tcphdr xk_tcphdr __attribute__((aligned(1)));
+typedef __u16 xk_u16 __attribute__((aligned(1))); /* a VLAN tag's EtherType: any offset */
 #endif
 
 #define XK_MAX_VLAN 2
@@ -126,7 +128,7 @@ static __always_inline int xk_parse_l2(const __u8 **posp, const __u8 *end, __u16
         if (proto != __builtin_bswap16(ETH_P_8021Q) && proto != __builtin_bswap16(ETH_P_8021AD))
             break;
         if (pos + 4 > end) return XK_PARSE_TRUNCATED;
-        proto = *(const __u16 *)(pos + 2); /* TCI, then the inner EtherType */
+        proto = *(const xk_u16 *)(pos + 2); /* TCI, then the inner EtherType */
         pos += 4;
     }
     if (proto == __builtin_bswap16(ETH_P_8021Q) || proto == __builtin_bswap16(ETH_P_8021AD))

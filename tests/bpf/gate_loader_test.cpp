@@ -139,28 +139,35 @@ void mapped(uint8_t *addr, uint8_t host) {
 
 // Ethernet + IPv4 + TCP, 192.0.2.<from>:sport -> 192.0.2.1:dport, no payload.
 std::vector<uint8_t> tcp_frame(uint8_t from, uint16_t sport, uint16_t dport, uint8_t flags) {
-    std::vector<uint8_t> f(sizeof(ethhdr) + sizeof(iphdr) + sizeof(tcphdr));
-    auto *eth = reinterpret_cast<ethhdr *>(f.data());
-    eth->h_proto = htons(ETH_P_IP);
-    auto *ip = reinterpret_cast<iphdr *>(eth + 1);
-    ip->version = 4;
-    ip->ihl = 5;
-    ip->tot_len = htons(sizeof(iphdr) + sizeof(tcphdr));
-    ip->ttl = 64;
-    ip->protocol = IPPROTO_TCP;
-    ip->saddr = htonl(0xc0000200u | from);
-    ip->daddr = htonl(0xc0000201u);
+    // Headers built aligned and copied in: behind the 14-byte Ethernet header they are not
+    // 4-byte aligned, and writing them in place is undefined (UBSan: misaligned access).
+    ethhdr eth{};
+    eth.h_proto = htons(ETH_P_IP);
+    iphdr ip{};
+    ip.version = 4;
+    ip.ihl = 5;
+    ip.tot_len = htons(sizeof(iphdr) + sizeof(tcphdr));
+    ip.ttl = 64;
+    ip.protocol = IPPROTO_TCP;
+    ip.saddr = htonl(0xc0000200u | from);
+    ip.daddr = htonl(0xc0000201u);
+    uint16_t words[sizeof(iphdr) / 2];
+    std::memcpy(words, &ip, sizeof(ip));
     uint32_t sum = 0;
-    for (size_t i = 0; i < sizeof(iphdr) / 2; ++i) sum += reinterpret_cast<uint16_t *>(ip)[i];
+    for (uint16_t w : words) sum += w;
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    ip->check = uint16_t(~sum);
-    auto *tcp = reinterpret_cast<tcphdr *>(ip + 1);
-    tcp->source = htons(sport);
-    tcp->dest = htons(dport);
-    tcp->doff = 5;
-    tcp->syn = (flags & TH_SYN) != 0;
-    tcp->ack = (flags & TH_ACK) != 0;
-    tcp->window = htons(64240);
+    ip.check = uint16_t(~sum);
+    tcphdr tcp{};
+    tcp.source = htons(sport);
+    tcp.dest = htons(dport);
+    tcp.doff = 5;
+    tcp.syn = (flags & TH_SYN) != 0;
+    tcp.ack = (flags & TH_ACK) != 0;
+    tcp.window = htons(64240);
+    std::vector<uint8_t> f(sizeof(eth) + sizeof(ip) + sizeof(tcp));
+    std::memcpy(f.data(), &eth, sizeof(eth));
+    std::memcpy(f.data() + sizeof(eth), &ip, sizeof(ip));
+    std::memcpy(f.data() + sizeof(eth) + sizeof(ip), &tcp, sizeof(tcp));
     return f;
 }
 

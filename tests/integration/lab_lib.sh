@@ -28,6 +28,7 @@ lab_up() {
     # One lab per machine: hold its lock for this test's lifetime (children close fd 9).
     exec 9>/run/xdpknock-lab.lock
     flock -w 900 9 || { echo "FAIL: the lab stayed busy for 15 minutes"; exit 1; }
+    LAB_T0=$(cut -d' ' -f1 /proc/uptime)  # not the wall clock: a test may step it
     "$LAB" up >/dev/null
     # A dual-stack listener on each protected port: a refused connect can only be the gate.
     for port in "$@"; do
@@ -55,6 +56,31 @@ stop_daemon() {
     DAEMON_PID=
 }
 
+# keep_logs: with XK_LAB_LOGS set (CTest sets it), every *.log this run wrote goes to
+# $XK_LAB_LOGS/logs/<test>/, and the secrets and keys of its configs (*.json holding
+# "ranges" or "remotes") to
+# $XK_LAB_LOGS/secrets/<test> (root only), for lab_secrets_in_logs to grep the logs for.
+keep_logs() {
+    [ -n "${XK_LAB_LOGS:-}" ] || return 0
+    local name logs secrets f
+    name=$(basename "$0" .sh)
+    logs="$XK_LAB_LOGS/logs/$name" secrets="$XK_LAB_LOGS/secrets"
+    rm -rf "$logs"
+    mkdir -p "$logs" "$secrets"
+    chmod 700 "$secrets"
+    (umask 077; : >"$secrets/$name")
+    while IFS= read -r -d '' f; do
+        case $f in
+            *.log) cp "$f" "$logs/$(printf '%s' "${f#"$WORK"/}" | tr / _)" ;;
+            # Configs only (the daemon's ranges, the agent's remotes): status and stats
+            # JSON name a grant's secret by its label, which is no secret.
+            *.json) jq -r 'select(type == "object" and (has("ranges") or has("remotes")))
+                           | .. | objects | (.secret?, .key_base64?, .hmac_key_base64?) // empty' \
+                "$f" >>"$secrets/$name" 2>/dev/null ;;
+        esac
+    done < <(find "$WORK" -type f \( -name '*.log' -o -name '*.json' \) -print0 2>/dev/null)
+}
+
 finish() {
     local rc=$?  # an `exit 1` before the trap (e.g. the daemon did not start) must stay a failure
     stop_daemon
@@ -64,8 +90,9 @@ finish() {
     if [ "$FAILS" -ne 0 ]; then
         echo "--- daemon log"; cat "$WORK/daemon.log"
     fi
+    keep_logs
     rm -rf "$WORK"
-    echo "$((CHECKS - FAILS)) passed, $FAILS failed"
+    echo "$((CHECKS - FAILS)) passed, $FAILS failed${LAB_T0:+ in $(awk -v t0="$LAB_T0" '{ printf "%.1f", $1 - t0 }' /proc/uptime) s with the lab}"
     # An EXIT trap's status is ignored: exit explicitly, or a failed check would pass.
     exit $((FAILS == 0 && rc == 0 ? 0 : 1))
 }
@@ -174,6 +201,12 @@ rejected() { status_json | jq --arg r "$1" '[.interfaces[].queues[]?.rejected[$r
 active_grants() {
     gate_json | jq --arg a "${1:-}" \
         '[.authorized[] | select(.expired == false and ($a == "" or .source == $a))] | length'
+}
+
+# grants_from PREFIX: unexpired authorizations of sources whose address starts with PREFIX.
+grants_from() {
+    gate_json | jq --arg p "$1" \
+        '[.authorized[] | select(.expired == false and (.source | startswith($p)))] | length'
 }
 
 # xdp_mode_of IFACE: what status says runs on IFACE ("native", "generic", "not attached", …).

@@ -1,5 +1,6 @@
 #include "auth/memory_store.hpp"
 
+#include <algorithm>
 #include <tuple>
 
 namespace xk::auth {
@@ -31,6 +32,12 @@ std::vector<Entry> MemoryStore::list() const {
     std::vector<Entry> out;
     for (const auto &[k, v] : entries_) out.push_back({k.first, k.second, v});
     return out;
+}
+
+size_t MemoryStore::count(uint64_t now_ns) const {
+    std::lock_guard lock(mu_);
+    return std::count_if(entries_.begin(), entries_.end(),
+                         [now_ns](const auto &e) { return e.second.expires_ns > now_ns; });
 }
 
 std::vector<Entry> MemoryStore::sweep(uint64_t now_ns) {

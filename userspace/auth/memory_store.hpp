@@ -22,6 +22,8 @@ class MemoryStore : public AuthorizationStore {
     size_t revoke(const policy::Address &addr) override;
     std::vector<Entry> list() const override;
     std::vector<Entry> sweep(uint64_t now_ns) override;
+    // Counted in place: the base's list() copy is a dry run's summary hot spot.
+    size_t count(uint64_t now_ns) const override;
 
   private:
     using Key = std::pair<policy::Address, policy::PortRef>;

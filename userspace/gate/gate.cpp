@@ -94,6 +94,7 @@ void ensure_bpffs() {
     if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0) {
         throw GateError(std::string("/sys/fs/bpf: cannot mount bpffs: ") + std::strerror(errno));
     }
+    XK_INFO("/sys/fs/bpf: no bpffs mounted; mounted one (mode 0700) for the gate's pins");
 }
 
 std::unique_ptr<Gate> Gate::prepare(const GateOptions &options) {
@@ -245,6 +246,30 @@ void Gate::attach_dispatched(const GateOptions &options, const AttachPlan &plan)
 int Gate::join_dispatcher(const GateOptions &options, bool generic) {
     Skeleton ext = open_skeleton(options, layer_, pin_dir_);
     return dispatcher_add(ext->obj, ifindex_, generic);
+}
+
+std::string Gate::lost() const {
+    const int now = static_cast<int>(if_nametoindex(ifname_.c_str()));
+    if (now == 0) return ifname_ + ": the interface is gone (deleted or moved away)";
+    if (now != ifindex_) {
+        return ifname_ + ": the interface was deleted and recreated (ifindex " +
+               std::to_string(ifindex_) + " -> " + std::to_string(now) +
+               "): the new one is not gated";
+    }
+    bool ours;
+    if (dispatched_) {
+        OnInterface on = on_interface(ifindex_);
+        ours = std::any_of(on.components.begin(), on.components.end(), is_ours);
+    } else {  // this very program, by id: a program put in its place is not this gate
+        bpf_prog_info info{};
+        uint32_t len = sizeof(info);
+        ours = bpf_obj_get_info_by_fd(prog_fd(), &info, &len) == 0 &&
+               attached_program(ifindex_).id == info.id;
+    }
+    return ours ? ""
+                : ifname_ +
+                      ": the gate's XDP program is no longer attached (taken off or replaced by "
+                      "another tool): the interface is not gated";
 }
 
 namespace {

@@ -71,6 +71,10 @@ class Gate {
     const char *mode_name() const { return generic_ ? "generic" : "native"; }
     bool in_dispatcher() const { return dispatched_; }  // libxdp's, beside other programs
     const std::string &pin_dir() const { return pin_dir_; }
+    // "" while the program runs on the interface it was attached to; else what changed,
+    // naming the interface: deleted, deleted and recreated (a new ifindex, ungated), or
+    // the program taken off. Kernel queries only when the gate runs alone: once a second.
+    std::string lost() const;
 
   private:
     Gate() = default;

@@ -93,6 +93,12 @@ bool live(int64_t expires, int64_t now_unix) {
     return expires != kEmpty && now_unix <= expires;
 }
 
+int64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
 bool write_all(int fd, const uint8_t *p, size_t n) {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
@@ -143,9 +149,20 @@ ReplayCache::ReplayCache(std::string journal_path, int64_t retention_s, size_t c
     }
     for (size_t i = 0; i < kShards; ++i)
         shards_[i].slots = static_cast<Slot *>(slab_) + i * per_shard;
+    steady_origin_ = time(nullptr) - monotonic_ns() / 1000000000;
     if (path_.empty()) return;
-    load();
-    rewrite_journal();
+    load();  // an unreadable journal throws: starting without its digests would reopen them
+    try {
+        rewrite_journal();
+    } catch (const std::runtime_error &e) {
+        // A read-only or full state_dir: the gate still gates and plain knocks are judged;
+        // fko knocks are refused (journal_error) until a prune can write the journal again.
+        journal_failing_ = true;
+        XK_ERROR(
+            "%s (state_dir); fko knocks are refused (journal_error) until it can be written "
+            "(tried again each minute)",
+            e.what());
+    }
 }
 
 ReplayCache::~ReplayCache() {
@@ -153,9 +170,31 @@ ReplayCache::~ReplayCache() {
     if (slab_) munmap(slab_, slab_bytes_);
 }
 
-// The clock that decides what may be dropped: the caller's, held back by keep_live_at.
+// The clock that decides what may be dropped: the caller's, held back by keep_live_at and,
+// once guard_clock_steps was called, by the steady clock.
 int64_t ReplayCache::drop_clock(int64_t now_unix) const {
-    return std::min(now_unix, keep_live_at_.load(std::memory_order_relaxed));
+    int64_t t = std::min(now_unix, keep_live_at_.load(std::memory_order_relaxed));
+    return guard_steps_ ? std::min(t, steady_clock(now_unix)) : t;
+}
+
+// The wall clock as it would read had it never been stepped (+1: the two round apart). A
+// wall clock ahead of it may be stepped back later; once it has been ahead for a whole
+// retention, every entry made before the step has expired on both clocks and the step stands.
+int64_t ReplayCache::steady_clock(int64_t now_unix) const {
+    constexpr auto relaxed = std::memory_order_relaxed;
+    const int64_t mono = monotonic_ns();
+    const int64_t steady = steady_origin_.load(relaxed) + mono / 1000000000 + 1;
+    if (now_unix <= steady) {
+        if (ahead_since_ns_.load(relaxed) != INT64_MIN) ahead_since_ns_.store(INT64_MIN, relaxed);
+        return now_unix;
+    }
+    int64_t since = INT64_MIN;
+    if (ahead_since_ns_.compare_exchange_strong(since, mono, relaxed) ||
+        retention_s_ >= INT64_MAX / 1000000000 || mono - since < retention_s_ * 1000000000)
+        return steady;
+    steady_origin_.store(now_unix - mono / 1000000000, relaxed);
+    ahead_since_ns_.store(INT64_MIN, relaxed);
+    return now_unix;
 }
 
 // Keys are uniform bytes (a SHA-256 or a MAC; a short MAC's padding lies past byte 15): one
@@ -231,6 +270,7 @@ ReplayCache::Insert ReplayCache::insert(const spa::ReplayDigest &d, int64_t now_
 bool ReplayCache::journal(const spa::ReplayDigest &d, int64_t expires) {
     Record rec = make_record(d, expires);
     std::shared_lock lock(journal_mu_);  // journal_fd_ is swapped by rewrite_journal
+    if (journal_fd_ < 0) return false;   // never opened: said once at start
     ssize_t n = write(journal_fd_, &rec, sizeof(rec));
     if (n == static_cast<ssize_t>(sizeof(rec))) {
         if (journal_failing_.load(std::memory_order_relaxed) && journal_failing_.exchange(false))

@@ -9,7 +9,7 @@
 // ahead is still remembered when its window opens. Expired entries count as free slots.
 // Each insert is appended to a journal of framed, checksummed records, so a restart — even a
 // crash or a full disk — does not reopen the window; an insert that cannot be journaled is
-// refused.
+// refused (also when the journal could not be opened at start: a read-only state_dir).
 
 #include <array>
 #include <atomic>
@@ -62,6 +62,13 @@ class ReplayCache {
     // holds (pcap dry run). Default INT64_MAX: each caller's clock decides.
     void keep_live_at(int64_t unix_s) { keep_live_at_.store(unix_s, std::memory_order_relaxed); }
 
+    // For a cache judged by the wall clock as it runs (the daemon): an entry is dropped only
+    // once it expired by the wall clock and by a steady one (the wall clock at start plus
+    // the monotonic time since), so a wall clock stepped ahead and back again never drops a
+    // digest whose packet would be acceptable again. A step that stays for a whole
+    // retention is taken (every entry from before it has expired on both clocks by then).
+    void guard_clock_steps() { guard_steps_ = true; }
+
   private:
     struct Slot {
         spa::ReplayDigest digest;
@@ -85,6 +92,7 @@ class ReplayCache {
     int64_t load_legacy(const uint8_t *data, size_t len, int64_t now);
     void rewrite_journal();
     int64_t drop_clock(int64_t now_unix) const;
+    int64_t steady_clock(int64_t now_unix) const;
 
     std::string path_;
     int64_t retention_s_;
@@ -93,6 +101,9 @@ class ReplayCache {
     size_t slab_bytes_ = 0;
     int64_t wire_until_ = INT64_MIN;  // last second a pre-tag-key wire digest may be live
     std::atomic<int64_t> keep_live_at_{INT64_MAX};
+    bool guard_steps_ = false;
+    mutable std::atomic<int64_t> steady_origin_;              // wall - monotonic seconds, at start
+    mutable std::atomic<int64_t> ahead_since_ns_{INT64_MIN};  // monotonic; MIN: not ahead
     // Appends share it, a rewrite takes it alone: no record is lost to a rename.
     std::shared_mutex journal_mu_;
     int journal_fd_ = -1;

@@ -393,3 +393,69 @@ TEST(ReplayCacheTable, AnUntouchedTableCostsNoResidentMemory) {
     EXPECT_EQ(cache.prune(time(nullptr)), 0u);  // a sweep reads every slot, writes none
     EXPECT_LT(resident_kb() - before, 4096) << "KiB made resident by an empty cache";
 }
+
+// The daemon's clock guard: a wall clock stepped ahead (and later back) drops nothing early;
+// a step that stays for a whole retention is taken, so the cache never holds on for good.
+TEST(ReplayCacheClock, AWallClockSteppedAheadDropsNothingBeforeItsTime) {
+    ReplayCache cache("", 240);
+    cache.guard_clock_steps();
+    int64_t now = time(nullptr);
+    ASSERT_EQ(cache.insert(digest(1), now), Insert::added);
+    EXPECT_EQ(cache.prune(now + 3600), 1u);           // +1 h: kept
+    EXPECT_TRUE(cache.contains(digest(1), now + 5));  // stepped back: still a replay
+    EXPECT_EQ(cache.insert(digest(1), now + 5), Insert::present);
+}
+
+TEST(ReplayCacheClock, AStepThatStaysAWholeRetentionIsTaken) {
+    ReplayCache cache("", 1);  // a retention of 1 s: the test waits it out
+    cache.guard_clock_steps();
+    int64_t now = time(nullptr);
+    ASSERT_EQ(cache.insert(digest(1), now), Insert::added);
+    EXPECT_EQ(cache.prune(now + 3600), 1u);  // ahead since now: held
+    usleep(1100 * 1000);
+    EXPECT_EQ(cache.prune(now + 3601), 0u);  // ahead a whole retention: the step stands
+}
+
+TEST(ReplayCacheClock, WithoutTheGuardTheCallersClockDecides) {
+    ReplayCache cache("", 240);  // dry runs, tests: capture times, not the wall clock
+    int64_t now = time(nullptr);
+    ASSERT_EQ(cache.insert(digest(1), now), Insert::added);
+    EXPECT_EQ(cache.prune(now + 3600), 0u);
+}
+
+// A state_dir that cannot be written at start: the daemon still starts (its gates gate, plain
+// knocks are judged), the journal's digests are loaded, fko knocks are refused until a prune
+// can write the journal, and that is said once.
+TEST(ReplayJournal, AnUnwritableStateDirAtStartRefusesKnocksUntilWritable) {
+    if (geteuid() == 0) {
+        // root writes through a mode: make the folder really read-only with a bind mount.
+        TinyTmpfs fs;
+        if (!fs.mounted()) GTEST_SKIP() << "needs a private mount namespace";
+        std::string path = fs.file("replay.journal");
+        int64_t now = time(nullptr);
+        { ReplayCache(path, 240).insert(digest(1), now); }
+        std::string dir = std::filesystem::path(path).parent_path();
+        ASSERT_EQ(mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr), 0);
+        ASSERT_EQ(mount(nullptr, dir.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr),
+                  0);
+        testing::internal::CaptureStderr();
+        {
+            ReplayCache cache(path, 240);
+            EXPECT_TRUE(cache.contains(digest(1), now));  // loaded
+            EXPECT_EQ(cache.insert(digest(2), now), Insert::journal_error);
+            EXPECT_EQ(cache.insert(digest(3), now), Insert::journal_error);
+            EXPECT_EQ(cache.insert(digest(2), now), Insert::present);  // never accepted later
+            EXPECT_THROW(cache.prune(now), std::runtime_error);
+            ASSERT_EQ(umount2(dir.c_str(), 0), 0);  // writable again
+            EXPECT_EQ(cache.prune(now), 3u);
+            EXPECT_EQ(cache.insert(digest(4), now), Insert::added);
+        }
+        std::string log = testing::internal::GetCapturedStderr();
+        EXPECT_EQ(count(log, "journal_error"), 1u) << log;
+        EXPECT_EQ(count(log, "(state_dir)"), 1u) << log;
+        ReplayCache again(path, 240);
+        EXPECT_TRUE(again.contains(digest(4), now));
+        return;
+    }
+    GTEST_SKIP() << "needs root for a read-only bind mount";
+}
