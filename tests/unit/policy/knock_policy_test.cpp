@@ -446,6 +446,31 @@ TEST(FkoReplayShared, AReplayIsRefusedByEveryRangeSharingTheKey) {
     EXPECT_EQ(policy.check(fko_knock(pkt, 1001, "198.51.100.7")).reason, Reject::replay);
 }
 
+// A sniffed knock sent to another knock port, where a range (here on another interface's
+// port) holds the same key: the replay key names the wire, never the port, so it is refused.
+TEST(FkoReplayShared, AKnockAcceptedOnOnePortIsAReplayOnAnotherPort) {
+    for (const char *secret : {kSharedHmacKey, kSharedLegacyKey}) {
+        Config c = parse_config(std::string(R"({"interfaces": [{"name": "eth0"}],
+          "services": [{"name": "ssh", "port": "tcp/22"}],
+          "ranges": [
+            {"name": "a", "method": "fko", "port": 62201, "open": ["tcp/22"], "secrets": [)") +
+                                secret + R"(]},
+            {"name": "b", "method": "fko", "port": 62202, "open": ["tcp/22"], "secrets": [)" +
+                                secret + R"(]}]})");
+        ReplayCache replay("", KnockPolicy::replay_retention(c));
+        KnockPolicy policy(c, &replay);
+        const std::string pkt = shared_packet(c, 1000);
+        Knock on_b = fko_knock(pkt, 1000);
+        on_b.port = 62202;
+        const Decision first = policy.check(on_b);
+        ASSERT_TRUE(first.accepted()) << xk::spa::reject_name(first.reason) << " " << secret;
+        EXPECT_EQ(first.range_id, 1u);
+        EXPECT_EQ(policy.check(fko_knock(pkt, 1001)).reason, Reject::replay) << secret;
+        on_b.now = 1001;
+        EXPECT_EQ(policy.check(on_b).reason, Reject::replay) << secret;
+    }
+}
+
 TEST(FkoReplayShared, NoHmacPacketCutByItsPaddingIsRefusedBySecondRangeToo) {
     Config c = shared_key_config(kSharedLegacyKey);
     std::string error;

@@ -69,6 +69,13 @@ TEST(PlaintextOracle, FieldRulesAgreeWithLibfko) {
         {"user empty", with(base(), 1, ""), Expect::same, Reject::bad_user},
         {"user with colon", with(base(), 1, b64("a:b")), Expect::same, Reject::bad_user},
         {"user with slash", with(base(), 1, b64("a/b")), Expect::same, Reject::bad_user},
+        // Log injection: a name that would start a new log line or drive a terminal.
+        {"user with newline", with(base(), 1, b64("alice\nxdpknockd: authorized")),
+         Expect::same, Reject::bad_user},
+        {"user with carriage return", with(base(), 1, b64("alice\rbob")), Expect::same,
+         Reject::bad_user},
+        {"user with escape", with(base(), 1, b64("alice\x1b[2J")), Expect::same,
+         Reject::bad_user},
         {"user with space", with(base(), 1, b64("a b"))},
         {"user 48 bytes", with(base(), 1, b64(std::string(48, 'u')))},
         {"user 49 bytes", with(base(), 1, b64(std::string(49, 'u'))), Expect::same,
