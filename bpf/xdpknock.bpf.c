@@ -15,6 +15,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u8 xk_raw_ip = 0;                           /* frames start at the IP header */
 const volatile __u64 xk_flow_idle_ns = 7200ull * 1000000000; /* flow_idle_timeout */
 const volatile __u8 xk_wake = 1; /* 0: no wake host configured, no wake code at all */
+const volatile __u8 xk_seq = 1;  /* 0: no sequence range, no sequence code at all */
 
 /* A closing flow lives on this long: FIN like conntrack's FIN_WAIT/TIME_WAIT, so the
  * last ACKs and a half-closed peer's data pass; RST ends it almost at once. */
@@ -112,6 +113,39 @@ struct {
     __type(key, struct xk_wake_target);
     __type(value, __u32);
 } wake_targets SEC(".maps");
+
+/* Port-knock sequences (maps.h): which sequence ranges have a step on a (proto, port), the
+ * ranges' current sequences, each source's progress (LRU: a flood of spoofed first hits
+ * evicts the stalest progress, never anything else), and the completed sequences. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
+    __uint(max_entries, XK_SEQ_RANGES_MAX *XK_SEQ_STEPS_MAX);
+    __type(key, struct xk_seq_port_key);
+    __type(value, struct xk_seq_port);
+} seq_ports SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
+    __uint(max_entries, XK_SEQ_RANGES_MAX);
+    __type(key, __u32);
+    __type(value, struct xk_seq_range);
+} seq_ranges SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
+    __uint(max_entries, XK_SEQ_STATE_MAX);
+    __type(key, struct xk_seq_key);
+    __type(value, struct xk_seq_state);
+} seq_state SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
+    __uint(max_entries, XK_SEQ_RING_BYTES);
+} seq_events SEC(".maps");
 
 /* Each CPU's view of time, refreshed once a tick. The coarse clock (CLOCK_MONOTONIC as of
  * the last tick) costs half a hash lookup here and the exact one twice that; jiffies, which
@@ -422,6 +456,104 @@ static __always_inline void stamp_knock(struct xdp_md *ctx, struct xk_tick *t) {
     m->pad = 0;
 }
 
+/* What one sequence range made of a hit, ranked: a packet counts its best outcome. */
+enum seq_outcome { SEQ_MISS, SEQ_STEP, SEQ_LOST, SEQ_DONE };
+
+static __always_inline int seq_is(const struct xk_seq_step *s, const struct xk_pkt *p) {
+    return s->proto == p->l4proto && s->port == p->dport;
+}
+
+static __always_inline int seq_has(const struct xk_seq_range *r, __u32 nsteps,
+                                   const struct xk_pkt *p) {
+    for (__u32 i = 0; i < XK_SEQ_STEPS_MAX; i++) {
+        if (i >= nsteps) break;
+        if (seq_is(&r->steps[i], p)) return 1;
+    }
+    return 0;
+}
+
+static __always_inline void seq_start(struct xk_seq_key *k, __u64 now, __u32 generation) {
+    struct xk_seq_state s = {.first_ns = now, .next = 1, .generation = generation};
+    bpf_map_update_elem(&seq_state, k, &s, BPF_ANY);
+}
+
+/* The source completed range r: one event for userspace, which grants. Lost (ring full):
+ * the state stays one step short, so the last hit sent again completes it. */
+static __always_inline int seq_complete(const struct xk_seq_range *r, struct xk_seq_key *k,
+                                        const struct xk_pkt *p, int had_state) {
+    struct xk_seq_event *e = bpf_ringbuf_reserve(&seq_events, sizeof(*e), 0);
+    if (!e) return SEQ_LOST;
+    if (had_state) bpf_map_delete_elem(&seq_state, k);
+    e->time_ns = bpf_ktime_get_ns(); /* once per sequence: the exact time, for the log */
+    __builtin_memcpy(e->saddr, p->saddr, sizeof(e->saddr));
+    e->range_id = r->range_id;
+    e->generation = r->generation;
+    bpf_ringbuf_submit(e, 0);
+    return SEQ_DONE;
+}
+
+/* One sequence range's judgement of a hit (knockd's rules, minus its bugs): the expected
+ * step advances; the step just matched again is ignored (a retransmitted SYN must not
+ * reset); any other step of the sequence resets, to step one if it is the first. Progress older
+ * than the range's timeout, or made on a sequence since consumed (generation), counts as none.
+ * Noinline: one copy verified, not one per seq_ports slot. */
+static __noinline int seq_judge(__u32 seq_index, const struct xk_pkt *p, __u64 now) {
+    const struct xk_seq_range *r = bpf_map_lookup_elem(&seq_ranges, &seq_index);
+    if (!r) return SEQ_MISS;
+    __u32 nsteps = r->nsteps;
+    if (nsteps == 0 || nsteps > XK_SEQ_STEPS_MAX) return SEQ_MISS;
+    if (p->l4proto == IPPROTO_TCP && (p->tcp_flags & r->tcp_mask) != r->tcp_want) return SEQ_MISS;
+
+    struct xk_seq_key k = {.seq_index = seq_index};
+    __builtin_memcpy(k.addr, p->saddr, sizeof(k.addr));
+    struct xk_seq_state *s = bpf_map_lookup_elem(&seq_state, &k);
+    __u32 next = 0;
+    if (s && s->generation == r->generation && now <= s->first_ns + r->timeout_ns &&
+        s->next < nsteps)
+        next = s->next;
+    next &= XK_SEQ_STEPS_MAX - 1; /* < nsteps <= XK_SEQ_STEPS_MAX already: for the verifier */
+
+    if (seq_is(&r->steps[next], p)) {
+        if (next + 1 >= nsteps) return seq_complete(r, &k, p, s != 0);
+        if (next == 0)
+            seq_start(&k, now, r->generation);
+        else
+            s->next = next + 1; /* next > 0: s is live */
+        return SEQ_STEP;
+    }
+    if (next > 0 && seq_is(&r->steps[(next - 1) & (XK_SEQ_STEPS_MAX - 1)], p)) return SEQ_MISS;
+    if (seq_is(&r->steps[0], p)) {
+        seq_start(&k, now, r->generation);
+        return SEQ_STEP;
+    }
+    /* seq_ports lists every one-time line's ports: only the current sequence's reset. */
+    if (s && seq_has(r, nsteps, p)) bpf_map_delete_elem(&seq_state, &k);
+    return SEQ_MISS;
+}
+
+/* A hit on a sequence port: judged by every sequence range with a step there, then
+ * dropped whatever came of it, so a scan of the sequence ports shows them filtered. */
+static __always_inline int seq_hit(const struct xk_pkt *p) {
+    if (!xk_seq) return count(XK_CNT_SEQ_MISS, XDP_DROP); /* loaded without: still silent */
+    struct xk_seq_port_key key = {.port = p->dport, .proto = p->l4proto};
+    const struct xk_seq_port *sp = bpf_map_lookup_elem(&seq_ports, &key);
+    if (!sp) return count(XK_CNT_SEQ_MISS, XDP_DROP);
+    /* The tick's clock: timeouts are whole seconds, a tick (<= 10 ms) off is nothing. */
+    __u64 now = coarse_now();
+    int best = SEQ_MISS;
+    __u32 n = sp->nranges;
+    for (__u32 i = 0; i < XK_SEQ_PORT_RANGES; i++) {
+        if (i >= n) break;
+        int o = seq_judge(sp->seq_index[i], p, now);
+        if (o > best) best = o;
+    }
+    return count(best == SEQ_DONE   ? XK_CNT_SEQ_DONE
+                 : best == SEQ_LOST ? XK_CNT_SEQ_LOST
+                 : best == SEQ_STEP ? XK_CNT_SEQ_STEP
+                                    : XK_CNT_SEQ_MISS,
+                 XDP_DROP);
+}
+
 SEC("xdp")
 int xdpknock(struct xdp_md *ctx) {
     void *data = (void *)(long)ctx->data;
@@ -453,6 +585,9 @@ int xdpknock(struct xdp_md *ctx) {
     __u32 port_key = p.dport;
     struct xk_port *port = bpf_map_lookup_elem(&ports, &port_key);
     __u16 flags = port ? port->flags : 0;
+
+    /* Before the knock and protect paths: a sequence port is neither (config.cpp). */
+    if (flags & (p.l4proto == IPPROTO_UDP ? XK_PORT_SEQ_UDP : XK_PORT_SEQ_TCP)) return seq_hit(&p);
 
     if (p.l4proto == IPPROTO_UDP) {
         if (!(flags & XK_PORT_KNOCK_UDP)) return count(XK_CNT_UDP_PASS, XDP_PASS);

@@ -22,6 +22,10 @@
 #define XK_MAP_WAKE_LAST "wake_last"
 #define XK_MAP_WAKE_TARGETS "wake_targets"
 #define XK_MAP_AUTH_FILTER "auth_filter"
+#define XK_MAP_SEQ_PORTS "seq_ports"
+#define XK_MAP_SEQ_RANGES "seq_ranges"
+#define XK_MAP_SEQ_STATE "seq_state"
+#define XK_MAP_SEQ_EVENTS "seq_events"
 #define XK_MAX_QUEUES 64
 #define XK_PORTS_MAX 65536         /* the ports table: one entry per port number */
 #define XK_AUTH_MAX_ENTRIES 65536  /* default; the config's authorized_max sets it at load */
@@ -39,6 +43,8 @@ enum xk_port_flags {
     XK_PORT_KNOCK_UDP = 1 << 0,    /* UDP to it is a knock candidate for AF_XDP */
     XK_PORT_PROTECT_TCP = 1 << 1,  /* TCP SYNs to it need an authorization */
     XK_PORT_WAKE_BY_ADDR = 1 << 2, /* wake_targets[{daddr, port}] may name the wake host */
+    XK_PORT_SEQ_TCP = 1 << 3,      /* TCP to it is a sequence hit (seq_ports), then dropped */
+    XK_PORT_SEQ_UDP = 1 << 4,      /* UDP to it likewise */
 };
 
 /* xk_port.knock_shapes: the payload shapes a knock port's ranges accept. */
@@ -162,6 +168,64 @@ static __always_inline __u64 xk_filter_hash(__u64 source, __u8 proto, __u16 port
 #define XK_FILTER_BIT1(h) ((__u32)((h) >> 40) & 511)
 #define XK_FILTER_BIT2(h) ((__u32)((h) >> 49) & 511)
 
+/* Port-knock sequences (method "sequence", knockd's), judged here with per-source state.
+ * seq_ranges[i] is the i-th sequence range of the config; seq_ports[{proto, port}] lists
+ * the sequence ranges with a step there; seq_state[{source, i}] is how far a source got.
+ * A completed sequence is one seq_events record: userspace grants it through its store. */
+#define XK_SEQ_STEPS_MAX 16   /* steps in one sequence */
+#define XK_SEQ_RANGES_MAX 64  /* sequence ranges in a config */
+#define XK_SEQ_PORT_RANGES 8  /* sequence ranges sharing one (proto, port) */
+#define XK_SEQ_STATE_MAX 65536
+#define XK_SEQ_RING_BYTES (256 * 1024)
+
+struct xk_seq_step {
+    __u16 port; /* host byte order */
+    __u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+    __u8 pad;
+};
+
+struct xk_seq_range {
+    __u32 range_id;   /* index of the range in the config */
+    __u32 generation; /* bumped by userspace when a one-time sequence is consumed */
+    __u64 timeout_ns; /* first hit to last */
+    __u8 nsteps;      /* 0: the range takes no hits (every one-time sequence used) */
+    __u8 tcp_mask;    /* a TCP hit counts when (flags & tcp_mask) == tcp_want */
+    __u8 tcp_want;
+    __u8 pad[5];
+    struct xk_seq_step steps[XK_SEQ_STEPS_MAX];
+};
+
+struct xk_seq_port_key {
+    __u16 port; /* host byte order */
+    __u8 proto;
+    __u8 pad; /* always 0: part of the hash */
+};
+
+struct xk_seq_port {
+    __u32 nranges; /* valid entries of seq_index */
+    __u8 seq_index[XK_SEQ_PORT_RANGES]; /* indexes into seq_ranges */
+};
+
+/* seq_state key: the source as in authorized (IPv6 or IPv4-mapped, whole address). */
+struct xk_seq_key {
+    __u8 addr[16];
+    __u32 seq_index;
+};
+
+struct xk_seq_state {
+    __u64 first_ns;   /* CLOCK_MONOTONIC (the tick's coarse clock) of the sequence's first hit */
+    __u32 next;       /* steps matched so far: the index of the expected one */
+    __u32 generation; /* of the range when the first hit came: a consumed sequence restarts */
+};
+
+/* seq_events ring buffer record: a source completed a sequence. */
+struct xk_seq_event {
+    __u64 time_ns;    /* bpf_ktime_get_ns() of the last hit */
+    __u8 saddr[16];   /* IPv6 or IPv4-mapped */
+    __u32 range_id;   /* from seq_ranges */
+    __u32 generation; /* of the sequence completed: userspace grants only the current one */
+};
+
 /* Per-CPU decision counters; userspace names them in gate/counters.cpp. */
 enum xk_counter {
     XK_CNT_KNOCK_REDIRECT,  /* knock candidate handed to the queue's AF_XDP socket */
@@ -188,6 +252,10 @@ enum xk_counter {
     XK_CNT_TCP_DROP,        /* non-SYN to a protected port from outside any flow (scans) */
     XK_CNT_MAPPED_DROP,     /* IPv6 packet with an IPv4-mapped source (::ffff:0:0/96) */
     XK_CNT_KNOCK_FRAG_DROP, /* knock cut by IP fragmentation: it can never validate */
+    XK_CNT_SEQ_STEP,        /* sequence hit that started or advanced a source's sequence */
+    XK_CNT_SEQ_MISS,        /* sequence port hit that advanced nothing (reset, repeat, flags) */
+    XK_CNT_SEQ_DONE,        /* sequence completed: event sent to userspace */
+    XK_CNT_SEQ_LOST,        /* ... but the sequence ring buffer was full */
     XK_CNT__MAX,
 };
 

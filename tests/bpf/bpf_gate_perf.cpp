@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -116,6 +117,56 @@ void measureKnocks(LoadedGate &gate, const Options &o, std::vector<Row> &rows) {
                                    o.rounds));
     }
     gate.clearXsk(0);
+}
+
+// One run each of frames only a fresh source can send (a sequence's first hit, its
+// completion): the median of the kernel's per-run time, beside ARP measured the same way.
+Row measureOnce(const LoadedGate &gate, const std::string &name, uint32_t wantAction,
+                uint32_t counter, uint32_t sources, const std::function<Bytes(uint32_t)> &frame,
+                const std::function<void(uint32_t)> &before = {}) {
+    std::vector<double> kernel, arp;
+    uint32_t action = 0;
+    for (uint32_t i = 0; i < sources; i++) {
+        if (before) before(i);
+        arp.push_back(gate.run(gateCase("arp").frame).durationNs);
+        const LoadedGate::Run r = gate.run(frame(i));
+        if (r.err) throw std::runtime_error(name + ": bpf_prog_test_run_opts failed");
+        action = r.retval;
+        kernel.push_back(r.durationNs);
+    }
+    const double k = median(kernel), a = median(arp);
+    return {name, action, counter, action == wantAction, k, 0, a ? k / a : 0};
+}
+
+// Sequence hits on the catalog's "seq" range: a flood of one source's repeated first hit
+// (progress found, ignored), then fresh sources' first hits (progress written) and
+// completions (a ring buffer record), one run each.
+void measureSequences(LoadedGate &gate, const Options &o, std::vector<Row> &rows) {
+    auto seqFrame = [](uint32_t i, bool udp, uint16_t port) {
+        const std::string src =
+            "10.77." + std::to_string(i >> 8 & 255) + "." + std::to_string(i & 255);
+        PacketBuilder b = PacketBuilder().eth().ipv4(src, kV4Gateway);
+        return udp ? b.udp(40000, port).build() : b.tcp(40000, port, kTcpSyn).build();
+    };
+    const std::string repeat = "seq_repeat_first_step";
+    if (wanted(o, repeat))
+        rows.push_back(measure(gate, repeat, seqFrame(1u << 16, false, kSeqFirst), XDP_DROP,
+                               XK_CNT_SEQ_MISS, o.repeat, o.rounds));
+    const uint32_t sources = std::min<uint32_t>(o.repeat, 20000);
+    if (wanted(o, "seq_first_step"))
+        rows.push_back(measureOnce(gate, "seq_first_step", XDP_DROP, XK_CNT_SEQ_STEP, sources,
+                                   [&](uint32_t i) { return seqFrame(i, false, kSeqFirst); }));
+    if (wanted(o, "seq_done")) {
+        auto twoSteps = [&](uint32_t i) {
+            gate.run(seqFrame(i + sources, false, kSeqFirst));
+            gate.run(seqFrame(i + sources, true, kSeqMiddle));
+            if (i % 4096 == 0) gate.drainSeqEvents();  // keep the ring from filling
+        };
+        rows.push_back(measureOnce(
+            gate, "seq_done", XDP_DROP, XK_CNT_SEQ_DONE, sources,
+            [&](uint32_t i) { return seqFrame(i + sources, false, kSeqLast); }, twoSteps));
+        gate.drainSeqEvents();
+    }
 }
 
 // Grants for n distinct sources (tcp/22, an hour) through the production store.
@@ -240,6 +291,7 @@ int main(int argc, char **argv) {
             rows.push_back(measure(gate, c.name, c.frame, c.action, c.counter, o.repeat, o.rounds));
         }
         measureKnocks(gate, o, rows);
+        measureSequences(gate, o, rows);
         if (o.populate) measurePopulated(gate, o, rows, info);
     } catch (const std::exception &e) {
         std::cerr << "bpf_gate_perf: " << e.what() << " (needs root)\n";

@@ -23,6 +23,15 @@ std::string range(const std::string &name, const char *method, uint16_t port,
            std::to_string(port) + R"(, "open": ["tcp/22"], "secrets": [)" + secrets + "]}";
 }
 
+std::string sequenceRange() {
+    auto step = [](const char *proto, uint16_t port) {
+        return "\"" + std::string(proto) + "/" + std::to_string(port) + "\"";
+    };
+    return R"({"name": "seq", "method": "sequence", "sequence": [)" + step("tcp", kSeqFirst) +
+           ", " + step("udp", kSeqMiddle) + ", " + step("tcp", kSeqLast) +
+           R"(], "tcp_flags": "syn", "open": ["tcp/22"]})";
+}
+
 std::string ranges() {
     std::string plain;
     for (uint16_t len : kPlainLengths) plain += (plain.empty() ? "" : ", ") + plainSecret(len);
@@ -30,7 +39,7 @@ std::string ranges() {
            range("plain", "plain", kPlainPort, plain) + ", " +
            range("shared-fko", "fko", kSharedPort, kFkoSecret) + ", " +
            range("shared-plain", "plain", kSharedPort, plainSecret(kSharedPlainLength)) + ", " +
-           range("rate", "fko", kRatePort, kFkoSecret) + "]";
+           range("rate", "fko", kRatePort, kFkoSecret) + ", " + sequenceRange() + "]";
 }
 
 std::string services() {

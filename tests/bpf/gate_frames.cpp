@@ -19,8 +19,9 @@ namespace {
 
 std::vector<GateCase> buildCases() {
     std::vector<GateCase> all;
-    for (auto fixture : {fixtures::knockCases, fixtures::synCases, fixtures::tcpCases,
-                         fixtures::fragmentCases, fixtures::wakeCases, fixtures::otherCases}) {
+    for (auto fixture :
+         {fixtures::knockCases, fixtures::synCases, fixtures::tcpCases, fixtures::fragmentCases,
+          fixtures::wakeCases, fixtures::otherCases, fixtures::sequenceCases}) {
         std::vector<GateCase> cases = fixture();
         std::move(cases.begin(), cases.end(), std::back_inserter(all));
     }

@@ -35,6 +35,9 @@ inline constexpr uint16_t kDnsPort = 53;     // plain UDP
 inline constexpr uint16_t kWakePort = 8080;      // wakes kWakeHost
 inline constexpr uint16_t kWakeAddrPort = 8081;  // wakes kWakeAddrHost, only SYNs to kV4Gateway
 inline constexpr uint32_t kWakeHost = 1, kWakeAddrHost = 2;
+// The catalog's sequence range (method "sequence", tcp_flags "syn"): tcp/kSeqFirst,
+// udp/kSeqMiddle, tcp/kSeqLast, then it opens tcp/22.
+inline constexpr uint16_t kSeqFirst = 7000, kSeqMiddle = 7001, kSeqLast = 7002;
 
 inline constexpr std::string_view kV4Gateway = "198.51.100.1";
 inline constexpr std::string_view kV4AuthSsh = "192.0.2.10";      // tcp/22, live

@@ -349,14 +349,16 @@ TEST_F(GateUpgrade, GrantsBeyondASmallerMapAreCountedAsDropped) {
 
 TEST_F(GateLoader, EveryMapIsPinnedUnderItsSharedName) {
     auto g = Gate::attach(options());
-    for (const char *name : {XK_MAP_PORTS, XK_MAP_AUTHORIZED, XK_MAP_FLOWS, XK_MAP_XSKS,
-                             XK_MAP_KNOCK_BUCKETS, XK_MAP_COUNTERS, XK_MAP_WAKE_EVENTS,
-                             XK_MAP_WAKE_LAST, XK_MAP_WAKE_TARGETS, XK_MAP_AUTH_FILTER}) {
+    for (const char *name :
+         {XK_MAP_PORTS, XK_MAP_AUTHORIZED, XK_MAP_FLOWS, XK_MAP_XSKS, XK_MAP_KNOCK_BUCKETS,
+          XK_MAP_COUNTERS, XK_MAP_WAKE_EVENTS, XK_MAP_WAKE_LAST, XK_MAP_WAKE_TARGETS,
+          XK_MAP_AUTH_FILTER, XK_MAP_SEQ_PORTS, XK_MAP_SEQ_RANGES, XK_MAP_SEQ_STATE,
+          XK_MAP_SEQ_EVENTS}) {
         EXPECT_TRUE(std::filesystem::exists(pin(name))) << name;
     }
     EXPECT_EQ(std::distance(std::filesystem::directory_iterator(root_ + "/lo"),
                             std::filesystem::directory_iterator{}),
-              10);
+              14);
 }
 
 TEST_F(GateLoader, DetachRemovesProgramAndPins) {

@@ -17,6 +17,7 @@
 #include "catalog_world.hpp"
 #include "gate/pins.hpp"
 #include "gate/ports.hpp"
+#include "gate/sequences.hpp"
 #include "gate_frames.hpp"
 #include "policy/address.hpp"
 #include "xsk/xsk_socket.hpp"
@@ -119,6 +120,10 @@ LoadedGate &catalogGate(bool rawIp) {
 void LoadedGate::writeConfig(const policy::Config &config) {
     gate::write_ports(gate_->ports_fd(), config);
     gate::write_wake_targets(gate_->wake_targets_fd(), config);
+    std::vector<gate::SeqCurrent> current;
+    for (uint32_t id : gate::sequence_range_ids(config))
+        current.push_back(gate::initial_sequence(config.ranges[id]));
+    gate::write_sequences(*gate_, config, current);
 }
 
 void LoadedGate::installCatalogWorld() {
@@ -216,6 +221,50 @@ std::vector<xk_wake_event> LoadedGate::drainWakeEvents() {
     ring_buffer__free(rb);
     if (n < 0) fail("ring_buffer__consume", n);
     return out;
+}
+
+std::vector<xk_seq_event> LoadedGate::drainSeqEvents() {
+    std::vector<xk_seq_event> out;
+    auto collect = [](void *ctx, void *data, size_t size) {
+        if (size == sizeof(xk_seq_event)) {
+            auto *events = static_cast<std::vector<xk_seq_event> *>(ctx);
+            events->push_back(*static_cast<const xk_seq_event *>(data));
+        }
+        return 0;
+    };
+    ring_buffer *rb = ring_buffer__new(gate_->seq_events_fd(), collect, &out, nullptr);
+    if (!rb) fail("ring_buffer__new", errno);
+    int n = ring_buffer__consume(rb);
+    ring_buffer__free(rb);
+    if (n < 0) fail("ring_buffer__consume", n);
+    return out;
+}
+
+namespace {
+xk_seq_key seqKey(const Ipv6Addr &source, uint32_t seqIndex) {
+    xk_seq_key key{};
+    std::memcpy(key.addr, source.data(), sizeof(key.addr));
+    key.seq_index = seqIndex;
+    return key;
+}
+}  // namespace
+
+std::optional<xk_seq_state> LoadedGate::seqState(const Ipv6Addr &source, uint32_t seqIndex) const {
+    const xk_seq_key key = seqKey(source, seqIndex);
+    xk_seq_state value{};
+    if (bpf_map_lookup_elem(gate_->seq_state_fd(), &key, &value) != 0) return std::nullopt;
+    return value;
+}
+
+void LoadedGate::setSeqState(const Ipv6Addr &source, uint32_t seqIndex, const xk_seq_state &state) {
+    const xk_seq_key key = seqKey(source, seqIndex);
+    check("update seq_state", bpf_map_update_elem(gate_->seq_state_fd(), &key, &state, 0));
+}
+
+void LoadedGate::clearSeqState() {
+    const int fd = gate_->seq_state_fd();
+    xk_seq_key key{};
+    while (bpf_map_get_next_key(fd, nullptr, &key) == 0) bpf_map_delete_elem(fd, &key);
 }
 
 void LoadedGate::setFlow(const xk_flow_key &key, uint64_t expiresNs, bool closing) {

@@ -50,7 +50,8 @@ class LoadedGate {
     auth::Authorized &store() { return *store_; }
     auth::AuthFilter &filter() { return *filter_; }
 
-    // What the daemon writes from its config before attaching: ports and wake targets.
+    // What the daemon writes from its config before attaching: ports, wake targets and
+    // the sequence tables (each sequence range at its first sequence, generation 0).
     void writeConfig(const policy::Config &config);
     // Ports, grants and wake services the frame catalog (gate_frames.hpp) expects.
     void installCatalogWorld();
@@ -72,6 +73,13 @@ class LoadedGate {
     // Wake-on-LAN: a host's debounce slot, and the events the ring buffer holds (drained).
     void resetWakeDebounce(uint32_t host);
     std::vector<xk_wake_event> drainWakeEvents();
+
+    // Sequences: completions the ring buffer holds (drained), and a source's progress.
+    // Direct writes: progress older than any test may wait for.
+    std::vector<xk_seq_event> drainSeqEvents();
+    std::optional<xk_seq_state> seqState(const Ipv6Addr &source, uint32_t seqIndex) const;
+    void setSeqState(const Ipv6Addr &source, uint32_t seqIndex, const xk_seq_state &state);
+    void clearSeqState();
 
     // TCP flows to protected ports (saddr = the remote peer, as the gate keys them).
     // Direct writes: a seeded flow (gate/flow_seed) comes from live sockets, not a value.

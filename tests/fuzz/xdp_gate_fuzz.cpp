@@ -6,6 +6,8 @@
 //   - exactly one decision counter moves, by one, and it is the one this frame may get, as
 //     parse.h and the world (ports, grants, flows seen) say; it agrees with the XDP action;
 //   - only UDP to a knock port is ever redirected;
+//   - TCP or UDP to a sequence step port (the catalogue's "seq" range) is always dropped and
+//     counts one of the sequence counters, never a knock's or a pass;
 //   - a SYN (SYN && !ACK) to a protected port passes only if its source holds a live grant for
 //     that port (or every port), by parse.h and by a reading written apart (fuzz_frame.hpp);
 //     other TCP to it passes only with a grant or in a flow the gate let open;
@@ -121,7 +123,9 @@ World &world() {
         for (uint32_t p = 0; p < XK_PORTS_MAX; ++p)
             fresh->ports[p] = fresh->gates[0].gate->port(uint16_t(p));
         if (!(fresh->ports[kSshPort].flags & XK_PORT_PROTECT_TCP) ||
-            !(fresh->ports[kKnockPort].flags & XK_PORT_KNOCK_UDP)) {
+            !(fresh->ports[kKnockPort].flags & XK_PORT_KNOCK_UDP) ||
+            !(fresh->ports[kSeqFirst].flags & XK_PORT_SEQ_TCP) ||
+            !(fresh->ports[kSeqMiddle].flags & XK_PORT_SEQ_UDP)) {
             std::fprintf(stderr, "xdp_gate_fuzz: the catalogue world is not in the ports map\n");
             std::abort();
         }
@@ -141,6 +145,8 @@ constexpr Mask bit(uint32_t counter) {
 }
 constexpr Mask kWakeCounters =
     bit(XK_CNT_WAKE_EVENT) | bit(XK_CNT_WAKE_SUPPRESSED) | bit(XK_CNT_WAKE_LOST);
+constexpr Mask kSeqCounters =
+    bit(XK_CNT_SEQ_STEP) | bit(XK_CNT_SEQ_MISS) | bit(XK_CNT_SEQ_DONE) | bit(XK_CNT_SEQ_LOST);
 constexpr Mask kPassCounters = bit(XK_CNT_SYN_PASS) | bit(XK_CNT_TCP_PASS) | bit(XK_CNT_UDP_PASS) |
                                bit(XK_CNT_OTHER_PASS) | bit(XK_CNT_MALFORMED_PASS) |
                                bit(XK_CNT_FRAGMENT_PASS) | bit(XK_CNT_TCP_FLOW_PASS) |
@@ -195,6 +201,12 @@ Mask tcpMask(const GateUnderTest &g, const xk_port &port, const xk_pkt &p) {
     return m;
 }
 
+bool isSeqHit(const xk_port &port, const xk_pkt &p) {
+    return port.flags & (p.l4proto == IPPROTO_UDP   ? XK_PORT_SEQ_UDP
+                         : p.l4proto == IPPROTO_TCP ? XK_PORT_SEQ_TCP
+                                                    : 0);
+}
+
 // The counters this frame may move, by parse.h's reading and the world.
 Mask expectedMask(const World &w, const GateUnderTest &g, int r, const xk_pkt &p, const uint8_t *f,
                   size_t n) {
@@ -220,6 +232,7 @@ Mask expectedMask(const World &w, const GateUnderTest &g, int r, const xk_pkt &p
             return 0;
     }
     const xk_port &port = w.ports[p.dport];
+    if (isSeqHit(port, p)) return kSeqCounters;
     if (p.l4proto == IPPROTO_UDP)
         return port.flags & XK_PORT_KNOCK_UDP ? knockMask(g, port, p, f, n) : bit(XK_CNT_UDP_PASS);
     return p.l4proto == IPPROTO_TCP ? tcpMask(g, port, p) : 0;
@@ -274,6 +287,8 @@ void checkCounters(const World &w, const GateUnderTest &g, const Outcome &o, Mas
     if (o.action == XDP_REDIRECT && !(o.parse == XK_PARSE_OK && p.l4proto == IPPROTO_UDP &&
                                       (w.ports[p.dport].flags & XK_PORT_KNOCK_UDP)))
         violated("redirected, but not UDP to a knock port", g, o, f, n);
+    if (o.parse == XK_PARSE_OK && isSeqHit(w.ports[p.dport], p) && o.action != XDP_DROP)
+        violated("a packet to a sequence port was not dropped", g, o, f, n);
     const Mask wake = o.moved & kWakeCounters;
     if (wake && ((wake & (wake - 1)) || o.decision != XK_CNT_SYN_PASS ||
                  !(w.ports[p.dport].wake_host || (w.ports[p.dport].flags & XK_PORT_WAKE_BY_ADDR))))
@@ -331,8 +346,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     World &w = world();
     runOne(w, w.gates[data[0] & 1], data + 1, size - 1);
     if (++w.runs % 4096 == 0) {
-        // Keep the wake ring from staying full (wake_lost is allowed, but less telling).
-        for (auto &g : w.gates) g.gate->drainWakeEvents();
+        // Keep the wake and sequence rings from staying full (their _lost counters are
+        // allowed, but less telling).
+        for (auto &g : w.gates) {
+            g.gate->drainWakeEvents();
+            g.gate->drainSeqEvents();
+        }
     }
     return 0;
 }

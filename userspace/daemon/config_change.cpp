@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "methods/registry.hpp"
 #include "policy/knock_policy.hpp"
 
 namespace xk::daemon {
@@ -28,6 +29,19 @@ std::string retention_key(const policy::Config &next, int64_t replay_retention_s
             return "ranges[" + std::to_string(i) + "].proof_time";
     }
     return "config.ranges";
+}
+
+// The gate is loaded with its sequence code only when the config has a sequence range
+// (rodata, so the verifier prunes it otherwise): the first one added needs a new load.
+std::string sequence_key(const policy::Config &a, const policy::Config &b) {
+    auto first = [](const policy::Config &c) {
+        for (size_t i = 0; i < c.ranges.size(); ++i)
+            if (!methods::method_of(c.ranges[i]).judged_by_workers()) return i;
+        return c.ranges.size();
+    };
+    const size_t in_b = first(b);
+    if (first(a) < a.ranges.size() || in_b == b.ranges.size()) return "";
+    return "ranges[" + std::to_string(in_b) + "].method (the first sequence range)";
 }
 
 bool same_host(const policy::Host &a, const policy::Host &b) {
@@ -67,6 +81,7 @@ std::string restart_key(const policy::Config &running, const policy::Config &nex
     for (const auto &[key, same] : fixed) {
         if (!same) return key;
     }
+    if (std::string key = sequence_key(a, b); !key.empty()) return key;
     return retention_key(next, replay_retention_s);
 }
 

@@ -17,6 +17,7 @@
 #include "daemon/config_change.hpp"
 #include "daemon/guarded_interface.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/sequence_service.hpp"
 #include "log/log.hpp"
 #include "log/notify.hpp"
 #include "log/private_file.hpp"
@@ -40,6 +41,7 @@ struct Gateway {
     std::unique_ptr<policy::ReplayCache> replay;
     hooks::HookRunner hooks;  // ranges' commands; outlives the workers that queue them
     std::vector<std::unique_ptr<GuardedInterface>> ifaces;
+    std::unique_ptr<SequenceService> sequences;  // completed port-knock sequences -> grants
     ConfigPtr wake_config;  // what the wake service reads (kept while a reload leaves it)
     std::unique_ptr<wake::WakeService> wake;
     uint64_t reloads = 0;
@@ -82,12 +84,16 @@ void start(const GatewayOptions &options, Gateway &gw) {
             });
         gw.metrics->start();
     }
+    gw.sequences = std::make_unique<SequenceService>(config.state_dir);
     for (const auto &iface : config.interfaces) {
         gw.ifaces.push_back(std::make_unique<GuardedInterface>(gw.config, *gw.replay, iface,
-                                                               options.pin_root, &gw.hooks));
+                                                               options.pin_root, &gw.hooks,
+                                                               gw.sequences->currents(config)));
         if (gw.wake) gw.wake->watch(gw.ifaces.back()->wake_events_fd());
+        gw.sequences->watch(*gw.ifaces.back());
     }
     if (gw.wake) gw.wake->start();
+    gw.sequences->start();
 }
 
 // The snapshot for stats.json and the metrics endpoint.
@@ -155,14 +161,17 @@ Staged stage(const Gateway &gw, const ConfigPtr &next) {
 
 // Ports and wake targets of every gate; on a failure the running config's are written
 // back, so the gates and the workers never disagree.
+// Under the sequence service's hold(), so its ledger stands still.
 void write_maps(Gateway &gw, const policy::Config &next) {
     size_t done = 0;
     try {
-        for (; done < gw.ifaces.size(); ++done) gw.ifaces[done]->write_maps(next);
+        const auto sequences = gw.sequences->currents(next);
+        for (; done < gw.ifaces.size(); ++done) gw.ifaces[done]->write_maps(next, sequences);
     } catch (const std::exception &) {
+        const auto sequences = gw.sequences->currents(*gw.config);
         for (size_t i = 0; i <= done && i < gw.ifaces.size(); ++i) {
             try {
-                gw.ifaces[i]->write_maps(*gw.config);
+                gw.ifaces[i]->write_maps(*gw.config, sequences);
             } catch (const std::exception &e) {
                 XK_ERROR("%s: cannot restore the running config's ports: %s",
                          gw.ifaces[i]->name().c_str(), e.what());
@@ -221,9 +230,11 @@ Outcome reload(Gateway &gw, const GatewayOptions &options) {
     try {
         ConfigPtr next = read_next(gw, options.config_path);
         Staged staged = stage(gw, next);
+        auto held = gw.sequences->hold();  // no completion judged half-way through the swap
         write_maps(gw, *next);
         ConfigPtr before = gw.config;
         apply(gw, next, std::move(staged), options.verbose);
+        held.unlock();
         log_kept_grants(gw, *before);
         return {true, "config reloaded from " + options.config_path + ": " +
                           std::to_string(next->ranges.size()) + " range(s), " +
@@ -302,6 +313,7 @@ int run_gateway(const policy::Config &config, const GatewayOptions &options) {
     } catch (const std::exception &e) {
         XK_ERROR("%s", e.what());
         log::notify_status(std::string("start failed: ") + e.what());
+        if (gw.sequences) gw.sequences->stop();
         for (auto &i : gw.ifaces) i->stop();  // a failed start opens no gate it found or made
         return 1;
     }
@@ -325,6 +337,7 @@ int run_gateway(const policy::Config &config, const GatewayOptions &options) {
     }
     if (gw.metrics) gw.metrics->stop();
     if (gw.wake) gw.wake->stop();
+    gw.sequences->stop();
     for (auto &i : gw.ifaces) i->stop();
     std::error_code ec;
     for (const char *file : {"stats.json", kPidFile, kReloadStatusFile})

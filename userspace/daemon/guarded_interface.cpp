@@ -27,7 +27,9 @@ namespace {
 
 // Fills the maps between load and attach: ports, wake targets, and the connections that
 // are open now (so attaching the gate cuts no session).
-void fill_gate(gate::Gate &g, const policy::Config &config, const std::string &ifname) {
+void fill_gate(gate::Gate &g, const policy::Config &config, const std::string &ifname,
+               const std::vector<gate::SeqCurrent> &sequences) {
+    gate::write_sequences(g, config, sequences);  // before a port is flagged as a step
     gate::write_ports(g.ports_fd(), config);
     gate::write_wake_targets(g.wake_targets_fd(), config);
     auto seeded = gate::seed_flows(g.flows_fd(), config, config.flow_idle_timeout_s);
@@ -93,12 +95,15 @@ int claim_interface(const std::string &ifname) {
 
 GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
                                    policy::ReplayCache &replay, const policy::Interface &iface,
-                                   const std::string &pin_root, hooks::HookRunner *hooks)
+                                   const std::string &pin_root, hooks::HookRunner *hooks,
+                                   const std::vector<gate::SeqCurrent> &sequences)
     : name_(iface.name), claim_fd_(claim_interface(iface.name)), hooks_(hooks) {
     const policy::Config &config = *shared;
     gate::GateOptions options{iface.name, iface.mode, pin_root, config.authorized_max,
                               config.flow_idle_timeout_s};
-    gate_ = gate::Gate::attach(options, [&](gate::Gate &g) { fill_gate(g, config, iface.name); });
+    options.sequences = !gate::sequence_range_ids(config).empty();
+    gate_ = gate::Gate::attach(options,
+                               [&](gate::Gate &g) { fill_gate(g, config, iface.name, sequences); });
     auto store =
         std::make_unique<auth::Authorized>(gate_->authorized_fd(), auth::quotas_for(config));
     // The gate's pre-filter of this map: this store owns it (builds it, rebuilds it on sweep).
@@ -154,9 +159,16 @@ GuardedInterface::Staged GuardedInterface::prepare(
     return s;
 }
 
-void GuardedInterface::write_maps(const policy::Config &config) {
+void GuardedInterface::write_maps(const policy::Config &config,
+                                  const std::vector<gate::SeqCurrent> &sequences) {
+    gate::write_sequences(*gate_, config, sequences);  // before a port is flagged as a step
     gate::write_ports(gate_->ports_fd(), config);
     gate::write_wake_targets(gate_->wake_targets_fd(), config);
+}
+
+void GuardedInterface::write_sequence(uint32_t seq_index, uint32_t range_id,
+                                      const gate::SeqCurrent &current) {
+    gate::write_sequence(*gate_, seq_index, range_id, sink_->config().ranges[range_id], current);
 }
 
 void GuardedInterface::apply(Staged staged) {
@@ -166,17 +178,32 @@ void GuardedInterface::apply(Staged staged) {
 }
 
 void GuardedInterface::sweep() {
-    // One on_expire per grant, as fwknopd runs one close command: the entries a grant wrote
-    // share their source, range, secret and expiry.
+    std::vector<auth::Entry> gone = store_->sweep(monotonic_ns());
+    for (const auto &e : gone)
+        XK_INFO("%s: authorization of %s for %s expired", name_.c_str(),
+                policy::format_address(e.addr).c_str(), policy::format_port(e.port).c_str());
+    run_expire_hooks(gone);
+}
+
+size_t GuardedInterface::revoke(const policy::Address &source) {
+    std::vector<auth::Entry> held;
+    for (auto &e : store_->list())
+        if (e.addr == source) held.push_back(e);
+    const size_t n = store_->revoke(source);
+    run_expire_hooks(held);
+    return n;
+}
+
+// One on_expire per grant, as fwknopd runs one close command: the entries a grant wrote
+// share their source, range, secret and expiry.
+void GuardedInterface::run_expire_hooks(const std::vector<auth::Entry> &gone) {
+    if (!hooks_) return;
     std::map<std::tuple<std::array<uint8_t, 16>, uint32_t, uint32_t, uint64_t>,
              std::vector<std::string>>
         ended;
     const auto &ranges = sink_->config().ranges;
-    for (const auto &e : store_->sweep(monotonic_ns())) {
-        XK_INFO("%s: authorization of %s for %s expired", name_.c_str(),
-                policy::format_address(e.addr).c_str(), policy::format_port(e.port).c_str());
-        if (hooks_ && e.value.range_id < ranges.size() &&
-            !ranges[e.value.range_id].hooks.on_expire.empty())
+    for (const auto &e : gone) {
+        if (e.value.range_id < ranges.size() && !ranges[e.value.range_id].hooks.on_expire.empty())
             ended[{e.addr.bytes, e.value.range_id, e.value.secret_id, e.value.expires_ns}]
                 .push_back(policy::format_port(e.port));
     }

@@ -11,6 +11,7 @@
 #include "auth/authorized.hpp"
 #include "daemon/store_grant_sink.hpp"
 #include "gate/gate.hpp"
+#include "gate/sequences.hpp"
 #include "workers/worker_pool.hpp"
 
 namespace xk::daemon {
@@ -18,9 +19,11 @@ namespace xk::daemon {
 class GuardedInterface {
   public:
     // hooks: where the ranges' on_authorize / on_expire commands go (null: none run).
+    // sequences: what the gate's sequence ranges take at attach (SequenceService::currents).
     GuardedInterface(std::shared_ptr<const policy::Config> config, policy::ReplayCache &replay,
                      const policy::Interface &iface, const std::string &pin_root,
-                     hooks::HookRunner *hooks = nullptr);
+                     hooks::HookRunner *hooks = nullptr,
+                     const std::vector<gate::SeqCurrent> &sequences = {});
     ~GuardedInterface();
 
     // A reload, in steps that keep the old config whole until the last one:
@@ -33,7 +36,7 @@ class GuardedInterface {
         std::shared_ptr<const workers::WorkerPool::Generation> workers;
     };
     Staged prepare(std::shared_ptr<const policy::Config> next) const;
-    void write_maps(const policy::Config &config);
+    void write_maps(const policy::Config &config, const std::vector<gate::SeqCurrent> &sequences);
     void apply(Staged staged);
 
     // Stops the workers and leaves the gate attached and closed: only `xdpknock detach`
@@ -41,10 +44,20 @@ class GuardedInterface {
     void stop();
     // Deletes expired grants; each one's range runs its on_expire hook.
     void sweep();
+    // Ends every grant of source now (a revoke sequence), with their on_expire hooks.
+    // Returns the map entries removed.
+    size_t revoke(const policy::Address &source);
     const std::string &name() const { return name_; }
     // "" while the gate still runs on its interface; else why not (gate::Gate::lost).
     std::string lost() const { return gate_->lost(); }
     int wake_events_fd() const { return gate_->wake_events_fd(); }  // for wake::WakeService
+    // For SequenceService: completed sequences, a one-time range's next sequence, and the
+    // grant of a completion through the current sink.
+    int seq_events_fd() const { return gate_->seq_events_fd(); }
+    void write_sequence(uint32_t seq_index, uint32_t range_id, const gate::SeqCurrent &current);
+    spa::Reject grant(const policy::Knock &knock, const policy::Decision &d) {
+        return sink_->grant(knock, d);
+    }
     // For stats::collect: the gate's maps, and the workers (null once stopped).
     const gate::Gate &gate() const { return *gate_; }
     const workers::WorkerPool *pool() const { return pool_.get(); }
@@ -52,6 +65,7 @@ class GuardedInterface {
     const StoreGrantSink &sink() const { return *sink_; }
 
   private:
+    void run_expire_hooks(const std::vector<auth::Entry> &gone);
     void run_expire_hook(const std::array<uint8_t, 16> &addr, uint32_t range_id, uint32_t secret_id,
                          const std::vector<std::string> &ports) const;
 

@@ -51,6 +51,7 @@ Skeleton open_skeleton(const GateOptions &options, LinkLayer layer, const std::s
     if (!skel) throw GateError("cannot open the BPF object: " + errstr(errno));
     skel->rodata->xk_raw_ip = layer == LinkLayer::raw_ip;
     skel->rodata->xk_flow_idle_ns = uint64_t{options.flow_idle_s} * 1000000000ull;
+    skel->rodata->xk_seq = options.sequences;
     bpf_map__set_max_entries(skel->maps.authorized, options.authorized_max);
     // ~4 bytes per grant, so a full map keeps the strangers' filter reads sparse.
     bpf_map__set_max_entries(skel->maps.auth_filter, xk_filter_lines(options.authorized_max));
@@ -361,6 +362,18 @@ int Gate::wake_targets_fd() const {
 }
 int Gate::auth_filter_fd() const {
     return bpf_map__fd(skel_->maps.auth_filter);
+}
+int Gate::seq_ports_fd() const {
+    return bpf_map__fd(skel_->maps.seq_ports);
+}
+int Gate::seq_ranges_fd() const {
+    return bpf_map__fd(skel_->maps.seq_ranges);
+}
+int Gate::seq_state_fd() const {
+    return bpf_map__fd(skel_->maps.seq_state);
+}
+int Gate::seq_events_fd() const {
+    return bpf_map__fd(skel_->maps.seq_events);
 }
 
 }  // namespace xk::gate

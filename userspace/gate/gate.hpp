@@ -37,6 +37,10 @@ struct GateOptions {
     uint32_t authorized_max = XK_AUTH_MAX_ENTRIES;
     uint32_t flow_idle_s = 7200;
     LinkLayer layer = LinkLayer::ethernet;  // load() only: attach() reads it off the link
+    // false: the config has no sequence range, so the program is loaded without the
+    // sequence code (a packet to a port flagged as a step is then only dropped). Fixed for
+    // the program's life: a reload that adds the first sequence range needs a new load.
+    bool sequences = true;
 };
 
 class Gate {
@@ -66,6 +70,10 @@ class Gate {
     int wake_events_fd() const;   // ring buffer of xk_wake_event
     int wake_targets_fd() const;  // xk_wake_target -> host id
     int auth_filter_fd() const;   // the authorized map's Bloom filter (auth/auth_filter.hpp)
+    int seq_ports_fd() const;     // xk_seq_port_key -> xk_seq_port (gate/sequences.hpp)
+    int seq_ranges_fd() const;    // seq_index -> xk_seq_range
+    int seq_state_fd() const;     // xk_seq_key -> xk_seq_state: each source's progress
+    int seq_events_fd() const;    // ring buffer of xk_seq_event: completed sequences
     int ifindex() const { return ifindex_; }
     bool raw_ip() const { return layer_ == LinkLayer::raw_ip; }
     const char *mode_name() const { return generic_ ? "generic" : "native"; }

@@ -88,8 +88,10 @@ std::string change(const Shape &old, const Shape &now) {
 std::string why_not_carried(const std::string &name, const Shape &old, const Shape &now,
                             bool &lost) {
     lost = false;
-    if (name == XK_MAP_PORTS || name == XK_MAP_WAKE_TARGETS)
+    if (name == XK_MAP_PORTS || name == XK_MAP_WAKE_TARGETS || name == XK_MAP_SEQ_PORTS ||
+        name == XK_MAP_SEQ_RANGES)
         return "the config rewrites it at every start";
+    if (name == XK_MAP_SEQ_STATE) return "it holds sequences in progress only (seconds long)";
     if (old.type == BPF_MAP_TYPE_XSKMAP) return "it holds sockets, which register at every start";
     if (old.type == BPF_MAP_TYPE_RINGBUF) return "it holds events in flight only";
     lost = true;

@@ -1,6 +1,7 @@
 #include "gate/ports.hpp"
 
 #include <bpf/bpf.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,10 +18,29 @@ static_assert(sizeof(xk_knock_bucket) == 8, "xk_knock_bucket layout is shared wi
 static_assert(sizeof(xk_wake_target) == 20, "xk_wake_target layout is shared with BPF");
 static_assert(sizeof(xk_wake_event) == 56, "xk_wake_event layout is shared with BPF");
 
+namespace {
+
+// Every step a sequence range may expect (its sequence, every one-time line): the gate
+// sends those packets to the sequence judge and drops them.
+void add_sequence_steps(const policy::PortSequence &seq, std::vector<xk_port> &table) {
+    auto flag = [&](const policy::PortRef &s) {
+        table[s.port].flags |= s.proto == IPPROTO_UDP ? XK_PORT_SEQ_UDP : XK_PORT_SEQ_TCP;
+    };
+    for (const auto &s : seq.steps) flag(s);
+    for (const auto &line : seq.one_time)
+        for (const auto &s : line) flag(s);
+}
+
+}  // namespace
+
 std::vector<xk_port> port_table(const policy::Config &config) {
     std::vector<xk_port> table(XK_PORTS_MAX);
     const uint64_t interval = 1'000'000'000u / config.knock_rate.per_source_pps;
     for (const auto &r : config.ranges) {
+        if (!methods::method_of(r).judged_by_workers()) {
+            add_sequence_steps(r.sequence, table);  // no knock port: steps the gate judges
+            continue;
+        }
         xk_port &e = table[r.port];
         e.flags |= XK_PORT_KNOCK_UDP;
         e.rate_interval_ns = static_cast<uint32_t>(interval);

@@ -1,6 +1,6 @@
 #pragma once
-// Fills the gate's ports map from the config: knock ports with their pre-filter, and
-// protected services.
+// Fills the gate's ports map from the config: knock ports with their pre-filter,
+// protected services, and sequence steps (gate/sequences.hpp fills their tables).
 
 #include <utility>
 #include <vector>

@@ -18,12 +18,18 @@
 
 namespace xk::methods {
 
-// One secret's object in the config file, as its method reads it. Every getter throws
-// policy::ConfigError("<secret path>.<key>: <problem>"), so methods never see JSON.
+// One object in the config file (a secret, or a range for its method's own keys), as its
+// method reads it. Every getter throws policy::ConfigError("<path>.<key>: <problem>"), so
+// methods never see JSON.
 class SecretFields {
   public:
     virtual void only_keys(std::initializer_list<const char *> keys) const = 0;
+    virtual bool has(const char *key) const = 0;
     virtual std::string text(const char *key, const std::string &fallback, bool required) const = 0;
+    virtual uint64_t number(const char *key, uint64_t fallback, uint64_t min,
+                            uint64_t max) const = 0;
+    virtual bool flag(const char *key, bool fallback) const = 0;
+    virtual std::vector<std::string> texts(const char *key, bool required) const = 0;
     // Bytes given as text_key (its UTF-8) or b64_key (base64), never both.
     virtual std::vector<uint8_t> bytes(const char *text_key, const char *b64_key,
                                        bool required) const = 0;
@@ -54,6 +60,13 @@ class KnockMethod {
     // The config's "method" value.
     virtual std::string_view name() const = 0;
 
+    // Whether workers judge the range's knocks: UDP datagrams to its "port", checked against
+    // its "secrets". False for a method the gate judges itself (sequence): such a range has
+    // neither key, and parse_range gives it one secret that names it in logs and stats.
+    virtual bool judged_by_workers() const { return true; }
+    // Config load: the range keys only this method reads, and their parse into r.
+    virtual std::vector<const char *> range_keys() const { return {}; }
+    virtual void parse_range(const SecretFields &, policy::Range &) const {}
     // Config load: one secret of a range of this method (keys, validation).
     virtual policy::Secret parse_secret(const SecretFields &fields) const = 0;
     // Config load: what the operator should hear about a range ("range <name>: …").

@@ -8,6 +8,7 @@ namespace xk::methods {
 // Each defined in its method's file.
 const KnockMethod &plain_method();
 const KnockMethod &fko_method();
+const KnockMethod &sequence_method();
 
 namespace {
 
@@ -20,6 +21,7 @@ struct Entry {
 constexpr Entry kMethods[] = {
     {policy::Method::plain, plain_method},
     {policy::Method::fko, fko_method},
+    {policy::Method::sequence, sequence_method},
 };
 
 }  // namespace

@@ -78,35 +78,9 @@ RangeHooks parse_hooks(const json &j, const std::string &path) {
     return h;
 }
 
-Range parse_range(const json &j, const std::string &path, const std::vector<Service> &services) {
-    only_keys(j, path,
-              {"name", "method", "port", "timeout", "sources", "open", "secrets", "proof_ip",
-               "proof_time", "max_client_timeout", "max_sources", "hooks"});
-    Range r;
-    r.name = get_string(j, path, "name", "", true);
-    std::string method = get_string(j, path, "method", "", true);
-    if (!methods::find_method(method, r.method)) {
-        fail(path + ".method", "must be " + methods::method_names() + ", not \"" + method + "\"");
-    }
-    r.port = static_cast<uint16_t>(get_uint(j, path, "port", 62201, 1, 65535));
-    r.timeout_s = static_cast<uint32_t>(get_uint(j, path, "timeout", 30, 1, 86400));
-    r.proof_ip = get_bool(j, path, "proof_ip", false);
-    r.proof_time_s = static_cast<uint32_t>(get_uint(j, path, "proof_time", 120, 0, 86400));
-    r.max_client_timeout_s =
-        static_cast<uint32_t>(get_uint(j, path, "max_client_timeout", 300, 1, 65536));
-    // 0 until assign_quotas: absent means "a fair share".
-    r.max_sources = static_cast<uint32_t>(get_uint(j, path, "max_sources", 0, 1, kAuthorizedMax));
-
-    const json &sources = get_array(j, path, "sources", false);
-    for (size_t i = 0; i < sources.size(); ++i) {
-        std::string p = path + ".sources[" + std::to_string(i) + "]";
-        if (!sources[i].is_string()) fail(p, "must be a CIDR string");
-        auto cidr = parse_cidr(sources[i].get<std::string>());
-        if (!cidr) fail(p, "is not an IPv4/IPv6 address or CIDR");
-        r.sources.push_back(*cidr);
-    }
-    if (r.sources.empty()) r.sources.push_back(*parse_cidr("::/0"));
-
+std::vector<PortRef> parse_open(const json &j, const std::string &path,
+                                const std::vector<Service> &services) {
+    std::vector<PortRef> out;
     const json &open = get_array(j, path, "open", true);
     if (open.empty()) fail(path + ".open", "must list at least one proto/port or \"*\"");
     for (size_t i = 0; i < open.size(); ++i) {
@@ -123,10 +97,18 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
                                          [&](const Service &s) { return s.port == ref; });
         if (!guarded)
             fail(p, format_port(ref) + " is not a protected service (add it to services)");
-        r.open.push_back(ref);
+        out.push_back(ref);
     }
+    return out;
+}
 
-    r.hooks = parse_hooks(j, path);
+// The keys of a range whose knocks workers judge: its knock port, secrets and fko window.
+void parse_worker_keys(const json &j, const std::string &path, Range &r) {
+    r.port = static_cast<uint16_t>(get_uint(j, path, "port", 62201, 1, 65535));
+    r.proof_ip = get_bool(j, path, "proof_ip", false);
+    r.proof_time_s = static_cast<uint32_t>(get_uint(j, path, "proof_time", 120, 0, 86400));
+    r.max_client_timeout_s =
+        static_cast<uint32_t>(get_uint(j, path, "max_client_timeout", 300, 1, 65536));
     const json &secrets = get_array(j, path, "secrets", true);
     if (secrets.empty()) fail(path + ".secrets", "needs at least one secret");
     const methods::KnockMethod &m = methods::method_of(r);
@@ -134,7 +116,78 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
         std::string p = path + ".secrets[" + std::to_string(i) + "]";
         r.secrets.push_back(m.parse_secret(JsonSecretFields(secrets[i], p)));
     }
+}
+
+Range parse_range(const json &j, const std::string &path, const std::vector<Service> &services) {
+    Range r;
+    std::string method = get_string(j, path, "method", "", true);
+    if (!methods::find_method(method, r.method)) {
+        fail(path + ".method", "must be " + methods::method_names() + ", not \"" + method + "\"");
+    }
+    const methods::KnockMethod &m = methods::method_of(r);
+    std::vector<const char *> keys = {"name", "method",      "timeout", "sources",
+                                      "open", "max_sources", "hooks"};
+    if (m.judged_by_workers())
+        keys.insert(keys.end(),
+                    {"port", "secrets", "proof_ip", "proof_time", "max_client_timeout"});
+    for (const char *k : m.range_keys()) keys.push_back(k);
+    only_keys(j, path, keys);
+
+    r.name = get_string(j, path, "name", "", true);
+    r.timeout_s = static_cast<uint32_t>(get_uint(j, path, "timeout", 30, 1, 86400));
+    // 0 until assign_quotas: absent means "a fair share".
+    r.max_sources = static_cast<uint32_t>(get_uint(j, path, "max_sources", 0, 1, kAuthorizedMax));
+    const json &sources = get_array(j, path, "sources", false);
+    for (size_t i = 0; i < sources.size(); ++i) {
+        std::string p = path + ".sources[" + std::to_string(i) + "]";
+        if (!sources[i].is_string()) fail(p, "must be a CIDR string");
+        auto cidr = parse_cidr(sources[i].get<std::string>());
+        if (!cidr) fail(p, "is not an IPv4/IPv6 address or CIDR");
+        r.sources.push_back(*cidr);
+    }
+    if (r.sources.empty()) r.sources.push_back(*parse_cidr("::/0"));
+    r.hooks = parse_hooks(j, path);
+    if (m.judged_by_workers()) parse_worker_keys(j, path, r);
+    m.parse_range(JsonSecretFields(j, path), r);
+    if (!r.sequence.revoke) {
+        r.open = parse_open(j, path, services);
+    } else if (j.contains("open")) {
+        fail(path + ".open", "a revoke sequence opens nothing: it ends its source's grants");
+    }
     return r;
+}
+
+// What the gate's sequence tables hold (maps.h): a sequence step is a port no one else
+// uses, since the gate drops every packet to it.
+void check_sequences(const Config &c) {
+    std::vector<std::pair<PortRef, size_t>> uses;  // step -> sequence ranges with it
+    size_t sequences = 0;
+    for (size_t i = 0; i < c.ranges.size(); ++i) {
+        const Range &r = c.ranges[i];
+        if (methods::method_of(r).judged_by_workers()) continue;
+        const std::string path = "ranges[" + std::to_string(i) + "].sequence";
+        if (++sequences > XK_SEQ_RANGES_MAX)
+            fail(path, "at most " + std::to_string(XK_SEQ_RANGES_MAX) + " sequence ranges");
+        std::vector<PortRef> steps = r.sequence.steps;
+        for (const auto &s : r.sequence.one_time) steps.insert(steps.end(), s.begin(), s.end());
+        std::vector<PortRef> mine;
+        for (const PortRef &s : steps) {
+            if (std::find(mine.begin(), mine.end(), s) != mine.end()) continue;
+            mine.push_back(s);
+            for (const Service &svc : c.services)
+                if (svc.port == s)
+                    fail(path, format_port(s) + " is the protected service " + svc.name);
+            for (const Range &o : c.ranges)
+                if (s.proto == 17 && methods::method_of(o).judged_by_workers() && o.port == s.port)
+                    fail(path, format_port(s) + " is the knock port of range " + o.name);
+            auto it =
+                std::find_if(uses.begin(), uses.end(), [&](const auto &u) { return u.first == s; });
+            if (it == uses.end()) it = uses.insert(uses.end(), {s, 0});
+            if (++it->second > XK_SEQ_PORT_RANGES)
+                fail(path, format_port(s) + " is a step of more than " +
+                               std::to_string(XK_SEQ_PORT_RANGES) + " sequence ranges");
+        }
+    }
 }
 
 // Every range gets a quota of map entries, and together they fit the map: a range that
@@ -227,6 +280,32 @@ std::vector<std::string> config_warnings(const Config &config) {
 std::string format_port(const PortRef &p) {
     if (p.proto == 0) return "*";
     return std::string(p.proto == 6 ? "tcp/" : "udp/") + std::to_string(p.port);
+}
+
+std::vector<PortRef> parse_knockd_sequence(std::string_view text) {
+    std::vector<PortRef> steps;
+    while (!text.empty()) {
+        const size_t comma = text.find(',');
+        std::string_view hit = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        while (!hit.empty() && (hit.front() == ' ' || hit.front() == '\t')) hit.remove_prefix(1);
+        while (!hit.empty() && (hit.back() == ' ' || hit.back() == '\t')) hit.remove_suffix(1);
+        const size_t colon = hit.find(':');
+        std::string proto =
+            colon == std::string_view::npos ? "tcp" : std::string(hit.substr(colon + 1));
+        for (char &c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const PortRef ref = parse_port_ref(proto + "/" + std::string(hit.substr(0, colon)));
+        if (ref.proto == 0) throw ConfigError("\"*\" is not a sequence step");
+        steps.push_back(ref);
+    }
+    if (steps.empty()) throw ConfigError("an empty sequence");
+    return steps;
+}
+
+std::string format_sequence(const std::vector<PortRef> &steps) {
+    std::string out;
+    for (const auto &s : steps) out += (out.empty() ? "" : ",") + format_port(s);
+    return out;
 }
 
 PortRef parse_port_ref(std::string_view text) {
@@ -362,6 +441,7 @@ Config parse_config(std::string_view json_text) {
     for (size_t i = 0; i < ranges.size(); ++i)
         c.ranges.push_back(parse_range(ranges[i], "ranges[" + std::to_string(i) + "]", c.services));
     unique_names(c.ranges, "ranges");
+    check_sequences(c);
     assign_quotas(c);
     return c;
 }

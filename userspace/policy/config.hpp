@@ -18,7 +18,7 @@ namespace xk::policy {
 
 // A range's knock method: an id only. What each one does lives behind methods::KnockMethod
 // (userspace/methods); methods/registry.cpp maps the ids and the config's names to them.
-enum class Method { plain, fko };
+enum class Method { plain, fko, sequence };
 enum class XdpMode { automatic, native, generic };
 
 // proto 0 / port 0 means "every protected port".
@@ -43,6 +43,23 @@ struct RangeHooks {
     bool empty() const { return on_authorize.empty() && on_expire.empty(); }
 };
 
+// A knockd-style port sequence (method "sequence"), judged in the gate's XDP program: a
+// source that hits the steps in order within timeout_s is granted the range's ports.
+struct PortSequence {
+    std::vector<PortRef> steps;  // "sequence"; empty when one_time holds the sequences
+    uint32_t timeout_s = 25;     // "seq_timeout": from the first hit to the last (knockd's default)
+    // "tcp_flags" (knockd's tcpflags): a TCP hit counts when (flags & mask) == want; 0/0
+    // counts every TCP packet, as knockd does without tcpflags.
+    uint8_t tcp_flags_mask = 0, tcp_flags_want = 0;
+    // "one_time_sequences": a file of sequences, one a line, each good for one grant; the
+    // first unused one is the range's sequence (the daemon persists which are used).
+    std::string one_time_file;
+    std::vector<std::vector<PortRef>> one_time;
+    // "revoke": completing the sequence ends every grant its source holds here, at once
+    // (knockd's close door, which deletes the rule its open door added). Opens nothing.
+    bool revoke = false;
+};
+
 struct Range {
     std::string name;
     Method method{};  // plain when unset
@@ -59,6 +76,7 @@ struct Range {
     // share sized so no range can take the whole map.
     uint32_t max_sources = 0;
     RangeHooks hooks;
+    PortSequence sequence;  // method "sequence" only
 };
 
 // A host behind the gateway that sleeps until an authorized SYN wants one of its services
@@ -134,6 +152,9 @@ class ConfigError : public std::runtime_error {
 
 std::string format_port(const PortRef &p);
 PortRef parse_port_ref(std::string_view text);  // "tcp/22", "udp/53", "*"; throws
+// knockd's spelling of a sequence: "7000,8000:udp,9000" (tcp when no :proto). Throws.
+std::vector<PortRef> parse_knockd_sequence(std::string_view text);
+std::string format_sequence(const std::vector<PortRef> &steps);  // "tcp/7000,udp/8000"
 
 // Map entries one source of the range can take, as its method counts them: one per open
 // port, or for an fko range opening "*", one per protected service (the ports a client may

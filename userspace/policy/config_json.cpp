@@ -52,7 +52,7 @@ json parse_json(std::string_view text, const std::string &what) {
     throw ConfigError(path + ": " + problem);
 }
 
-void only_keys(const json &obj, const std::string &path, std::initializer_list<const char *> keys) {
+void only_keys(const json &obj, const std::string &path, std::span<const char *const> keys) {
     if (!obj.is_object()) fail(path, "must be an object");
     for (const auto &item : obj.items()) {
         const std::string &k = item.key();  // not a structured binding: clang 14 (fuzz build)

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +31,11 @@ TextPosition text_position(std::string_view text, size_t offset);
 json parse_json(std::string_view text, const std::string &what);
 
 [[noreturn]] void fail(const std::string &path, const std::string &problem);
-void only_keys(const json &obj, const std::string &path, std::initializer_list<const char *> keys);
+void only_keys(const json &obj, const std::string &path, std::span<const char *const> keys);
+inline void only_keys(const json &obj, const std::string &path,
+                      std::initializer_list<const char *> keys) {
+    only_keys(obj, path, std::span<const char *const>(keys.begin(), keys.size()));
+}
 std::string get_string(const json &obj, const std::string &path, const char *key,
                        const std::string &fallback, bool required = false);
 uint64_t get_uint(const json &obj, const std::string &path, const char *key, uint64_t fallback,

@@ -13,7 +13,8 @@ using spa::Reject;
 KnockPolicy::KnockPolicy(const Config &config, ReplayCache *replay)
     : config_(config), replay_(replay) {
     for (uint32_t i = 0; i < config.ranges.size(); ++i)
-        by_port_.emplace_back(config.ranges[i].port, i);
+        if (methods::method_of(config.ranges[i]).judged_by_workers())
+            by_port_.emplace_back(config.ranges[i].port, i);
     std::stable_sort(by_port_.begin(), by_port_.end(),
                      [](const auto &a, const auto &b) { return a.first < b.first; });
     for (const Range &range : config.ranges) {

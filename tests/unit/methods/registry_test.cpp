@@ -44,7 +44,7 @@ TEST(MethodRegistry, ARangeIsJudgedByTheMethodItsConfigNames) {
 }
 
 TEST(MethodRegistry, AnUnknownMethodIsRefusedNamingEveryKnownOne) {
-    EXPECT_EQ(xk::methods::method_names(), "\"plain\" or \"fko\"");
+    EXPECT_EQ(xk::methods::method_names(), "\"plain\", \"fko\" or \"sequence\"");
     try {
         xk::policy::parse_config(R"({
           "interfaces": [{"name": "eth0"}], "services": [{"name": "ssh", "port": "tcp/22"}],
@@ -52,6 +52,7 @@ TEST(MethodRegistry, AnUnknownMethodIsRefusedNamingEveryKnownOne) {
                       "secrets": [{"label": "s", "secret": "x"}]}]})");
         FAIL() << "accepted";
     } catch (const xk::policy::ConfigError &e) {
-        EXPECT_STREQ(e.what(), "ranges[0].method: must be \"plain\" or \"fko\", not \"gpg\"");
+        EXPECT_STREQ(e.what(),
+                     "ranges[0].method: must be \"plain\", \"fko\" or \"sequence\", not \"gpg\"");
     }
 }

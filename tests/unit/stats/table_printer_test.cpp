@@ -20,6 +20,7 @@ TEST(StatsTable, KnownSnapshotRendersTheExpectedTable) {
         "    fragment_drop=0 fragment_pass=0 ipv6_ext_drop=0 knock_byte_drop=0\n"
         "    knock_frag_drop=0 knock_len_drop=0 knock_no_socket=0 knock_rate_drop=0\n"
         "    knock_redirect=12 malformed_pass=0 mapped_drop=0 other_pass=0\n"
+        "    seq_done=0 seq_lost=0 seq_miss=0 seq_step=0\n"
         "    syn_drop=7 syn_expired=0 syn_pass=0 tcp_drop=0\n"
         "    tcp_flow_pass=0 tcp_grant_pass=0 tcp_pass=0 udp_pass=0\n"
         "    vlan_deep_drop=0 wake_event=0 wake_lost=0 wake_suppressed=0\n"

@@ -1,0 +1,119 @@
+#include "daemon/sequence_service.hpp"
+
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+#include "daemon/guarded_interface.hpp"
+#include "log/log.hpp"
+#include "methods/registry.hpp"
+
+namespace xk::daemon {
+
+static_assert(sizeof(xk_seq_event) == 32, "xk_seq_event layout is shared with BPF");
+
+SequenceService::SequenceService(const std::string &state_dir)
+    : ledger_(state_dir + "/one_time_sequences.json") {}
+
+SequenceService::~SequenceService() {
+    stop();
+    if (rb_) ring_buffer__free(rb_);
+}
+
+void SequenceService::watch(GuardedInterface &iface) {
+    rings_.push_back(std::make_unique<Ring>(Ring{this, &iface}));
+    ifaces_.push_back(&iface);
+    const int fd = iface.seq_events_fd();
+    int err =
+        rb_ ? ring_buffer__add(rb_, fd, on_record, rings_.back().get())
+            : ((rb_ = ring_buffer__new(fd, on_record, rings_.back().get(), nullptr)) ? 0 : -errno);
+    if (err)
+        throw std::runtime_error(iface.name() + ": seq_events ring buffer: " + std::strerror(-err));
+}
+
+void SequenceService::start() {
+    if (!rb_ || thread_.joinable()) return;
+    thread_ = std::thread([this] {
+        while (!stop_) {
+            int n = ring_buffer__poll(rb_, 200);  // the timeout bounds how long stop waits
+            if (n < 0 && n != -EINTR) XK_ERROR("seq_events: poll: %s", std::strerror(-n));
+        }
+    });
+}
+
+void SequenceService::stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+}
+
+int SequenceService::on_record(void *ctx, void *data, size_t size) {
+    if (size < sizeof(xk_seq_event)) return 0;
+    xk_seq_event e;
+    std::memcpy(&e, data, sizeof(e));
+    auto *ring = static_cast<Ring *>(ctx);
+    std::lock_guard lock(ring->service->mu_);
+    ring->service->on_event(*ring->iface, e);
+    return 0;
+}
+
+// Marks the sequence used and moves every gate to the next line, before the grant: a crash
+// in between costs the client a knock, never revives a sequence.
+bool SequenceService::consume_one_time(const policy::Config &config, uint32_t range_id,
+                                       uint32_t generation) {
+    const policy::Range &range = config.ranges[range_id];
+    std::string err;
+    if (!ledger_.consume(range, generation, err)) {
+        if (!err.empty())
+            XK_ERROR("range %s: cannot record a used one-time sequence (%s): not granted",
+                     range.name.c_str(), err.c_str());
+        return false;  // empty err: that sequence was used already (two sources raced)
+    }
+    const gate::SeqCurrent next = ledger_.current(range);
+    const auto ids = gate::sequence_range_ids(config);
+    const auto seq_index =
+        static_cast<uint32_t>(std::find(ids.begin(), ids.end(), range_id) - ids.begin());
+    for (GuardedInterface *i : ifaces_) i->write_sequence(seq_index, range_id, next);
+    if (next.steps.empty())
+        XK_WARN("range %s: every one-time sequence of %s is used: the range takes no knock",
+                range.name.c_str(), range.sequence.one_time_file.c_str());
+    return true;
+}
+
+void SequenceService::on_event(GuardedInterface &iface, const xk_seq_event &e) {
+    const policy::Config &config = iface.sink().config();
+    if (e.range_id >= config.ranges.size()) return;  // written for a config since replaced
+    const policy::Range &range = config.ranges[e.range_id];
+    if (methods::method_of(range).judged_by_workers()) return;
+    policy::Knock knock;
+    knock.source = policy::Address::from_bytes(e.saddr);
+    knock.now = time(nullptr);
+    if (std::none_of(range.sources.begin(), range.sources.end(),
+                     [&](const policy::Cidr &c) { return c.contains(knock.source); })) {
+        XK_INFO("%s: sequence of range %s completed by %s, outside its sources: refused",
+                iface.name().c_str(), range.name.c_str(),
+                policy::format_address(knock.source).c_str());
+        return;
+    }
+    if (!range.sequence.one_time.empty() && !consume_one_time(config, e.range_id, e.generation))
+        return;
+    if (range.sequence.revoke) {
+        const size_t n = iface.revoke(knock.source);
+        XK_INFO("%s: revoke sequence of range %s completed by %s: %zu authorization entr%s ended",
+                iface.name().c_str(), range.name.c_str(),
+                policy::format_address(knock.source).c_str(), n, n == 1 ? "y" : "ies");
+        return;
+    }
+    policy::Decision d;
+    d.reason = spa::Reject::ok;
+    d.range_id = e.range_id;
+    d.timeout_s = range.timeout_s;
+    d.nports = std::min(range.open.size(), policy::kMaxGrantPorts);
+    std::copy_n(range.open.begin(), d.nports, d.ports.begin());
+    iface.grant(knock, d);
+}
+
+}  // namespace xk::daemon
