@@ -114,19 +114,6 @@ bool utf8(std::string_view s) {
     return true;
 }
 
-// Why a name cannot be a Linux interface's (dev_valid_name: 1..15 bytes, not "." or "..",
-// no '/', ':' or white space; printable ASCII besides), or nullptr.
-const char *ifname_problem(std::string_view name) {
-    if (name.empty() || name.size() >= 16) return "is not 1..15 characters long";
-    if (name == "." || name == "..") return "is not an interface name";
-    for (char ch : name) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c <= 0x20 || c >= 0x7f || c == '/' || c == ':')
-            return "holds a character an interface name cannot";
-    }
-    return nullptr;
-}
-
 [[noreturn]] void fail_in(const char *file, int line, const std::string &problem) {
     throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + problem);
 }
@@ -188,7 +175,7 @@ DaemonSettings read_fwknopd_conf(const std::string &text) {
     bool aging = true;
     for (const auto &l : read_lines(text)) {
         if (l.key == "PCAP_INTF") {
-            if (const char *problem = ifname_problem(l.value))
+            if (const char *problem = policy::interface_name_problem(l.value))
                 fail_in("fwknopd.conf", l.number, "PCAP_INTF " + std::string(problem));
             d.interface = l.value;
         }
@@ -611,7 +598,7 @@ bool stanza_keyword(Stanza &s, const Line &l, ImportResult &r,
 
 std::string interface_name(const std::string &given, const DaemonSettings &daemon) {
     if (given.empty()) return daemon.interface.empty() ? "eth0" : daemon.interface;
-    if (const char *problem = ifname_problem(given))
+    if (const char *problem = policy::interface_name_problem(given))
         throw std::runtime_error("interface " + given + " " + problem);
     return given;
 }

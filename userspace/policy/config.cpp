@@ -282,6 +282,17 @@ std::string format_port(const PortRef &p) {
     return std::string(p.proto == 6 ? "tcp/" : "udp/") + std::to_string(p.port);
 }
 
+const char *interface_name_problem(std::string_view name) {
+    if (name.empty() || name.size() >= 16) return "is not 1..15 characters long";
+    if (name == "." || name == "..") return "is not an interface name";
+    for (char ch : name) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c <= 0x20 || c >= 0x7f || c == '/' || c == ':')
+            return "holds a character an interface name cannot";
+    }
+    return nullptr;
+}
+
 std::vector<PortRef> parse_knockd_sequence(std::string_view text) {
     std::vector<PortRef> steps;
     while (!text.empty()) {
@@ -366,7 +377,7 @@ Interface parse_interface(const json &j, const std::string &p) {
     only_keys(j, p, {"name", "xdp_mode"});
     Interface iface;
     iface.name = get_string(j, p, "name", "", true);
-    if (iface.name.size() >= 16) fail(p + ".name", "longer than an interface name can be");
+    if (const char *problem = interface_name_problem(iface.name)) fail(p + ".name", problem);
     std::string mode = get_string(j, p, "xdp_mode", "auto");
     if (mode == "auto") {
         iface.mode = XdpMode::automatic;

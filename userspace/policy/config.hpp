@@ -150,6 +150,10 @@ class ConfigError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Why a name cannot be a Linux interface's (dev_valid_name: 1..15 bytes, not "." or "..",
+// no '/', ':' or white space; printable ASCII besides), or nullptr.
+const char *interface_name_problem(std::string_view name);
+
 std::string format_port(const PortRef &p);
 PortRef parse_port_ref(std::string_view text);  // "tcp/22", "udp/53", "*"; throws
 // knockd's spelling of a sequence: "7000,8000:udp,9000" (tcp when no :proto). Throws.

@@ -52,7 +52,8 @@ Host parse_host(const json &j, const std::string &path) {
     h.ipv6 = host_address(j, path, "ipv6", false);
     if (!h.ipv4 && !h.ipv6) fail(path + ".ipv4", "missing (or ipv6): the liveness probe needs one");
     h.interface = get_string(j, path, "interface", "", true);
-    if (h.interface.size() >= 16) fail(path + ".interface", "longer than an interface name can be");
+    if (const char *problem = interface_name_problem(h.interface))
+        fail(path + ".interface", problem);
     if (!j.contains("wake")) return h;
     const json &w = j.at("wake");
     const std::string wp = path + ".wake";

@@ -63,6 +63,11 @@ TEST(Config, NamesTheKeyAndTheProblem) {
     expect_error("{", "config: JSON syntax error at line 1, column 2");
     expect_error(with("\"xdp_mode\": \"generic\"", "\"xdp_mode\": \"turbo\""),
                  "interfaces[0].xdp_mode");
+    // What no Linux interface can be called (a ':' alias, white space, '/') is refused at
+    // load, not when the gate cannot attach.
+    for (const char *bad : {"eth0:1", "eth 0", "a/b", "..", "a-very-long-name0"})
+        expect_error(with("\"name\": \"eth0\"", std::string("\"name\": \"") + bad + "\""),
+                     "interfaces[0].name");
     expect_error(with("\"timeout\": 45", "\"timeout\": 0"), "ranges[0].timeout");
     expect_error(with("\"timeout\": 45", "\"timeuot\": 45"), "ranges[0].timeuot: unknown key");
     expect_error(with("\"192.0.2.0/24\"", "\"192.0.2.0/33\""), "ranges[0].sources[0]");

@@ -125,7 +125,7 @@ TEST(WakeConfig, RefusesBadHostsNamingTheKey) {
     expect_error(config(R"([{"name": "n", "mac": "02:00:5e:10:00:01", "ipv4": "10.0.0.1",
                              "interface": "a-very-long-interface"}])",
                         kSsh),
-                 "hosts[0].interface: longer");
+                 "hosts[0].interface: is not 1..15 characters long");
     expect_error(config(host_with(R"("wake": {"type": "magic"})"), kSsh),
                  "hosts[0].wake.type: must be link, network or unicast");
     expect_error(config(host_with(R"("wake": {"type": "link", "port": 9})"), kSsh),
