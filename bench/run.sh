@@ -109,6 +109,13 @@ step "client agent: connect with the agent vs knock-then-connect by hand"
 "$root/bench/agent_connect.sh" --build "$build" --connects "$([ $smoke -eq 1 ] && echo 3 || echo 30)" \
     --json "$work/agent.json"
 
+echo '{}' >"$work/knockd.json"
+if command -v knockd >/dev/null; then
+    step "knockd 0.8 vs xdpknockd sequences, live under a SYN flood to the sequence ports"
+    "$root/bench/knockd_compare.sh" --build "$build" --out "$work/knockd" $([ $smoke -eq 1 ] && echo --smoke) >&2
+    cp "$work"/knockd/*-knockd.json "$work/knockd.json"
+fi
+
 step "combine"
 git_rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 jq -n --arg stamp "$stamp" --arg rev "$git_rev" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)" \
@@ -118,7 +125,7 @@ jq -n --arg stamp "$stamp" --arg rev "$git_rev" --arg cpu "$(grep -m1 'model nam
     --slurpfile fw "$work/fwknopd.json" --slurpfile live "$work/live.json" --slurpfile e2e "$e2e" \
     --slurpfile pair "$work/pair.json" --slurpfile insn "$work/insn.json" \
     --slurpfile mem "$work/memory.json" --slurpfile xdps "$work/xdp_summary.json" \
-    --slurpfile agent "$work/agent.json" '
+    --slurpfile agent "$work/agent.json" --slurpfile knockd "$work/knockd.json" '
 {
   stamp: $stamp, git: $rev, cpu: $cpu, kernel: $kernel, smoke: ($smoke == 1),
   xdp: { how: $xdp[0].command, ratios: $xdp[0].ratios,
@@ -135,7 +142,8 @@ jq -n --arg stamp "$stamp" --arg rev "$git_rev" --arg cpu "$(grep -m1 'model nam
   fwknopd_offline: $fw[0],
   live_flood: $live[0],
   end_to_end: $e2e[0],
-  agent_connect: ($agent[0] + {how: "bench/agent_connect.sh: lab connects with xdpknock agent (a knock each) vs xdpknock send then nc -z"})
+  agent_connect: ($agent[0] + {how: "bench/agent_connect.sh: lab connects with xdpknock agent (a knock each) vs xdpknock send then nc -z"}),
+  knockd_sequences: $knockd[0]
 }' >"$out/$stamp.json"
 
 # Every ratio issue 10 sets a goal in, from this one run: value, goal, met or not.

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git clang llvm clang-format
   libbpf-dev libxdp-dev bpftool xdp-tools libelf-dev zlib1g-dev linux-libc-dev
   libssl-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev
-  libclang-rt-14-dev libfko3-dev fwknop-client fwknop-server
+  libclang-rt-14-dev libfko3-dev fwknop-client fwknop-server knockd
   iproute2 iputils-ping netcat-openbsd nmap hping3 tcpreplay tshark procps jq gnuplot-nox
   libsystemd-dev libcpp-httplib-dev scdoc man-db dpkg-dev fakeroot systemd util-linux libcap2-bin python3
 )

@@ -30,6 +30,7 @@ void add_revoke(CLI::App &app, Globals &g);
 void add_detach(CLI::App &app, Globals &g);
 void add_check_config(CLI::App &app, Globals &g);
 void add_import_fwknop(CLI::App &app, Globals &g);
+void add_import_knockd(CLI::App &app, Globals &g);
 void add_reload(CLI::App &app, Globals &g);
 void add_agent(CLI::App &app, Globals &g);
 
