@@ -114,6 +114,14 @@ class Sequence final : public KnockMethod {
         r.secrets.push_back({.label = "sequence", .plain = {}, .fko = {}});
     }
 
+    // knockd's weakness, said once at start: a sequence is plain text on the wire.
+    void warnings(const policy::Range &r, std::vector<std::string> &out) const override {
+        if (!r.sequence.one_time.empty() || r.sequence.revoke) return;
+        out.push_back("range " + r.name +
+                      ": whoever sees the sequence on the path can knock it again, from their "
+                      "own address; one_time_sequences or an fko range do not have that flaw");
+    }
+
     // A revoke sequence writes nothing; it still needs a quota to stand in the config.
     uint32_t entries_per_source(const policy::Range &r, const policy::Config &) const override {
         return std::max<uint32_t>(1, one_entry_per_open_port(r));

@@ -20,7 +20,7 @@ namespace {
 std::string with_range(const std::string &range) {
     return R"({"interfaces": [{"name": "eth0"}],
       "services": [{"name": "ssh", "port": "tcp/22"}],
-      "ranges": [{"name": "spa", "method": "fko", "open": ["tcp/22"],
+      "ranges": [{"name": "spa", "method": "fko", "open": ["tcp/22"], "proof_ip": true,
                   "secrets": [{"label": "k", "key": "a key", "hmac_key": "an hmac key"}]},
                  {"name": "seq", "method": "sequence", )" +
            range + "}]}";
@@ -51,6 +51,15 @@ TEST(SequenceMethod, StepsTimeoutAndFlagsAsKnockdHasThem) {
       "ranges": [{"name": "seq", "method": "sequence", "sequence": ["udp/62201"],
                   "open": ["tcp/22"]}]})");
     EXPECT_FALSE(policy::KnockPolicy(alone, nullptr).listens(62201));
+}
+
+TEST(SequenceMethod, APlainSequenceIsWarnedAsSniffableNamingTheRange) {
+    auto c = policy::parse_config(with_range(R"("sequence": ["tcp/7000"], )" + kOpen));
+    const auto warnings = policy::config_warnings(c);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings[0].rfind("range seq: whoever sees the sequence", 0), 0u) << warnings[0];
+    auto revoke = policy::parse_config(with_range(R"("sequence": ["tcp/7000"], "revoke": true)"));
+    EXPECT_TRUE(policy::config_warnings(revoke).empty());
 }
 
 TEST(SequenceMethod, DefaultsAreKnockds) {
