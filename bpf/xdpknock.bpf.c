@@ -479,15 +479,16 @@ static __always_inline void seq_start(struct xk_seq_key *k, __u64 now, __u32 gen
 
 /* The source completed range r: one event for userspace, which grants. Lost (ring full):
  * the state stays one step short, so the last hit sent again completes it. */
-static __always_inline int seq_complete(const struct xk_seq_range *r, struct xk_seq_key *k,
-                                        const struct xk_pkt *p, int had_state) {
+static __always_inline int seq_complete(const struct xk_seq_range *r, __u32 generation,
+                                        struct xk_seq_key *k, const struct xk_pkt *p,
+                                        int had_state) {
     struct xk_seq_event *e = bpf_ringbuf_reserve(&seq_events, sizeof(*e), 0);
     if (!e) return SEQ_LOST;
     if (had_state) bpf_map_delete_elem(&seq_state, k);
     e->time_ns = bpf_ktime_get_ns(); /* once per sequence: the exact time, for the log */
     __builtin_memcpy(e->saddr, p->saddr, sizeof(e->saddr));
     e->range_id = r->range_id;
-    e->generation = r->generation;
+    e->generation = generation;
     bpf_ringbuf_submit(e, 0);
     return SEQ_DONE;
 }
@@ -504,26 +505,33 @@ static __noinline int seq_judge(__u32 seq_index, const struct xk_pkt *p, __u64 n
     if (nsteps == 0 || nsteps > XK_SEQ_STEPS_MAX) return SEQ_MISS;
     if (p->l4proto == IPPROTO_TCP && (p->tcp_flags & r->tcp_mask) != r->tcp_want) return SEQ_MISS;
 
+    /* Read once: userspace may rewrite the entry (a one-time sequence consumed) meanwhile,
+     * and the event must carry the generation the progress was judged against. */
+    const __u32 gen = *(volatile const __u32 *)&r->generation;
     struct xk_seq_key k = {.seq_index = seq_index};
     __builtin_memcpy(k.addr, p->saddr, sizeof(k.addr));
-    struct xk_seq_state *s = bpf_map_lookup_elem(&seq_state, &k);
+    const struct xk_seq_state *s = bpf_map_lookup_elem(&seq_state, &k);
+    struct xk_seq_state now_state = {};
+    if (s) now_state = *s; /* a copy: an LRU element may be reused under us */
     __u32 next = 0;
-    if (s && s->generation == r->generation && now <= s->first_ns + r->timeout_ns &&
-        s->next < nsteps)
-        next = s->next;
+    if (s && now_state.generation == gen && now <= now_state.first_ns + r->timeout_ns &&
+        now_state.next < nsteps)
+        next = now_state.next;
     next &= XK_SEQ_STEPS_MAX - 1; /* < nsteps <= XK_SEQ_STEPS_MAX already: for the verifier */
 
     if (seq_is(&r->steps[next], p)) {
-        if (next + 1 >= nsteps) return seq_complete(r, &k, p, s != 0);
-        if (next == 0)
-            seq_start(&k, now, r->generation);
-        else
-            s->next = next + 1; /* next > 0: s is live */
+        if (next + 1 >= nsteps) return seq_complete(r, gen, &k, p, s != 0);
+        if (next == 0) {
+            seq_start(&k, now, gen);
+        } else { /* keyed, never through s: its element may hold another key by now */
+            now_state.next = next + 1;
+            bpf_map_update_elem(&seq_state, &k, &now_state, BPF_EXIST);
+        }
         return SEQ_STEP;
     }
     if (next > 0 && seq_is(&r->steps[(next - 1) & (XK_SEQ_STEPS_MAX - 1)], p)) return SEQ_MISS;
     if (seq_is(&r->steps[0], p)) {
-        seq_start(&k, now, r->generation);
+        seq_start(&k, now, gen);
         return SEQ_STEP;
     }
     /* seq_ports lists every one-time line's ports: only the current sequence's reset. */

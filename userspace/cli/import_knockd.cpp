@@ -340,6 +340,7 @@ struct Plan {
     std::vector<std::string> open, closes;  // "tcp/22": the start rule's ports, -A or -D
     json on_authorize, on_expire;           // null: none
     bool stop_undoes_start = false;         // stop_command deletes the start's rule
+    int rule_family = 0;                    // 4 iptables, 6 ip6tables: whom its rule admits
 
     bool same(const Plan &o) const {
         return open == o.open && closes == o.closes && on_authorize == o.on_authorize &&
@@ -427,6 +428,7 @@ Plan plan_of(const Section &s, const Entry *start, const Entry *stop) {
             p.on_authorize = hook(s, *start, argv);
         } else {
             (rule->add ? p.open : p.closes) = port_names(rule->ports);
+            p.rule_family = knockd::iptables_family(argv[0]);
         }
     }
     if (stop && !stop->value.empty()) {
@@ -445,7 +447,26 @@ json family_plan(const Section &s, Plan &plan, KnockdImport &r) {
     const Entry *start = s.find("start_command"), *stop = s.find("stop_command");
     const Entry *start6 = s.find("start_command_6"), *stop6 = s.find("stop_command_6");
     plan = plan_of(s, start, stop);
-    if (!start6 && !stop6) return json::array({"0.0.0.0/0", "::/0"});
+    if (!start6 && !stop6) {
+        // One command for both families, but an iptables rule never admits an IPv6 %IP%
+        // (nor ip6tables an IPv4 one): under knockd that family got nothing.
+        const Entry *cmd = start ? start : stop;
+        if (plan.rule_family == 4 && cmd) {
+            note(r, cmd->line,
+                 "[" + s.name + "] " + cmd->key +
+                     " is an iptables rule, which admits IPv4 knockers only: "
+                     "so does the range");
+            return json::array({"0.0.0.0/0"});
+        }
+        if (plan.rule_family == 6 && cmd) {
+            note(r, cmd->line,
+                 "[" + s.name + "] " + cmd->key +
+                     " is an ip6tables rule, which admits IPv6 knockers only: "
+                     "so does the range");
+            return json::array({"::/0"});
+        }
+        return json::array({"0.0.0.0/0", "::/0"});
+    }
     const Plan v6 = plan_of(s, start6 ? start6 : start, stop6 ? stop6 : stop);
     const Entry &six = start6 ? *start6 : *stop6;
     const std::string head = "[" + s.name + "] " + six.key;

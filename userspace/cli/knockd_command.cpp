@@ -4,6 +4,14 @@
 #include <charconv>
 
 namespace xk::cli::knockd {
+int iptables_family(std::string_view program) {
+    std::string_view name = program.substr(program.rfind('/') + 1);
+    for (std::string_view suffix : {"-legacy", "-nft"})
+        if (name.size() > suffix.size() && name.ends_with(suffix))
+            name.remove_suffix(suffix.size());
+    return name == "ip6tables" ? 6 : name == "iptables" ? 4 : 0;
+}
+
 namespace {
 
 // What sh (dash, system()'s /bin/sh) reads as more than a letter outside quotes: operators,
@@ -98,11 +106,7 @@ std::vector<std::string_view> items(std::string_view s) {
 }
 
 bool iptables(std::string_view program) {
-    std::string_view name = program.substr(program.rfind('/') + 1);
-    for (std::string_view suffix : {"-legacy", "-nft"})
-        if (name.size() > suffix.size() && name.ends_with(suffix))
-            name.remove_suffix(suffix.size());
-    return name == "iptables" || name == "ip6tables";
+    return iptables_family(program) != 0;
 }
 
 struct RuleWords {

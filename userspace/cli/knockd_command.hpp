@@ -29,4 +29,7 @@ struct AcceptRule {
 // source, interface, address, a port range or name: those stay commands.
 std::optional<AcceptRule> accept_rule(const std::vector<std::string> &argv);
 
+// The family a firewall program's rules take: 6 for ip6tables*, 4 for iptables*, 0 else.
+int iptables_family(std::string_view program);
+
 }  // namespace xk::cli::knockd

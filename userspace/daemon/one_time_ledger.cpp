@@ -1,6 +1,10 @@
 #include "daemon/one_time_ledger.hpp"
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -27,11 +31,13 @@ std::string sha256_hex(const std::string &text) {
     return out;
 }
 
-// Changes with the steps and with every use, so a source's half-done attempt of another
-// sequence (or of this one before a use) never counts toward the current one.
-uint32_t generation_of(const std::vector<policy::PortRef> &steps, size_t uses) {
+// Changes with the range, its steps and every use, so a source's half-done attempt of
+// another sequence (or of this one before a use), or a completion judged for the range that
+// had this slot before a reload, never counts toward the current one.
+uint32_t generation_of(const std::string &range, const std::vector<policy::PortRef> &steps,
+                       size_t uses) {
     uint32_t h = 2166136261u;
-    for (char c : policy::format_sequence(steps) + "#" + std::to_string(uses))
+    for (char c : range + "#" + policy::format_sequence(steps) + "#" + std::to_string(uses))
         h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
     return h;
 }
@@ -40,7 +46,12 @@ uint32_t generation_of(const std::vector<policy::PortRef> &steps, size_t uses) {
 
 OneTimeLedger::OneTimeLedger(std::string path) : path_(std::move(path)) {
     std::ifstream in(path_);
-    if (!in) return;  // none used yet
+    if (!in) {
+        struct stat st {};
+        if (stat(path_.c_str(), &st) != 0 && errno == ENOENT) return;  // none used yet
+        throw std::runtime_error(path_ + ": cannot read (" + std::strerror(errno) +
+                                 "); refusing to start: used one-time sequences would work again");
+    }
     std::stringstream text;
     text << in.rdbuf();
     try {
@@ -74,12 +85,12 @@ size_t OneTimeLedger::current_line(const policy::Range &range) const {
 
 gate::SeqCurrent OneTimeLedger::current(const policy::Range &range) const {
     const auto &seq = range.sequence;
-    if (seq.one_time.empty()) return {seq.steps, generation_of(seq.steps, 0)};
+    if (seq.one_time.empty()) return {seq.steps, generation_of(range.name, seq.steps, 0)};
     const size_t line = current_line(range);
     auto it = used_.find(range.name);
     const size_t uses = it == used_.end() ? 0 : it->second.size();
-    if (line == seq.one_time.size()) return {{}, generation_of({}, uses)};  // all used
-    return {seq.one_time[line], generation_of(seq.one_time[line], uses)};
+    if (line == seq.one_time.size()) return {{}, generation_of(range.name, {}, uses)};  // all used
+    return {seq.one_time[line], generation_of(range.name, seq.one_time[line], uses)};
 }
 
 std::vector<gate::SeqCurrent> OneTimeLedger::currents(const policy::Config &config) const {

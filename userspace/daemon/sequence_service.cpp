@@ -9,12 +9,18 @@
 #include <stdexcept>
 
 #include "daemon/guarded_interface.hpp"
+#include "log/clock.hpp"
 #include "log/log.hpp"
 #include "methods/registry.hpp"
 
 namespace xk::daemon {
 
 static_assert(sizeof(xk_seq_event) == 32, "xk_seq_event layout is shared with BPF");
+
+namespace {
+// A completion older than this is a backlog (the ring outlives the daemon), not a knock.
+constexpr uint64_t kMaxEventAge_ns = 5'000'000'000ull;
+}  // namespace
 
 SequenceService::SequenceService(const std::string &state_dir)
     : ledger_(state_dir + "/one_time_sequences.json") {}
@@ -56,7 +62,12 @@ int SequenceService::on_record(void *ctx, void *data, size_t size) {
     std::memcpy(&e, data, sizeof(e));
     auto *ring = static_cast<Ring *>(ctx);
     std::lock_guard lock(ring->service->mu_);
-    ring->service->on_event(*ring->iface, e);
+    try {  // nothing may unwind through libbpf's C frames; the event is lost, said once
+        ring->service->on_event(*ring->iface, e);
+    } catch (const std::exception &ex) {
+        XK_ERROR("%s: a completed sequence was not granted: %s", ring->iface->name().c_str(),
+                 ex.what());
+    }
     return 0;
 }
 
@@ -88,6 +99,16 @@ void SequenceService::on_event(GuardedInterface &iface, const xk_seq_event &e) {
     if (e.range_id >= config.ranges.size()) return;  // written for a config since replaced
     const policy::Range &range = config.ranges[e.range_id];
     if (methods::method_of(range).judged_by_workers()) return;
+    // Completed against the sequence this range takes now, and just now: an event left in
+    // the pinned ring by an earlier run, or judged before a reload moved the ranges, is not
+    // a knock on what the config says today.
+    const uint64_t now_ns = monotonic_ns();
+    if (e.generation != ledger_.current(range).generation ||
+        (now_ns > e.time_ns && now_ns - e.time_ns > kMaxEventAge_ns)) {
+        XK_DEBUG("%s: a stale sequence completion for range %s dropped", iface.name().c_str(),
+                 range.name.c_str());
+        return;
+    }
     policy::Knock knock;
     knock.source = policy::Address::from_bytes(e.saddr);
     knock.now = time(nullptr);
@@ -100,8 +121,9 @@ void SequenceService::on_event(GuardedInterface &iface, const xk_seq_event &e) {
     }
     if (!range.sequence.one_time.empty() && !consume_one_time(config, e.range_id, e.generation))
         return;
-    if (range.sequence.revoke) {
-        const size_t n = iface.revoke(knock.source);
+    if (range.sequence.revoke) {  // on every interface: the grants of this gateway
+        size_t n = 0;
+        for (GuardedInterface *i : ifaces_) n += i->revoke(knock.source);
         XK_INFO("%s: revoke sequence of range %s completed by %s: %zu authorization entr%s ended",
                 iface.name().c_str(), range.name.c_str(),
                 policy::format_address(knock.source).c_str(), n, n == 1 ? "y" : "ies");

@@ -3,12 +3,14 @@
 // hit against per-source state (bpf/xdpknock.bpf.c), so no worker sees these packets:
 // this method only reads the config and names the range in logs.
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "methods/knock_method.hpp"
@@ -51,20 +53,33 @@ void check_steps(const SecretFields &f, const char *key, const std::vector<PortR
         f.fail(key, "at most " + std::to_string(XK_SEQ_STEPS_MAX) + " steps");
 }
 
-constexpr off_t kMaxOneTimeFile = 1 << 20;
+constexpr size_t kMaxOneTimeFile = 1 << 20;
+
+// The file whole, checked on the opened descriptor: a regular file (never a FIFO or a device
+// that would hang the load, never through a symlink) of at most kMaxOneTimeFile bytes.
+std::string read_small_file(const SecretFields &f, const std::string &path) {
+    if (path.empty() || path[0] != '/') f.fail("one_time_sequences", "must be an absolute path");
+    const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) f.fail("one_time_sequences", path + ": " + std::strerror(errno));
+    struct stat st {};
+    std::string text, problem;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) problem = "not a regular file";
+    char buf[4096];
+    ssize_t n = 0;
+    while (problem.empty() && (n = read(fd, buf, sizeof(buf))) > 0) {
+        text.append(buf, static_cast<size_t>(n));
+        if (text.size() > kMaxOneTimeFile) problem = "larger than 1 MiB";
+    }
+    if (problem.empty() && n < 0) problem = std::strerror(errno);
+    close(fd);
+    if (!problem.empty()) f.fail("one_time_sequences", path + ": " + problem);
+    return text;
+}
 
 // knockd's one_time_sequences file: one sequence a line in its spelling ("7000,8000:udp"),
 // '#' starts a comment (knockd comments out the lines it used).
 std::vector<std::vector<PortRef>> read_one_time(const SecretFields &f, const std::string &path) {
-    // A regular file of sane size: /dev/zero or a FIFO must not hang the load.
-    struct stat st {};
-    if (path.empty() || path[0] != '/') f.fail("one_time_sequences", "must be an absolute path");
-    if (stat(path.c_str(), &st) != 0)
-        f.fail("one_time_sequences", path + ": " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) f.fail("one_time_sequences", path + ": not a regular file");
-    if (st.st_size > kMaxOneTimeFile) f.fail("one_time_sequences", path + ": larger than 1 MiB");
-    std::ifstream in(path);
-    if (!in) f.fail("one_time_sequences", path + ": cannot read");
+    std::istringstream in(read_small_file(f, path));
     std::vector<std::vector<PortRef>> out;
     std::string line;
     for (unsigned n = 1; std::getline(in, line); ++n) {

@@ -87,8 +87,23 @@ TEST_F(LedgerTest, ASequenceListedTwiceWorksTwice) {
     EXPECT_EQ(text(ledger.current(c.ranges[1])), "tcp/7005");
 }
 
+// A completion judged for the range that held a slot before a reload moved the ranges must
+// not count for the one there now, even with the same steps: generations differ by range.
+TEST_F(LedgerTest, TwoRangesWithTheSameStepsHaveDifferentGenerations) {
+    const Config c = xk::policy::parse_config(R"({"interfaces": [{"name": "eth0"}],
+      "services": [{"name": "ssh", "port": "tcp/22"}],
+      "ranges": [{"name": "open", "method": "sequence", "sequence": ["tcp/7000"], "open": ["tcp/22"]},
+                 {"name": "close", "method": "sequence", "sequence": ["tcp/7000"], "revoke": true}]})");
+    OneTimeLedger ledger(dir + "/ledger.json");
+    EXPECT_NE(ledger.current(c.ranges[0]).generation, ledger.current(c.ranges[1]).generation);
+}
+
 TEST_F(LedgerTest, AnUnreadableLedgerRefusesToStart) {
     std::ofstream(dir + "/ledger.json") << "{not json";
+    EXPECT_THROW(OneTimeLedger(dir + "/ledger.json"), std::runtime_error);
+    // A ledger that exists but cannot be opened is no "none used" either.
+    std::filesystem::remove(dir + "/ledger.json");
+    std::filesystem::create_directories(dir + "/ledger.json");  // a folder: open fails, EISDIR
     EXPECT_THROW(OneTimeLedger(dir + "/ledger.json"), std::runtime_error);
 }
 
