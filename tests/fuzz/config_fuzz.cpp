@@ -21,9 +21,15 @@ namespace {
 void useLoaded(const xk::policy::Config &config) {
     (void)xk::policy::config_warnings(config);
     for (const auto &r : config.ranges) {
-        if (r.secrets.empty() || r.open.empty() || r.sources.empty())
-            violated("loaded a range without secrets, open ports or sources", r.name.c_str());
-        (void)xk::policy::entries_per_source(r, config);
+        // A revoke sequence opens nothing by design; every other range opens something.
+        if (r.secrets.empty() || r.sources.empty() || r.open.empty() != r.sequence.revoke)
+            violated(
+                "loaded a range without secrets or sources, or whose open ports do not "
+                "match its revoke",
+                r.name.c_str());
+        if (xk::policy::entries_per_source(r, config) == 0)
+            violated("a range takes no map entry per source (its quota would divide by 0)",
+                     r.name.c_str());
     }
     if (config.interfaces.empty()) violated("loaded a config without interfaces", "");
 }
