@@ -172,9 +172,9 @@ static __always_inline __u64 xk_filter_hash(__u64 source, __u8 proto, __u16 port
  * seq_ranges[i] is the i-th sequence range of the config; seq_ports[{proto, port}] lists
  * the sequence ranges with a step there; seq_state[{source, i}] is how far a source got.
  * A completed sequence is one seq_events record: userspace grants it through its store. */
-#define XK_SEQ_STEPS_MAX 16   /* steps in one sequence */
-#define XK_SEQ_RANGES_MAX 64  /* sequence ranges in a config */
-#define XK_SEQ_PORT_RANGES 8  /* sequence ranges sharing one (proto, port) */
+#define XK_SEQ_STEPS_MAX 16  /* steps in one sequence */
+#define XK_SEQ_RANGES_MAX 64 /* sequence ranges in a config */
+#define XK_SEQ_PORT_RANGES 8 /* sequence ranges sharing one (proto, port) */
 #define XK_SEQ_STATE_MAX 65536
 #define XK_SEQ_RING_BYTES (256 * 1024)
 
@@ -202,7 +202,7 @@ struct xk_seq_port_key {
 };
 
 struct xk_seq_port {
-    __u32 nranges; /* valid entries of seq_index */
+    __u32 nranges;                      /* valid entries of seq_index */
     __u8 seq_index[XK_SEQ_PORT_RANGES]; /* indexes into seq_ranges */
 };
 

@@ -8,9 +8,8 @@ namespace xk::cli {
 
 std::span<const AddCommand> commands() {
     static constexpr AddCommand kCommands[] = {
-        add_send,   add_decode,       add_keygen,        add_status,        add_allow,
-        add_revoke, add_detach,       add_check_config,  add_import_fwknop, add_import_knockd,
-        add_reload, add_agent,
+        add_send,   add_decode,       add_keygen,        add_status,        add_allow,  add_revoke,
+        add_detach, add_check_config, add_import_fwknop, add_import_knockd, add_reload, add_agent,
     };
     return kCommands;
 }

@@ -13,8 +13,8 @@ const char *counter_name(unsigned which) {
         "tcp_pass",       "udp_pass",        "other_pass",     "malformed_pass",  "fragment_pass",
         "fragment_drop",  "ipv6_ext_drop",   "knock_len_drop", "knock_byte_drop", "knock_rate_drop",
         "wake_event",     "wake_suppressed", "wake_lost",      "vlan_deep_drop",  "tcp_flow_pass",
-        "tcp_grant_pass", "tcp_drop",        "mapped_drop",    "knock_frag_drop",
-        "seq_step",       "seq_miss",        "seq_done",       "seq_lost",
+        "tcp_grant_pass", "tcp_drop",        "mapped_drop",    "knock_frag_drop", "seq_step",
+        "seq_miss",       "seq_done",        "seq_lost",
     };
     static_assert(sizeof(names) / sizeof(names[0]) == XK_CNT__MAX);
     return which < XK_CNT__MAX ? names[which] : "?";
