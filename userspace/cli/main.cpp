@@ -1,10 +1,12 @@
 // xdpknock: the operator's tool — send knocks, decode them, inspect and edit the gate,
 // check configs, make keys. One file per command (cli/cmd_*.cpp), listed in commands.cpp.
 #include "cli/commands.hpp"
+#include "log/core_dumps.hpp"
 #include "xdpknock/maps.h"
 #include "xdpknock/version.h"
 
 int main(int argc, char **argv) {
+    xk::forbid_core_dumps();  // send, keygen and the agent hold keys
     CLI::App app{"xdpknock: knock, decode, inspect and manage an xdpknock gateway"};
     app.require_subcommand(1);
     app.set_version_flag("--version", XK_VERSION_LINE, "print the version and commit, then exit");

@@ -5,6 +5,7 @@
 
 #include "daemon/gateway.hpp"
 #include "daemon/pcap_replay.hpp"
+#include "log/core_dumps.hpp"
 #include "log/log.hpp"
 #include "policy/config.hpp"
 #include "xdpknock/maps.h"
@@ -60,6 +61,7 @@ int dry_run(xk::policy::Config config, const Flags &f) {
 }  // namespace
 
 int main(int argc, char **argv) {
+    xk::forbid_core_dumps();  // before the config's keys are read
     CLI::App app{"xdpknockd: single packet authorization gateway (XDP + AF_XDP)"};
     Flags f;
     add_flags(app, f);
