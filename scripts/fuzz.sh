@@ -3,6 +3,7 @@
 # build), then runs each for SECONDS (default 600), one at a time and niced (the box is
 # shared), and prints per target the executions, their rate and the findings.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 60 config_fuzz
+# RUNS=N stops each target after N executions (e.g. RUNS=10000000 scripts/fuzz.sh 86400 T).
 # Corpora grow in $BUILD_DIR/tests/fuzz/long/corpus-TARGET across runs; a finding (libFuzzer
 # stops at the first) lands in long/findings-TARGET/, the log in long/TARGET.log. Exits 1 if
 # any target found something. xdp_gate_fuzz needs root (BPF_PROG_TEST_RUN): skipped without.
@@ -32,7 +33,7 @@ while IFS='|' read -r name bin flags seeds; do
     corpus="$long/corpus-$name" art="$long/findings-$name" log="$long/$name.log"
     mkdir -p "$corpus" "$art"
     # shellcheck disable=SC2086 # flags and seeds are word lists
-    nice -n 10 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    nice -n 10 "$bin" -max_total_time="$secs" ${RUNS:+-runs="$RUNS"} -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$art/" $flags "$corpus" $seeds \
         </dev/null >"$log" 2>&1 || true
     execs=$(awk '/^stat::number_of_executed_units:/ {print $2}' "$log")
