@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The XDP gate: knock candidates to AF_XDP; TCP to protected ports only from authorized
- * sources (a SYN needs a live grant, later packets a flow whose SYN had one), everything
- * else untouched. Knocks are pre-filtered on shape and a per-source rate so junk and
- * floods never reach userspace. */
+ * sources (a SYN needs a live grant, later packets a flow whose SYN had one), UDP to
+ * protected ports only with a grant or in a flow one opened, everything else untouched. Knocks are
+ * pre-filtered on shape and a per-source rate so junk and floods never reach userspace. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -14,6 +14,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader before load (the verifier prunes the other branch). */
 const volatile __u8 xk_raw_ip = 0;                           /* frames start at the IP header */
 const volatile __u64 xk_flow_idle_ns = 7200ull * 1000000000; /* flow_idle_timeout */
+const volatile __u64 xk_udp_idle_ns = 30ull * 1000000000;    /* udp_timeout */
+const volatile __u64 xk_udp_stream_idle_ns = 120ull * 1000000000; /* udp_stream_timeout */
 const volatile __u8 xk_wake = 1; /* 0: no wake host configured, no wake code at all */
 const volatile __u8 xk_seq = 1;  /* 0: no sequence range, no sequence code at all */
 
@@ -63,6 +65,14 @@ struct {
     __type(key, struct xk_flow_key);
     __type(value, struct xk_flow);
 } flows SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
+    __uint(max_entries, XK_UDP_FLOWS_MAX);
+    __type(key, struct xk_flow_key);
+    __type(value, struct xk_udp_flow);
+} udp_flows SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -272,18 +282,19 @@ static __always_inline int filter_may_hold(const union xk_filter_line *l, __u64 
     return (l->w[b1 >> 6] >> (b1 & 63)) & (l->w[b2 >> 6] >> (b2 & 63)) & 1;
 }
 
-/* The source's grant for this TCP port, else for every port: 1 live, 0 none, -1 expired.
- * The filter goes first: a stranger costs neither a lookup nor a clock read. */
-static __always_inline int tcp_grant(const struct xk_pkt *p, __u64 *now,
-                                     const struct xk_auth_value **live) {
+/* The source's grant for this port (of the packet's protocol), else for every port: 1 live,
+ * 0 none, -1 expired. The filter goes first: a stranger costs neither a lookup nor a clock
+ * read. */
+static __always_inline int grant(const struct xk_pkt *p, __u64 *now,
+                                 const struct xk_auth_value **live) {
     __u64 src = 0;
     const union xk_filter_line *line = filter_line(p, &src);
     struct xk_auth_key key = {};
     __builtin_memcpy(key.addr, p->saddr, sizeof(key.addr));
     int state = 0;
-    if (filter_may_hold(line, src, IPPROTO_TCP, p->dport)) {
+    if (filter_may_hold(line, src, p->l4proto, p->dport)) {
         if (!*now) *now = coarse_now();
-        key.proto = IPPROTO_TCP;
+        key.proto = p->l4proto;
         key.port = p->dport;
         state = auth_state(&key, *now, live);
         if (state > 0) return state;
@@ -335,7 +346,7 @@ static __always_inline int flow_continue(const struct xk_pkt *p, __u64 *nowp) {
 static __always_inline int gate_syn(const struct xk_port *port, const struct xk_pkt *p) {
     const struct xk_auth_value *live = 0;
     __u64 now = 0;
-    int state = tcp_grant(p, &now, &live);
+    int state = grant(p, &now, &live);
     if (state <= 0 || !live)
         return count(state < 0 ? XK_CNT_SYN_EXPIRED : XK_CNT_SYN_DROP, XDP_DROP);
     /* The connection outlives the grant, like fwknop's: its ACK opens the flow. */
@@ -354,9 +365,35 @@ static __always_inline int gate_tcp_other(const struct xk_pkt *p) {
     __u64 now = 0;
     if (flow_continue(p, &now)) return count(XK_CNT_TCP_FLOW_PASS, XDP_PASS);
     const struct xk_auth_value *live = 0;
-    if (tcp_grant(p, &now, &live) <= 0) return count(XK_CNT_TCP_DROP, XDP_DROP);
+    if (grant(p, &now, &live) <= 0) return count(XK_CNT_TCP_DROP, XDP_DROP);
     if (!(p->tcp_flags & (XK_TCP_FIN | XK_TCP_RST))) flow_open(p, now);
     return count(XK_CNT_TCP_GRANT_PASS, XDP_PASS);
+}
+
+/* UDP to a protected port: a live flow's packet passes and keeps it alive; else a grant
+ * opens a flow (so the session outlives the grant while it stays active); else a drop. */
+static __always_inline int gate_udp(const struct xk_pkt *p) {
+    struct xk_flow_key k;
+    flow_key_of(p, &k);
+    __u64 now = 0;
+    struct xk_udp_flow *f = bpf_map_lookup_elem(&udp_flows, &k);
+    if (f) {
+        now = coarse_now();
+        __u64 expires = f->expires_ns;
+        if (expires > now) {
+            if (!f->stream) f->stream = 1;
+            if (now + xk_udp_stream_idle_ns - expires > XK_FLOW_REFRESH_NS)
+                f->expires_ns = now + xk_udp_stream_idle_ns;
+            return count(XK_CNT_UDP_FLOW_PASS, XDP_PASS);
+        }
+    }
+    const struct xk_auth_value *live = 0;
+    int state = grant(p, &now, &live);
+    if (state <= 0 || !live)
+        return count(state < 0 ? XK_CNT_UDP_EXPIRED : XK_CNT_UDP_DROP, XDP_DROP);
+    struct xk_udp_flow nf = {.expires_ns = now + xk_udp_idle_ns};
+    bpf_map_update_elem(&udp_flows, &k, &nf, BPF_ANY);
+    return count(XK_CNT_UDP_GRANT_PASS, XDP_PASS);
 }
 
 /* The counter of the pre-filter rule a knock breaks, or XK_CNT__MAX if its shape fits one
@@ -598,6 +635,8 @@ int xdpknock(struct xdp_md *ctx) {
     if (flags & (p.l4proto == IPPROTO_UDP ? XK_PORT_SEQ_UDP : XK_PORT_SEQ_TCP)) return seq_hit(&p);
 
     if (p.l4proto == IPPROTO_UDP) {
+        /* A port is a knock port or a protected UDP service, never both (config.cpp). */
+        if (flags & XK_PORT_PROTECT_UDP) return gate_udp(&p);
         if (!(flags & XK_PORT_KNOCK_UDP)) return count(XK_CNT_UDP_PASS, XDP_PASS);
         /* The rest of the datagram is in other fragments, which AF_XDP never joins. */
         if (p.partial) return count(XK_CNT_KNOCK_FRAG_DROP, XDP_DROP);

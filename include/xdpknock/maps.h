@@ -15,6 +15,7 @@
 #define XK_MAP_PORTS "ports"
 #define XK_MAP_AUTHORIZED "authorized"
 #define XK_MAP_FLOWS "flows"
+#define XK_MAP_UDP_FLOWS "udp_flows"
 #define XK_MAP_XSKS "xsks"
 #define XK_MAP_KNOCK_BUCKETS "knock_buckets"
 #define XK_MAP_COUNTERS "counters"
@@ -30,6 +31,7 @@
 #define XK_PORTS_MAX 65536         /* the ports table: one entry per port number */
 #define XK_AUTH_MAX_ENTRIES 65536  /* default; the config's authorized_max sets it at load */
 #define XK_FLOWS_MAX 65536         /* TCP flows to protected ports the gate lets continue */
+#define XK_UDP_FLOWS_MAX 65536     /* UDP flows likewise */
 #define XK_KNOCK_BUCKETS_MAX 65536 /* sources the knock token buckets hold (2 per set) */
 
 /* fko payload bounds: fwknopd's (FKO-WIRE.md), which userspace enforces again. */
@@ -45,6 +47,7 @@ enum xk_port_flags {
     XK_PORT_WAKE_BY_ADDR = 1 << 2, /* wake_targets[{daddr, port}] may name the wake host */
     XK_PORT_SEQ_TCP = 1 << 3,      /* TCP to it is a sequence hit (seq_ports), then dropped */
     XK_PORT_SEQ_UDP = 1 << 4,      /* UDP to it likewise */
+    XK_PORT_PROTECT_UDP = 1 << 5,  /* UDP to it needs an authorization or a live udp_flow */
 };
 
 /* xk_port.knock_shapes: the payload shapes a knock port's ranges accept. */
@@ -256,6 +259,10 @@ enum xk_counter {
     XK_CNT_SEQ_MISS,        /* sequence port hit that advanced nothing (reset, repeat, flags) */
     XK_CNT_SEQ_DONE,        /* sequence completed: event sent to userspace */
     XK_CNT_SEQ_LOST,        /* ... but the sequence ring buffer was full */
+    XK_CNT_UDP_FLOW_PASS,   /* UDP to a protected port, part of a flow a grant opened */
+    XK_CNT_UDP_GRANT_PASS,  /* UDP to a protected port from a source with a live grant */
+    XK_CNT_UDP_DROP,        /* UDP to a protected port, no flow, source not authorized */
+    XK_CNT_UDP_EXPIRED,     /* ... dropped: the source's authorization had expired */
     XK_CNT__MAX,
 };
 
@@ -273,6 +280,17 @@ struct xk_flow_key {
 struct xk_flow {
     __u64 expires_ns; /* bpf_ktime_get_ns() */
     __u32 closing;    /* FIN or RST seen: the expiry no longer moves out */
+    __u32 pad;
+};
+
+/* udp_flows[key] (the key as in flows): a UDP flow to a protected port whose first packet
+ * came with a live grant. Its packets pass while it stays active, after the grant too, as
+ * conntrack keeps a UDP "connection": UDP has no SYN to judge, so the flow is the session.
+ * The gate sees one direction only, so a flow that carried a second packet counts as a
+ * stream (conntrack's ASSURED) and idles out after the longer timeout. */
+struct xk_udp_flow {
+    __u64 expires_ns; /* bpf_ktime_get_ns() */
+    __u32 stream;     /* a packet after the first: the long idle timeout applies */
     __u32 pad;
 };
 

@@ -45,6 +45,7 @@ std::string ranges() {
 std::string services() {
     return R"([{"name": "ssh", "port": "tcp/)" + std::to_string(kSshPort) +
            R"("}, {"name": "https", "port": "tcp/)" + std::to_string(kHttpsPort) +
+           R"("}, {"name": "vpn", "port": "udp/)" + std::to_string(kVpnPort) +
            R"("}, {"name": "wake", "port": "tcp/)" + std::to_string(kWakePort) +
            R"(", "host": "sleeper"}, {"name": "wake-by-addr", "port": "tcp/)" +
            std::to_string(kWakeAddrPort) + R"(", "host": "addr-sleeper", "address": ")" +

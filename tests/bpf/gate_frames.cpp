@@ -21,7 +21,7 @@ std::vector<GateCase> buildCases() {
     std::vector<GateCase> all;
     for (auto fixture :
          {fixtures::knockCases, fixtures::synCases, fixtures::tcpCases, fixtures::fragmentCases,
-          fixtures::wakeCases, fixtures::otherCases, fixtures::sequenceCases}) {
+          fixtures::wakeCases, fixtures::otherCases, fixtures::sequenceCases, fixtures::udpCases}) {
         std::vector<GateCase> cases = fixture();
         std::move(cases.begin(), cases.end(), std::back_inserter(all));
     }

@@ -31,6 +31,7 @@ inline constexpr uint16_t kSshPort = 22;     // protected
 inline constexpr uint16_t kHttpsPort = 443;  // protected
 inline constexpr uint16_t kWebPort = 80;     // not protected
 inline constexpr uint16_t kDnsPort = 53;     // plain UDP
+inline constexpr uint16_t kVpnPort = 1194;   // protected UDP (bpf_udp_test: grants, flows)
 // Wake-on-LAN services (protected): host ids are the config's host index + 1.
 inline constexpr uint16_t kWakePort = 8080;      // wakes kWakeHost
 inline constexpr uint16_t kWakeAddrPort = 8081;  // wakes kWakeAddrHost, only SYNs to kV4Gateway

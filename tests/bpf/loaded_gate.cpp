@@ -286,6 +286,25 @@ void LoadedGate::clearFlows() {
     while (bpf_map_get_next_key(fd, nullptr, &key) == 0) bpf_map_delete_elem(fd, &key);
 }
 
+void LoadedGate::setUdpFlow(const xk_flow_key &key, uint64_t expiresNs, bool stream) {
+    xk_udp_flow value{};
+    value.expires_ns = expiresNs;
+    value.stream = stream;
+    check("update udp_flows", bpf_map_update_elem(gate_->udp_flows_fd(), &key, &value, 0));
+}
+
+std::optional<xk_udp_flow> LoadedGate::udpFlow(const xk_flow_key &key) const {
+    xk_udp_flow value{};
+    if (bpf_map_lookup_elem(gate_->udp_flows_fd(), &key, &value) != 0) return std::nullopt;
+    return value;
+}
+
+void LoadedGate::clearUdpFlows() {
+    const int fd = gate_->udp_flows_fd();
+    xk_flow_key key{};
+    while (bpf_map_get_next_key(fd, nullptr, &key) == 0) bpf_map_delete_elem(fd, &key);
+}
+
 std::unique_ptr<xsk::XskSocket> LoadedGate::bindKnockSocket(uint32_t queue) const {
     xsk::XskOptions options;
     options.frames = 64;  // the gate tests never receive: a token UMEM is enough

@@ -86,6 +86,10 @@ class LoadedGate {
     void setFlow(const xk_flow_key &key, uint64_t expiresNs, bool closing = false);
     std::optional<xk_flow> flow(const xk_flow_key &key) const;
     void clearFlows();
+    // UDP flows likewise (udp_flows): read, expired by hand, cleared.
+    void setUdpFlow(const xk_flow_key &key, uint64_t expiresNs, bool stream);
+    std::optional<xk_udp_flow> udpFlow(const xk_flow_key &key) const;
+    void clearUdpFlows();
 
     // An AF_XDP socket on lo's queue `queue`, registered in xsks by the production socket
     // code: test runs see rx queue 0, so a socket there turns knocks into redirects.

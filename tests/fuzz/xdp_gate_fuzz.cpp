@@ -11,6 +11,8 @@
 //   - a SYN (SYN && !ACK) to a protected port passes only if its source holds a live grant for
 //     that port (or every port), by parse.h and by a reading written apart (fuzz_frame.hpp);
 //     other TCP to it passes only with a grant or in a flow the gate let open;
+//   - UDP to a protected UDP port passes only with a live grant for it (or every port) or in
+//     a UDP flow such a grant opened;
 //   - a wake counter moves only beside syn_pass, to a port with a wake host.
 // Needs root and bpffs.
 #include <bpf/bpf.h>
@@ -55,7 +57,8 @@ struct GateUnderTest {
     bool rawIp = false;
     std::unique_ptr<xk::xsk::XskSocket> xsk;  // Ethernet only: knocks then redirect
     Counters last{};
-    std::set<FlowKey> flows;  // flows the gate may have opened (a grant holder's TCP passed)
+    std::set<FlowKey> flows;     // flows the gate may have opened (a grant holder's TCP passed)
+    std::set<FlowKey> udpFlows;  // likewise for UDP (a grant holder's datagram passed)
 };
 
 struct World {
@@ -80,14 +83,14 @@ Counters readCounters(int fd) {
     return out;
 }
 
-// 1 live, -1 expired, 0 none: the catalogue's grants, judged as the gate's tcp_grant does (a
-// live grant for the port, else the every-port one's state, else the port's).
-int grantState(const uint8_t *saddr, uint16_t dport) {
+// 1 live, -1 expired, 0 none: the catalogue's grants, judged as the gate's grant() does (a
+// live grant for the proto/port, else the every-port one's state, else the port's).
+int grantState(const uint8_t *saddr, uint8_t proto, uint16_t dport) {
     int port = 0, every = 0;
     for (const AuthGrant &g : authGrants()) {
         if (std::memcmp(gateAddr(g.addr).data(), saddr, 16) != 0) continue;
         const int state = g.expired ? -1 : 1;
-        if (g.proto == IPPROTO_TCP && g.port == dport) port = state;
+        if (g.proto == proto && g.port == dport) port = state;
         if (g.proto == 0 && g.port == 0) every = state;
     }
     if (port > 0) return port;
@@ -101,6 +104,7 @@ void setUpGate(GateUnderTest &g, bool rawIp) {
     for (const AuthGrant &a : authGrants())
         if (!a.expired) g.gate->grant(a.addr, xk::policy::PortRef{a.proto, a.port}, kLongGrantS);
     g.gate->clearFlows();
+    g.gate->clearUdpFlows();
     if (!rawIp) {
         try {
             g.xsk = g.gate->bindKnockSocket(0);
@@ -123,6 +127,7 @@ World &world() {
         for (uint32_t p = 0; p < XK_PORTS_MAX; ++p)
             fresh->ports[p] = fresh->gates[0].gate->port(uint16_t(p));
         if (!(fresh->ports[kSshPort].flags & XK_PORT_PROTECT_TCP) ||
+            !(fresh->ports[kVpnPort].flags & XK_PORT_PROTECT_UDP) ||
             !(fresh->ports[kKnockPort].flags & XK_PORT_KNOCK_UDP) ||
             !(fresh->ports[kSeqFirst].flags & XK_PORT_SEQ_TCP) ||
             !(fresh->ports[kSeqMiddle].flags & XK_PORT_SEQ_UDP)) {
@@ -138,19 +143,19 @@ World &world() {
 
 namespace {
 
-using Mask = uint32_t;  // one bit per counter a frame may move
-static_assert(XK_CNT__MAX <= 32);
+using Mask = uint64_t;  // one bit per counter a frame may move
+static_assert(XK_CNT__MAX <= 64);
 constexpr Mask bit(uint32_t counter) {
-    return 1u << counter;
+    return Mask{1} << counter;
 }
 constexpr Mask kWakeCounters =
     bit(XK_CNT_WAKE_EVENT) | bit(XK_CNT_WAKE_SUPPRESSED) | bit(XK_CNT_WAKE_LOST);
 constexpr Mask kSeqCounters =
     bit(XK_CNT_SEQ_STEP) | bit(XK_CNT_SEQ_MISS) | bit(XK_CNT_SEQ_DONE) | bit(XK_CNT_SEQ_LOST);
-constexpr Mask kPassCounters = bit(XK_CNT_SYN_PASS) | bit(XK_CNT_TCP_PASS) | bit(XK_CNT_UDP_PASS) |
-                               bit(XK_CNT_OTHER_PASS) | bit(XK_CNT_MALFORMED_PASS) |
-                               bit(XK_CNT_FRAGMENT_PASS) | bit(XK_CNT_TCP_FLOW_PASS) |
-                               bit(XK_CNT_TCP_GRANT_PASS);
+constexpr Mask kPassCounters =
+    bit(XK_CNT_SYN_PASS) | bit(XK_CNT_TCP_PASS) | bit(XK_CNT_UDP_PASS) | bit(XK_CNT_OTHER_PASS) |
+    bit(XK_CNT_MALFORMED_PASS) | bit(XK_CNT_FRAGMENT_PASS) | bit(XK_CNT_TCP_FLOW_PASS) |
+    bit(XK_CNT_TCP_GRANT_PASS) | bit(XK_CNT_UDP_FLOW_PASS) | bit(XK_CNT_UDP_GRANT_PASS);
 
 FlowKey flowKey(const uint8_t *saddr, const uint8_t *daddr, uint16_t sport, uint16_t dport) {
     FlowKey k{};
@@ -193,11 +198,21 @@ Mask knockMask(const GateUnderTest &g, const xk_port &port, const xk_pkt &p, con
 
 Mask tcpMask(const GateUnderTest &g, const xk_port &port, const xk_pkt &p) {
     if (!(port.flags & XK_PORT_PROTECT_TCP)) return bit(XK_CNT_TCP_PASS);
-    const int state = grantState(p.saddr, p.dport);
+    const int state = grantState(p.saddr, IPPROTO_TCP, p.dport);
     if (isSyn(p.tcp_flags))
         return bit(state > 0 ? XK_CNT_SYN_PASS : state < 0 ? XK_CNT_SYN_EXPIRED : XK_CNT_SYN_DROP);
     Mask m = bit(state > 0 ? XK_CNT_TCP_GRANT_PASS : XK_CNT_TCP_DROP);
     if (g.flows.count(flowKey(p.saddr, p.daddr, p.sport, p.dport))) m |= bit(XK_CNT_TCP_FLOW_PASS);
+    return m;
+}
+
+Mask udpMask(const GateUnderTest &g, const xk_pkt &p) {
+    const int state = grantState(p.saddr, IPPROTO_UDP, p.dport);
+    Mask m = bit(state > 0   ? XK_CNT_UDP_GRANT_PASS
+                 : state < 0 ? XK_CNT_UDP_EXPIRED
+                             : XK_CNT_UDP_DROP);
+    if (g.udpFlows.count(flowKey(p.saddr, p.daddr, p.sport, p.dport)))
+        m |= bit(XK_CNT_UDP_FLOW_PASS);
     return m;
 }
 
@@ -233,8 +248,10 @@ Mask expectedMask(const World &w, const GateUnderTest &g, int r, const xk_pkt &p
     }
     const xk_port &port = w.ports[p.dport];
     if (isSeqHit(port, p)) return kSeqCounters;
-    if (p.l4proto == IPPROTO_UDP)
+    if (p.l4proto == IPPROTO_UDP) {
+        if (port.flags & XK_PORT_PROTECT_UDP) return udpMask(g, p);
         return port.flags & XK_PORT_KNOCK_UDP ? knockMask(g, port, p, f, n) : bit(XK_CNT_UDP_PASS);
+    }
     return p.l4proto == IPPROTO_TCP ? tcpMask(g, port, p) : 0;
 }
 
@@ -254,9 +271,10 @@ struct Outcome {
                            const uint8_t *f, size_t n) {
     std::fprintf(
         stderr,
-        "xdp_gate_fuzz: %s\n  gate %s, parse %d, action %s, counter %s, moved 0x%x\n  frame", what,
-        g.rawIp ? "raw-IP" : "Ethernet", o.parse, actionName(o.action),
-        o.decision == kNone ? "none/several" : counterName(o.decision), o.moved);
+        "xdp_gate_fuzz: %s\n  gate %s, parse %d, action %s, counter %s, moved 0x%llx\n  frame",
+        what, g.rawIp ? "raw-IP" : "Ethernet", o.parse, actionName(o.action),
+        o.decision == kNone ? "none/several" : counterName(o.decision),
+        static_cast<unsigned long long>(o.moved));
     for (size_t i = 0; i < n; ++i) std::fprintf(stderr, " %02x", f[i]);
     std::fprintf(stderr, "\n");
     std::abort();
@@ -269,7 +287,7 @@ void checkStackReading(const World &w, const GateUnderTest &g, const Outcome &o,
     if (o.action != XDP_PASS) return;
     const auto st = xk::fuzz::stackTcp(f, n, g.rawIp);
     if (!st || !(w.ports[st->dport].flags & XK_PORT_PROTECT_TCP)) return;
-    const int state = grantState(st->saddr, st->dport);
+    const int state = grantState(st->saddr, IPPROTO_TCP, st->dport);
     if (isSyn(st->flags)) {
         if (state <= 0)
             violated("a SYN to a protected port passed without a live grant", g, o, f, n);
@@ -327,6 +345,8 @@ void runOne(World &w, GateUnderTest &g, const uint8_t *f, size_t n) {
     if (o.decision == XK_CNT_SYN_PASS ||
         (o.decision == XK_CNT_TCP_GRANT_PASS && !(p.tcp_flags & (XK_TCP_FIN | XK_TCP_RST))))
         g.flows.insert(flowKey(p.saddr, p.daddr, p.sport, p.dport));
+    if (o.decision == XK_CNT_UDP_GRANT_PASS)
+        g.udpFlows.insert(flowKey(p.saddr, p.daddr, p.sport, p.dport));
 }
 
 }  // namespace

@@ -67,7 +67,7 @@ void add_allow(CLI::App &app, Globals &g) {
     static HandEdit e;
     auto *c = app.add_subcommand("allow", "authorize an address by hand");
     add_edit_flags(c, e);
-    c->add_option("--port", e.port, "tcp/PORT or * (all protected ports)");
+    c->add_option("--port", e.port, "tcp/PORT, udp/PORT or * (all protected ports)");
     c->add_option("-t,--timeout", e.timeout, "seconds")->check(CLI::Range(1u, 86400u));
     c->callback([&g] {
         g.rc = guarded([&] {

@@ -247,19 +247,15 @@ Stanza start_stanza(const Line &l, const DaemonSettings &daemon, size_t index) {
     return s;
 }
 
-// OPEN_PORTS: the TCP ports the stanza opens (the gate holds TCP only; UDP is never gated).
-void open_ports(Stanza &s, const Line &l, ImportResult &r, std::vector<std::string> &tcp_ports) {
+// OPEN_PORTS: the ports the stanza opens, each a protected service of the config.
+void open_ports(Stanza &s, const Line &l, std::vector<std::string> &service_ports) {
     json open = json::array();
     for (const auto &p : split_list(l.value)) {
-        policy::PortRef ref = port_ref(s, l, p);
-        if (ref.proto != 6) {
-            warn(r, l.number, p + " not carried over (xdpknock gates TCP services only)");
-            continue;
-        }
-        open.push_back(policy::format_port(ref));
-        tcp_ports.push_back(policy::format_port(ref));
+        const std::string ref = policy::format_port(port_ref(s, l, p));
+        open.push_back(ref);
+        service_ports.push_back(ref);
     }
-    if (open.empty()) refuse(s, l.number, "OPEN_PORTS lists no TCP port (xdpknock gates TCP only)");
+    if (open.empty()) refuse(s, l.number, "OPEN_PORTS lists no port");
     s.range["open"] = open;
 }
 
@@ -267,14 +263,12 @@ void open_ports(Stanza &s, const Line &l, ImportResult &r, std::vector<std::stri
 // "open"; fwknopd's "any port but these" has no xdpknock form, so it is refused.
 void apply_restrictions(Stanza &s) {
     if (!s.range.contains("open")) {
-        bool any_tcp = std::any_of(s.restricted.begin(), s.restricted.end(),
-                                   [](const policy::PortRef &p) { return p.proto == 6; });
-        if (any_tcp) {
+        if (!s.restricted.empty()) {
             refuse(s, s.restrict_line,
                    "RESTRICT_PORTS without OPEN_PORTS means \"every port but these\", which "
                    "xdpknock cannot say: list the ports this stanza may open in OPEN_PORTS");
         }
-        s.range["open"] = json::array({"*"});  // fwknopd: any port; UDP is never gated
+        s.range["open"] = json::array({"*"});  // fwknopd: any port
         return;
     }
     json open = json::array();
@@ -561,8 +555,7 @@ bool cycle_keyword(Stanza &s, const Line &l) {
 }
 
 // One keyword inside a stanza; false when it is not a stanza keyword at all.
-bool stanza_keyword(Stanza &s, const Line &l, ImportResult &r,
-                    std::vector<std::string> &tcp_ports) {
+bool stanza_keyword(Stanza &s, const Line &l, std::vector<std::string> &service_ports) {
     const std::string &k = l.key;
     if (k == "KEY" || k == "KEY_BASE64" || k == "HMAC_KEY" || k == "HMAC_KEY_BASE64") {
         set_secret(s, l);
@@ -578,7 +571,7 @@ bool stanza_keyword(Stanza &s, const Line &l, ImportResult &r,
     } else if (k == "REQUIRE_SOURCE_ADDRESS" || k == "REQUIRE_SOURCE") {
         s.range["proof_ip"] = yes(l.value);
     } else if (k == "OPEN_PORTS") {
-        open_ports(s, l, r, tcp_ports);
+        open_ports(s, l, service_ports);
     } else if (k == "RESTRICT_PORTS") {
         for (const auto &p : split_list(l.value)) s.restricted.push_back(port_ref(s, l, p));
         s.restrict_line = l.number;
@@ -610,7 +603,7 @@ ImportResult import_fwknop(const std::string &access_conf, const std::string &fw
     DaemonSettings daemon = read_fwknopd_conf(fwknopd_conf);
     ImportResult r;
     json ranges = json::array(), services = json::array();
-    std::vector<std::string> tcp_ports;
+    std::vector<std::string> service_ports;
     Stanza s;
 
     for (const auto &l : read_lines(access_conf)) {
@@ -620,7 +613,7 @@ ImportResult import_fwknop(const std::string &access_conf, const std::string &fw
             continue;
         }
         if (s.range.is_null()) fail_in("access.conf", l.number, l.key + " before the first SOURCE");
-        if (stanza_keyword(s, l, r, tcp_ports)) continue;
+        if (stanza_keyword(s, l, service_ports)) continue;
         if (harmless_to_drop(l.key)) {
             warn(r, l.number,
                  l.key + " not carried over (xdpknock refuses command messages and has no GPG)");
@@ -638,13 +631,14 @@ ImportResult import_fwknop(const std::string &access_conf, const std::string &fw
     finish_stanza(s, ranges, r);
     if (ranges.empty()) throw std::runtime_error("access.conf: no SOURCE stanza");
 
-    std::sort(tcp_ports.begin(), tcp_ports.end());
-    tcp_ports.erase(std::unique(tcp_ports.begin(), tcp_ports.end()), tcp_ports.end());
-    for (const auto &p : tcp_ports) services.push_back({{"name", p}, {"port", p}});
-    if (tcp_ports.empty()) {
+    std::sort(service_ports.begin(), service_ports.end());
+    service_ports.erase(std::unique(service_ports.begin(), service_ports.end()),
+                        service_ports.end());
+    for (const auto &p : service_ports) services.push_back({{"name", p}, {"port", p}});
+    if (service_ports.empty()) {
         r.warnings.push_back(
-            "no OPEN_PORTS: the ranges open any port; list the TCP services the "
-            "gate must hide under \"services\"");
+            "no OPEN_PORTS: the ranges open any port; list the services the gate must hide "
+            "under \"services\"");
     }
     r.config = {{"interfaces", json::array({{{"name", interface_name(interface, daemon)}}})},
                 {"services", services},

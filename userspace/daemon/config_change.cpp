@@ -73,6 +73,8 @@ std::string restart_key(const policy::Config &running, const policy::Config &nex
         {"config.busy_poll", a.busy_poll == b.busy_poll},
         {"config.authorized_max", a.authorized_max == b.authorized_max},
         {"config.flow_idle_timeout", a.flow_idle_timeout_s == b.flow_idle_timeout_s},
+        {"config.udp_timeout", a.udp_timeout_s == b.udp_timeout_s},
+        {"config.udp_stream_timeout", a.udp_stream_timeout_s == b.udp_stream_timeout_s},
         {"config.replay_capacity", a.replay_capacity == b.replay_capacity},
         {"config.umem_frames", a.umem_frames == b.umem_frames},
         {"metrics.listen", a.metrics.host == b.metrics.host && a.metrics.port == b.metrics.port},

@@ -101,6 +101,8 @@ GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
     const policy::Config &config = *shared;
     gate::GateOptions options{iface.name, iface.mode, pin_root, config.authorized_max,
                               config.flow_idle_timeout_s};
+    options.udp_idle_s = config.udp_timeout_s;
+    options.udp_stream_idle_s = config.udp_stream_timeout_s;
     options.sequences = !gate::sequence_range_ids(config).empty();
     gate_ = gate::Gate::attach(options,
                                [&](gate::Gate &g) { fill_gate(g, config, iface.name, sequences); });

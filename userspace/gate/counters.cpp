@@ -14,7 +14,8 @@ const char *counter_name(unsigned which) {
         "fragment_drop",  "ipv6_ext_drop",   "knock_len_drop", "knock_byte_drop", "knock_rate_drop",
         "wake_event",     "wake_suppressed", "wake_lost",      "vlan_deep_drop",  "tcp_flow_pass",
         "tcp_grant_pass", "tcp_drop",        "mapped_drop",    "knock_frag_drop", "seq_step",
-        "seq_miss",       "seq_done",        "seq_lost",
+        "seq_miss",       "seq_done",        "seq_lost",       "udp_flow_pass",   "udp_grant_pass",
+        "udp_drop",       "udp_expired",
     };
     static_assert(sizeof(names) / sizeof(names[0]) == XK_CNT__MAX);
     return which < XK_CNT__MAX ? names[which] : "?";

@@ -51,6 +51,8 @@ Skeleton open_skeleton(const GateOptions &options, LinkLayer layer, const std::s
     if (!skel) throw GateError("cannot open the BPF object: " + errstr(errno));
     skel->rodata->xk_raw_ip = layer == LinkLayer::raw_ip;
     skel->rodata->xk_flow_idle_ns = uint64_t{options.flow_idle_s} * 1000000000ull;
+    skel->rodata->xk_udp_idle_ns = uint64_t{options.udp_idle_s} * 1000000000ull;
+    skel->rodata->xk_udp_stream_idle_ns = uint64_t{options.udp_stream_idle_s} * 1000000000ull;
     skel->rodata->xk_seq = options.sequences;
     bpf_map__set_max_entries(skel->maps.authorized, options.authorized_max);
     // ~4 bytes per grant, so a full map keeps the strangers' filter reads sparse.
@@ -347,6 +349,10 @@ int Gate::counters_fd() const {
 }
 int Gate::flows_fd() const {
     return bpf_map__fd(skel_->maps.flows);
+}
+
+int Gate::udp_flows_fd() const {
+    return bpf_map__fd(skel_->maps.udp_flows);
 }
 int Gate::knock_buckets_fd() const {
     return bpf_map__fd(skel_->maps.knock_buckets);

@@ -36,6 +36,7 @@ struct GateOptions {
     std::string pin_root;  // default XK_PIN_ROOT
     uint32_t authorized_max = XK_AUTH_MAX_ENTRIES;
     uint32_t flow_idle_s = 7200;
+    uint32_t udp_idle_s = 30, udp_stream_idle_s = 120;  // a UDP flow: one packet / a stream
     LinkLayer layer = LinkLayer::ethernet;  // load() only: attach() reads it off the link
     // false: the config has no sequence range, so the program is loaded without the
     // sequence code (a packet to a port flagged as a step is then only dropped). Fixed for
@@ -65,6 +66,7 @@ class Gate {
     int xsks_fd() const;
     int counters_fd() const;
     int flows_fd() const;
+    int udp_flows_fd() const;  // xk_flow_key -> xk_udp_flow
     int knock_buckets_fd() const;
     int wake_last_fd() const;
     int wake_events_fd() const;   // ring buffer of xk_wake_event

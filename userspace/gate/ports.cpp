@@ -49,7 +49,7 @@ std::vector<xk_port> port_table(const policy::Config &config) {
     }
     for (const auto &s : config.services) {
         xk_port &e = table[s.port.port];
-        e.flags |= XK_PORT_PROTECT_TCP;
+        e.flags |= s.port.proto == IPPROTO_UDP ? XK_PORT_PROTECT_UDP : XK_PORT_PROTECT_TCP;
         if (s.host < 0) continue;
         // Host ids are config index + 1: 0 in xk_port.wake_host means none.
         if (s.address) {

@@ -190,6 +190,19 @@ void check_sequences(const Config &c) {
     }
 }
 
+// A UDP port is a knock port or a protected service, never both: the gate could not tell a
+// knock from the service's traffic.
+void check_udp_services(const Config &c) {
+    for (size_t i = 0; i < c.services.size(); ++i) {
+        const Service &svc = c.services[i];
+        if (svc.port.proto != 17) continue;
+        for (const Range &r : c.ranges)
+            if (methods::method_of(r).judged_by_workers() && r.port == svc.port.port)
+                fail("services[" + std::to_string(i) + "].port",
+                     format_port(svc.port) + " is the knock port of range " + r.name);
+    }
+}
+
 // Every range gets a quota of map entries, and together they fit the map: a range that
 // fills up refuses its own new sources, never another range's. A range without
 // max_sources gets authorized_max / (ranges + 1), so one share always stays free (for
@@ -225,6 +238,10 @@ void parse_limits(const json &root, Config &c) {
         get_uint(root, "config", "authorized_max", c.authorized_max, 1024, kAuthorizedMax));
     c.flow_idle_timeout_s = static_cast<uint32_t>(
         get_uint(root, "config", "flow_idle_timeout", c.flow_idle_timeout_s, 10, 604800));
+    c.udp_timeout_s =
+        static_cast<uint32_t>(get_uint(root, "config", "udp_timeout", c.udp_timeout_s, 5, 86400));
+    c.udp_stream_timeout_s = static_cast<uint32_t>(get_uint(
+        root, "config", "udp_stream_timeout", c.udp_stream_timeout_s, c.udp_timeout_s, 86400));
     c.replay_capacity = static_cast<uint32_t>(
         get_uint(root, "config", "replay_capacity", c.replay_capacity, 1024, 1u << 24));
     c.umem_frames =
@@ -400,8 +417,10 @@ Service parse_service(const json &j, const std::string &p, const Config &c) {
     } catch (const ConfigError &e) {
         fail(p + ".port", e.what());
     }
-    if (s.port.proto != 6) fail(p + ".port", "only tcp services can be gated");
+    if (s.port.proto == 0) fail(p + ".port", "must be tcp/PORT or udp/PORT");
     parse_service_host(j, p, c, s);
+    // Wake-on-LAN waits for an authorized SYN (KNOCK-AND-WAKE.md); UDP has none.
+    if (s.host >= 0 && s.port.proto != 6) fail(p + ".host", "only a tcp service wakes a host");
     return s;
 }
 
@@ -425,7 +444,7 @@ Config parse_config(std::string_view json_text) {
     only_keys(root, "config",
               {"interfaces", "ranges", "services", "hosts", "state_dir", "workers", "cpus",
                "busy_poll", "log_level", "knock_rate", "authorized_max", "flow_idle_timeout",
-               "replay_capacity", "umem_frames", "metrics"});
+               "udp_timeout", "udp_stream_timeout", "replay_capacity", "umem_frames", "metrics"});
     Config c;
     parse_limits(root, c);
     parse_metrics(root, c);
@@ -452,6 +471,7 @@ Config parse_config(std::string_view json_text) {
     for (size_t i = 0; i < ranges.size(); ++i)
         c.ranges.push_back(parse_range(ranges[i], "ranges[" + std::to_string(i) + "]", c.services));
     unique_names(c.ranges, "ranges");
+    check_udp_services(c);
     check_sequences(c);
     assign_quotas(c);
     return c;

@@ -137,6 +137,9 @@ struct Config {
     std::string log_level = "info";
     uint32_t authorized_max = XK_AUTH_MAX_ENTRIES;  // max_entries of the gate's authorized map
     uint32_t flow_idle_timeout_s = 7200;            // idle timeout of the gate's TCP flow table
+    // Idle timeouts of a UDP flow to a protected service (conntrack's udp / udp_stream): after
+    // its first packet, and once it carried more than one.
+    uint32_t udp_timeout_s = 30, udp_stream_timeout_s = 120;
     // Most fko digests the replay cache holds at once. The default holds about
     // replay_capacity / (2 x proof_time) knocks per second, sustained.
     uint32_t replay_capacity = 65536;

@@ -45,7 +45,7 @@ TEST(ImportFwknop, CarriesEveryStanzaOverAndLoads) {
     EXPECT_EQ(a["timeout"], 45);
     EXPECT_EQ(a["proof_ip"], true);
     EXPECT_EQ(a["sources"], nlohmann::json({"192.0.2.0/24", "2001:db8::/32"}));
-    EXPECT_EQ(a["open"], nlohmann::json({"tcp/22"}));  // udp/53: the gate holds TCP only
+    EXPECT_EQ(a["open"], nlohmann::json({"tcp/22", "udp/53"}));
     EXPECT_EQ(a["secrets"][0]["hmac"], "sha512");
     EXPECT_EQ(a["secrets"][0]["label"], "access.conf:2");
     const auto &b = c["ranges"][1];
@@ -53,10 +53,10 @@ TEST(ImportFwknop, CarriesEveryStanzaOverAndLoads) {
     EXPECT_EQ(b["open"], nlohmann::json({"*"}));  // fwknopd: any port when none listed
     EXPECT_EQ(b["secrets"][0]["mode"], "legacy");
     EXPECT_EQ(b["secrets"][0]["key"], "fwknoptest");
-    EXPECT_EQ(c["services"], nlohmann::json({{{"name", "tcp/22"}, {"port", "tcp/22"}}}));
-    ASSERT_EQ(r.warnings.size(), 2u);
-    EXPECT_NE(r.warnings[0].find("udp/53"), std::string::npos);
-    EXPECT_NE(r.warnings[1].find("ENABLE_CMD_EXEC"), std::string::npos);  // we never run commands
+    EXPECT_EQ(c["services"], nlohmann::json({{{"name", "tcp/22"}, {"port", "tcp/22"}},
+                                             {{"name", "udp/53"}, {"port", "udp/53"}}}));
+    ASSERT_EQ(r.warnings.size(), 1u);
+    EXPECT_NE(r.warnings[0].find("ENABLE_CMD_EXEC"), std::string::npos);  // we never run commands
 
     auto loaded = xk::policy::parse_config(c.dump());
     EXPECT_EQ(loaded.ranges[0].secrets[0].fko.hmac, xk::spa::HmacType::sha512);
@@ -83,10 +83,26 @@ TEST(ImportFwknop, RefusesWhatCannotBeCarriedOver) {
     refuses("SOURCE 192.0.2.0/33\nKEY k\n", "access.conf:1");                   // bad source
     refuses("SOURCE ANY\nGPG_REMOTE_ID ABCD\n", "access.conf:1");               // GPG only: no key
     refuses("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/99999\n", "access.conf:3");      // bad port
-    refuses("SOURCE ANY\nKEY k\nOPEN_PORTS udp/53\n", "access.conf:3");         // nothing to gate
     refuses("SOURCE ANY\nKEY k\nACCESS_EXPIRE 01/01/2020\n", "access.conf:3");  // a restriction
     refuses("SOURCE ANY\nKEY k\nREQUIRE_USERNAME alice\n", "access.conf:3");
     refuses("# nothing\n", "access.conf: no SOURCE");
+}
+
+// OPEN_PORTS udp/1194 (OpenVPN) becomes a protected UDP service the range opens; a UDP
+// port that is also the knock port cannot be both, and the config says so.
+TEST(ImportFwknop, UdpOpenPortsBecomeUdpServices) {
+    auto r = import_fwknop("SOURCE ANY\nKEY k\nOPEN_PORTS udp/1194\n", "", "eth0");
+    EXPECT_EQ(r.config["ranges"][0]["open"], nlohmann::json({"udp/1194"}));
+    EXPECT_EQ(r.config["services"], nlohmann::json({{{"name", "udp/1194"}, {"port", "udp/1194"}}}));
+    auto loaded = xk::policy::parse_config(r.config.dump());
+    EXPECT_EQ(loaded.services[0].port, (xk::policy::PortRef{17, 1194}));
+    auto clash = import_fwknop("SOURCE ANY\nKEY k\nOPEN_PORTS udp/62201\n", "", "eth0");
+    try {
+        xk::policy::parse_config(clash.config.dump());
+        ADD_FAILURE() << "a UDP service on the knock port loaded";
+    } catch (const xk::policy::ConfigError &e) {
+        EXPECT_NE(std::string(e.what()).find("knock port"), std::string::npos) << e.what();
+    }
 }
 
 TEST(ImportFwknop, AHashInsideAKeyIsPartOfTheKey) {
@@ -121,9 +137,9 @@ TEST(ImportFwknop, RestrictPortsWithoutOpenPortsIsRefusedNamingTheStanza) {
                    "access.conf:3:", "RESTRICT_PORTS");
     expect_refused("SOURCE 192.0.2.0/24\nKEY k\nRESTRICT_PORTS tcp/22\n", "",
                    "access.conf:3:", "stanza SOURCE 192.0.2.0/24 at line 1");
-    // UDP is never gated: restricting it changes nothing the gate does.
-    auto r = import_fwknop("SOURCE ANY\nKEY k\nRESTRICT_PORTS udp/53\n", "", "eth0");
-    EXPECT_EQ(open_of(r), nlohmann::json({"*"}));
+    // UDP services are gated too: "every UDP port but 53" has no form either.
+    expect_refused("SOURCE ANY\nKEY k\nRESTRICT_PORTS udp/53\n", "",
+                   "access.conf:3:", "RESTRICT_PORTS");
 }
 
 TEST(ImportFwknop, RestrictPortsAreLeftOutOfOpenPorts) {

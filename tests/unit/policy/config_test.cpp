@@ -78,7 +78,27 @@ TEST(Config, NamesTheKeyAndTheProblem) {
                  "ranges[0].secrets[1].secret_base64");
     expect_error(with("\"hmac\": \"sha512\"", "\"hmac\": \"crc32\""), "ranges[1].secrets[0].hmac");
     expect_error(with("\"name\": \"fko\"", "\"name\": \"admins\""), "ranges[1].name");
-    expect_error(with("\"port\": \"tcp/445\"", "\"port\": \"udp/445\""), "services[1].port");
+    expect_error(with("\"port\": \"tcp/445\"", "\"port\": \"*\""), "services[1].port");
+}
+
+// UDP services: gated like TCP ones, never on a knock port, never waking a host (no SYN to
+// wait for); their flows' idle timeouts are the config's.
+TEST(Config, UdpServices) {
+    const std::string udp = with("\"port\": \"tcp/445\"", "\"port\": \"udp/445\"");
+    const auto c = parse_config(udp);
+    EXPECT_EQ(c.services[1].port, (xk::policy::PortRef{17, 445}));
+    EXPECT_EQ(xk::gate::port_table(c)[445].flags, XK_PORT_PROTECT_UDP);
+    EXPECT_EQ(c.udp_timeout_s, 30u);
+    EXPECT_EQ(c.udp_stream_timeout_s, 120u);
+    expect_error(with("\"port\": \"tcp/445\"", "\"port\": \"udp/62201\""),
+                 "services[1].port: udp/62201 is the knock port of range");
+    const auto timed = parse_config(
+        with("\"services\"", "\"udp_timeout\": 60, \"udp_stream_timeout\": 600, \"services\""));
+    EXPECT_EQ(timed.udp_timeout_s, 60u);
+    EXPECT_EQ(timed.udp_stream_timeout_s, 600u);
+    expect_error(
+        with("\"services\"", "\"udp_timeout\": 60, \"udp_stream_timeout\": 30, \"services\""),
+        "config.udp_stream_timeout");
 }
 
 TEST(Config, RefusesSecretsReadableByOthers) {
