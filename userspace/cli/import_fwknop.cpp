@@ -247,11 +247,15 @@ Stanza start_stanza(const Line &l, const DaemonSettings &daemon, size_t index) {
     return s;
 }
 
-// OPEN_PORTS: the ports the stanza opens, each a protected service of the config.
+// OPEN_PORTS: the ports the stanza opens, each a protected service of the config. The
+// knock port itself cannot be one: the gate could not tell knocks from the service.
 void open_ports(Stanza &s, const Line &l, std::vector<std::string> &service_ports) {
     json open = json::array();
     for (const auto &p : split_list(l.value)) {
-        const std::string ref = policy::format_port(port_ref(s, l, p));
+        const policy::PortRef port = port_ref(s, l, p);
+        const std::string ref = policy::format_port(port);
+        if (port.proto == 17 && s.range["port"] == port.port)
+            refuse(s, l.number, "OPEN_PORTS " + ref + " is the knock port (PCAP_FILTER)");
         open.push_back(ref);
         service_ports.push_back(ref);
     }
