@@ -599,6 +599,23 @@ static __always_inline int seq_hit(const struct xk_pkt *p) {
                  XDP_DROP);
 }
 
+/* A knock candidate (UDP, a raw TCP segment or an ICMP echo): pre-filtered on shape and
+ * its source's rate, then handed to the queue's AF_XDP socket. */
+static __always_inline int knock(struct xdp_md *ctx, const struct xk_port *port,
+                                 const struct xk_pkt *p, const void *data, const void *data_end) {
+    /* The rest of the payload is in other fragments, which AF_XDP never joins. */
+    if (p->partial) return count(XK_CNT_KNOCK_FRAG_DROP, XDP_DROP);
+    /* Shape first: junk must not spend a source's tokens or claim bucket slots. */
+    __u32 junk = knock_shape(port, p, data, data_end);
+    if (junk != XK_CNT__MAX) return count(junk, XDP_DROP);
+    struct xk_tick *t = tick();
+    if (!knock_rate_ok(port, p, t ? t->ns : bpf_ktime_get_coarse_ns()))
+        return count(XK_CNT_KNOCK_RATE_DROP, XDP_DROP);
+    stamp_knock(ctx, t); /* invalidates data/data_end: nothing reads the packet after it */
+    int action = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_DROP);
+    return count(action == XDP_REDIRECT ? XK_CNT_KNOCK_REDIRECT : XK_CNT_KNOCK_NO_SOCKET, action);
+}
+
 SEC("xdp")
 int xdpknock(struct xdp_md *ctx) {
     void *data = (void *)(long)ctx->data;
@@ -637,20 +654,19 @@ int xdpknock(struct xdp_md *ctx) {
     if (p.l4proto == IPPROTO_UDP) {
         /* A port is a knock port or a protected UDP service, never both (config.cpp). */
         if (flags & XK_PORT_PROTECT_UDP) return gate_udp(&p);
-        if (!(flags & XK_PORT_KNOCK_UDP)) return count(XK_CNT_UDP_PASS, XDP_PASS);
-        /* The rest of the datagram is in other fragments, which AF_XDP never joins. */
-        if (p.partial) return count(XK_CNT_KNOCK_FRAG_DROP, XDP_DROP);
-        /* Shape first: junk must not spend a source's tokens or claim bucket slots. */
-        __u32 junk = knock_shape(port, &p, data, data_end);
-        if (junk != XK_CNT__MAX) return count(junk, XDP_DROP);
-        struct xk_tick *t = tick();
-        if (!knock_rate_ok(port, &p, t ? t->ns : bpf_ktime_get_coarse_ns()))
-            return count(XK_CNT_KNOCK_RATE_DROP, XDP_DROP);
-        stamp_knock(ctx, t); /* invalidates data/data_end: nothing reads the packet after it */
-        int action = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_DROP);
-        return count(action == XDP_REDIRECT ? XK_CNT_KNOCK_REDIRECT : XK_CNT_KNOCK_NO_SOCKET,
-                     action);
+        if (!port || !(flags & XK_PORT_KNOCK_UDP)) return count(XK_CNT_UDP_PASS, XDP_PASS);
+        return knock(ctx, port, &p, data, data_end);
     }
+    if (p.l4proto != IPPROTO_TCP) {
+        /* An ICMP echo (parse.h): a knock only where a range takes -P icmp (ports[0]), and
+         * only in a knock's shape: every other ping is not ours and passes. */
+        if (!port || !(flags & XK_PORT_KNOCK_ICMP) || p.partial ||
+            knock_shape(port, &p, data, data_end) != XK_CNT__MAX)
+            return count(XK_CNT_OTHER_PASS, XDP_PASS);
+        return knock(ctx, port, &p, data, data_end);
+    }
+    /* fwknop's -P tcpraw: a SYN carrying the knock. The port is ours: nothing answers. */
+    if (port && (flags & XK_PORT_KNOCK_TCP)) return knock(ctx, port, &p, data, data_end);
 
     if (!port || !(flags & XK_PORT_PROTECT_TCP)) return count(XK_CNT_TCP_PASS, XDP_PASS);
     int syn = (p.tcp_flags & (XK_TCP_SYN | XK_TCP_ACK)) == XK_TCP_SYN;

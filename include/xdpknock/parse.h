@@ -1,7 +1,8 @@
 /* Frame parser shared by the XDP program and userspace (AF_XDP frames, pcap replay):
  * Ethernet with up to two VLAN tags, or raw IP (tun, ppp, WireGuard, ipip/gre: the frame
  * starts at the IP header, v4/v6 from the version nibble), then IPv4 with options or IPv6
- * with a bounded extension chain, then UDP or TCP. Every read is checked against data_end, which
+ * with a bounded extension chain, then UDP, TCP or an ICMP/ICMPv6 echo (request or reply:
+ * fwknop's -P icmp carries a knock in one). Every read is checked against data_end, which
  * the verifier demands and which keeps userspace safe on hostile frames. */
 #ifndef XDPKNOCK_PARSE_H
 #define XDPKNOCK_PARSE_H
@@ -48,9 +49,9 @@ typedef __u16 xk_u16 __attribute__((aligned(1))); /* a VLAN tag's EtherType: any
 #define XK_MAX_IPV6_EXT 4
 
 enum xk_parse_result {
-    XK_PARSE_OK,         /* family, addresses, l4proto set; ports/flags set for TCP/UDP */
+    XK_PARSE_OK,         /* family, addresses, l4proto, payload set; ports/flags for TCP/UDP */
     XK_PARSE_NOT_IP,     /* ARP or another EtherType */
-    XK_PARSE_NOT_L4,     /* IP but neither TCP nor UDP */
+    XK_PARSE_NOT_L4,     /* IP but neither TCP, UDP nor an ICMP echo */
     XK_PARSE_TRUNCATED,  /* a header runs past the end of the frame */
     XK_PARSE_FRAGMENT,   /* non-first fragment: no transport header */
     XK_PARSE_FRAG_SHORT, /* first fragment that does not hold the whole L4 header */
@@ -61,14 +62,14 @@ enum xk_parse_result {
 
 struct xk_pkt {
     __u8 family;        /* 4 or 6 */
-    __u8 l4proto;       /* IPPROTO_TCP / IPPROTO_UDP / other */
+    __u8 l4proto;       /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_ICMP(V6) (echo only) */
     __u8 tcp_flags;     /* byte 13 of the TCP header */
-    __u8 partial;       /* UDP: the datagram is longer than this packet (a first fragment) */
-    __u16 sport, dport; /* host byte order */
+    __u8 partial;       /* the L4 payload is longer than this packet (a first fragment) */
+    __u16 sport, dport; /* host byte order; 0 for ICMP */
     __u8 saddr[16];     /* IPv6 or IPv4-mapped */
     __u8 daddr[16];
     __u32 payload_off; /* L4 payload offset from the frame start */
-    __u32 payload_len; /* bytes of L4 payload present (UDP: bounded by the UDP length) */
+    __u32 payload_len; /* bytes of L4 payload present, inside the IP packet (UDP: and its length) */
 };
 
 #define XK_TCP_FIN 0x01
@@ -230,15 +231,41 @@ static __always_inline int xk_parse_frame(const void *data, const void *data_end
         p->partial = fragment_first || claimed > avail;
         return XK_PARSE_OK;
     }
+    /* Offsets, not pointers, from here on: where L4 starts, and where it must end (the IP
+     * packet's own length, or the frame's if it is cut short). */
+    __u32 l4_off = (__u32)(pos - (const __u8 *)data);
+    __u32 l4_end = (__u32)(end - (const __u8 *)data);
+    if (l3_end < l4_end) l4_end = l3_end;
     if (p->l4proto == IPPROTO_TCP) {
         const xk_tcphdr *tcp = (const xk_tcphdr *)pos;
         if ((const __u8 *)(tcp + 1) > end) return short_result;
-        if ((__u32)(pos - (const __u8 *)data) + sizeof(*tcp) > l3_end) return short_result;
+        if (l4_off + sizeof(*tcp) > l3_end) return short_result;
         p->sport = xk_ntohs(tcp->source);
         p->dport = xk_ntohs(tcp->dest);
         p->tcp_flags = pos[13];
+        /* The payload (fwknop's -P tcpraw puts a knock in a SYN); a data offset below the
+         * header's size or past the packet leaves none, and the stack drops the segment. */
+        __u32 hdr = (__u32)(pos[12] >> 4) * 4u;
         p->payload_off = 0;
         p->payload_len = 0;
+        if (hdr >= sizeof(*tcp) && l4_off + hdr <= l4_end) {
+            p->payload_off = l4_off + hdr;
+            p->payload_len = l4_end - p->payload_off;
+        }
+        p->partial = fragment_first;
+        return XK_PARSE_OK;
+    }
+    int icmp = p->family == 4 ? p->l4proto == IPPROTO_ICMP : p->l4proto == IPPROTO_ICMPV6;
+    if (icmp && pos + 8 <= end && l4_off + 8 <= l4_end) {
+        __u8 type = pos[0];
+        int echo = p->family == 4 ? type == 0 || type == 8 : type == 128 || type == 129;
+        if (!echo) return XK_PARSE_NOT_L4;
+        p->sport = 0;
+        p->dport = 0;
+        p->tcp_flags = 0;
+        p->payload_off = l4_off + 8;
+        p->payload_len = l4_end - p->payload_off;
+        p->partial = fragment_first;
         return XK_PARSE_OK;
     }
     return XK_PARSE_NOT_L4;

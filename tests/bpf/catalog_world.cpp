@@ -18,9 +18,10 @@ std::string plainSecret(size_t length) {
 }
 
 std::string range(const std::string &name, const char *method, uint16_t port,
-                  const std::string &secrets) {
+                  const std::string &secrets, const std::string &extra = "") {
     return R"({"name": ")" + name + R"(", "method": ")" + method + R"(", "port": )" +
-           std::to_string(port) + R"(, "open": ["tcp/22"], "secrets": [)" + secrets + "]}";
+           std::to_string(port) + R"(, "open": ["tcp/22"], "secrets": [)" + secrets + "]" + extra +
+           "}";
 }
 
 std::string sequenceRange() {
@@ -39,7 +40,10 @@ std::string ranges() {
            range("plain", "plain", kPlainPort, plain) + ", " +
            range("shared-fko", "fko", kSharedPort, kFkoSecret) + ", " +
            range("shared-plain", "plain", kSharedPort, plainSecret(kSharedPlainLength)) + ", " +
-           range("rate", "fko", kRatePort, kFkoSecret) + ", " + sequenceRange() + "]";
+           range("rate", "fko", kRatePort, kFkoSecret) + ", " +
+           range("fko-raw", "fko", kKnockPort, kFkoSecret,
+                 R"(, "transports": ["tcpraw", "icmp"])") +
+           ", " + sequenceRange() + "]";
 }
 
 std::string services() {

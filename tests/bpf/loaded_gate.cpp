@@ -132,7 +132,7 @@ void LoadedGate::installCatalogWorld() {
     // runs (and the perf tool's millions of repeats) never run a bucket dry. knock_rate
     // goes down to 1 µs per token (1000000 pps), and is one rate for every port: the
     // config holds kRatePort's. Only the rate is patched; the shapes stay the config's.
-    for (uint16_t p : {kKnockPort, kPlainPort, kSharedPort}) {
+    for (uint16_t p : {kKnockPort, kPlainPort, kSharedPort, uint16_t{0}}) {  // 0: ICMP knocks
         xk_port open = port(p);
         open.rate_interval_ns = kOpenRateIntervalNs;
         open.rate_burst_ns = kOpenRateBurstNs;

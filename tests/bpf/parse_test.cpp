@@ -149,9 +149,49 @@ TEST(ParseTcp, SynFields) {
     EXPECT_EQ(p.pkt.dport, kSshPort);
     EXPECT_EQ(p.pkt.tcp_flags, XK_TCP_SYN);
     EXPECT_EQ(addrOf(p.pkt.saddr), gateAddr(kV4AuthSsh));
-    // TCP payload is not located: nothing downstream reads it.
-    EXPECT_EQ(p.pkt.payload_off, 0u);
+    // No payload: it would start right after the 20-byte header.
+    EXPECT_EQ(p.pkt.payload_off, 14u + 20 + 20);
     EXPECT_EQ(p.pkt.payload_len, 0u);
+}
+
+// fwknop -P tcpraw: a SYN carrying the knock. The payload starts after the data offset
+// (options included) and ends with the IP packet, not the frame's padding.
+TEST(ParseTcp, PayloadAfterTheDataOffset) {
+    Parsed p = parse(v4().tcp(1, 62201, kTcpSyn).payload("knock").padTo(80).build());
+    ASSERT_EQ(p.result, XK_PARSE_OK);
+    EXPECT_EQ(p.pkt.payload_off, 14u + 20 + 20);
+    EXPECT_EQ(p.pkt.payload_len, 5u);
+    EXPECT_EQ(p.pkt.partial, 0);
+    Bytes withOptions = v6().tcp(1, 62201, kTcpSyn).payload("knock").build();
+    withOptions[14 + 40 + 12] = 0x60;  // data offset 24: the first 4 payload bytes are options
+    Parsed o = parse(withOptions);
+    ASSERT_EQ(o.result, XK_PARSE_OK);
+    EXPECT_EQ(o.pkt.payload_off, 14u + 40 + 24);
+    EXPECT_EQ(o.pkt.payload_len, 1u);
+    Bytes tiny = v4().tcp(1, 62201, kTcpSyn).payload("knock").build();
+    tiny[14 + 20 + 12] = 0x40;  // data offset 16: below the header's own size
+    EXPECT_EQ(parse(tiny).pkt.payload_len, 0u);
+    tiny[14 + 20 + 12] = 0xf0;  // 60: past the packet
+    EXPECT_EQ(parse(tiny).pkt.payload_len, 0u);
+}
+
+// fwknop -P icmp: the knock in an echo (a reply by default, a request with --icmp-type 8).
+TEST(ParseIcmp, EchoesCarryAPayload) {
+    for (uint8_t type : {0, 8}) {
+        Parsed p = parse(v4().icmp(type).payload("knock").build());
+        ASSERT_EQ(p.result, XK_PARSE_OK) << int(type);
+        EXPECT_EQ(p.pkt.l4proto, IPPROTO_ICMP);
+        EXPECT_EQ(p.pkt.dport, 0);
+        EXPECT_EQ(p.pkt.payload_off, 14u + 20 + 8);
+        EXPECT_EQ(p.pkt.payload_len, 5u);
+    }
+    for (uint8_t type : {128, 129}) {
+        Parsed p = parse(v6().icmp(type).payload("knock").build());
+        ASSERT_EQ(p.result, XK_PARSE_OK) << int(type);
+        EXPECT_EQ(p.pkt.l4proto, IPPROTO_ICMPV6);
+        EXPECT_EQ(p.pkt.payload_off, 14u + 40 + 8);
+        EXPECT_EQ(p.pkt.payload_len, 5u);
+    }
 }
 
 TEST(ParseTcp, FlagsByteIsCopiedWhole) {
@@ -209,8 +249,9 @@ TEST(ParseErrors, EachResult) {
          XK_PARSE_TRUNCATED},
         {"udp cut", v4().udp(1, 2).truncate(14 + 20 + 7).build(), XK_PARSE_TRUNCATED},
         {"tcp cut", v6().tcp(1, 2, kTcpSyn).truncate(14 + 40 + 19).build(), XK_PARSE_TRUNCATED},
-        {"icmp", v4().icmp(8).build(), XK_PARSE_NOT_L4},
-        {"icmpv6", v6().icmp(128).build(), XK_PARSE_NOT_L4},
+        {"icmp unreachable", v4().icmp(3).build(), XK_PARSE_NOT_L4},
+        {"icmpv6 neighbor solicitation", v6().icmp(135).build(), XK_PARSE_NOT_L4},
+        {"icmp echo cut", v4().icmp(8).truncate(14 + 20 + 7).build(), XK_PARSE_NOT_L4},
         {"ipv6 no next header", v6().build(), XK_PARSE_NOT_L4},
         {"v4 middle fragment",  // offset 8 would be the RFC 1858 overlap case: refused
          v4(kV4Stranger, {.fragOffset = 16, .moreFragments = true})

@@ -1,8 +1,9 @@
 // libFuzzer target: xdpknock/parse.h, the frame parser the XDP gate and the AF_XDP workers
 // share, in userspace. ASan sees every read (libFuzzer hands over an exactly sized buffer);
 // on each input the offsets it returns must lie in the frame, the fields must be the bytes
-// there, and a TCP segment the host's stack would take (fuzz_frame.hpp) must be read as the
-// same segment or fall in a class the gate drops: never one it passes unjudged.
+// there (a UDP, TCP or ICMP echo payload where its header says), and a TCP segment the host's stack
+// would take (fuzz_frame.hpp) must be read as the same segment or fall in a class the gate drops:
+// never one it passes unjudged.
 #include <linux/in.h>
 
 #include <cstdint>
@@ -32,6 +33,16 @@ size_t l3Offset(const uint8_t *f, size_t n, bool rawIp) {
     return off;
 }
 
+// The TCP header before a payload at off: the offset of the header whose data offset
+// reaches off (20..60 bytes back), or 0.
+size_t l4Start(const uint8_t *f, size_t off, size_t n) {
+    for (size_t hdr = 20; hdr <= 60 && hdr <= off; hdr += 4) {
+        const size_t at = off - hdr;
+        if (at + 13 <= n && size_t(f[at + 12] >> 4) * 4 == hdr) return at;
+    }
+    return 0;
+}
+
 void checkOk(const uint8_t *f, size_t n, bool rawIp, const xk_pkt &p) {
     if (p.family != 4 && p.family != 6) violated("family neither 4 nor 6", XK_PARSE_OK);
     if (p.family == 4 ? !xk_is_v4_mapped(p.saddr) : xk_is_v4_mapped(p.saddr))
@@ -56,9 +67,26 @@ void checkOk(const uint8_t *f, size_t n, bool rawIp, const xk_pkt &p) {
         if (!p.partial && p.payload_len != claimed)
             violated("whole datagram whose payload is not the UDP length", XK_PARSE_OK);
     } else if (p.l4proto == IPPROTO_TCP) {
-        if (p.payload_off != 0 || p.payload_len != 0) violated("TCP with a payload", XK_PARSE_OK);
+        // tcpraw knocks: the payload starts after the data offset, inside the frame.
+        if (p.payload_len == 0) return;
+        // IPv4: the header after the IP header's own length; IPv6 (extension headers): the
+        // header whose data offset reaches the payload.
+        const size_t tcp =
+            p.family == 4 ? l3 + size_t(f[l3] & 0x0f) * 4 : l4Start(f, p.payload_off, n);
+        if (p.payload_off > n || p.payload_len > n - p.payload_off || tcp == 0 ||
+            p.payload_off - tcp != size_t(f[tcp + 12] >> 4) * 4 || p.payload_off - tcp < 20)
+            violated("TCP payload not after the header's data offset", XK_PARSE_OK);
+    } else if (p.l4proto == IPPROTO_ICMP || p.l4proto == IPPROTO_ICMPV6) {
+        if ((p.l4proto == IPPROTO_ICMP) != (p.family == 4))
+            violated("ICMP of the other family", XK_PARSE_OK);
+        if (p.payload_off < l3 + 28 || p.payload_off > n || p.payload_len > n - p.payload_off)
+            violated("ICMP payload outside the frame", XK_PARSE_OK);
+        const uint8_t type = f[p.payload_off - 8];
+        if (p.family == 4 ? type != 0 && type != 8 : type != 128 && type != 129)
+            violated("an ICMP payload that is not an echo's", XK_PARSE_OK);
+        if (p.sport != 0 || p.dport != 0) violated("ICMP with ports", XK_PARSE_OK);
     } else {
-        violated("OK without TCP or UDP", XK_PARSE_OK);
+        violated("OK without TCP, UDP or an ICMP echo", XK_PARSE_OK);
     }
 }
 

@@ -5,7 +5,8 @@
 // Every run must hold, else abort():
 //   - exactly one decision counter moves, by one, and it is the one this frame may get, as
 //     parse.h and the world (ports, grants, flows seen) say; it agrees with the XDP action;
-//   - only UDP to a knock port is ever redirected;
+//   - only a knock candidate is ever redirected: UDP to a knock port, TCP to a tcpraw knock
+//     port, an ICMP echo where a range takes icmp knocks;
 //   - TCP or UDP to a sequence step port (the catalogue's "seq" range) is always dropped and
 //     counts one of the sequence counters, never a knock's or a pass;
 //   - a SYN (SYN && !ACK) to a protected port passes only if its source holds a live grant for
@@ -129,6 +130,8 @@ World &world() {
         if (!(fresh->ports[kSshPort].flags & XK_PORT_PROTECT_TCP) ||
             !(fresh->ports[kVpnPort].flags & XK_PORT_PROTECT_UDP) ||
             !(fresh->ports[kKnockPort].flags & XK_PORT_KNOCK_UDP) ||
+            !(fresh->ports[kKnockPort].flags & XK_PORT_KNOCK_TCP) ||
+            !(fresh->ports[0].flags & XK_PORT_KNOCK_ICMP) ||
             !(fresh->ports[kSeqFirst].flags & XK_PORT_SEQ_TCP) ||
             !(fresh->ports[kSeqMiddle].flags & XK_PORT_SEQ_UDP)) {
             std::fprintf(stderr, "xdp_gate_fuzz: the catalogue world is not in the ports map\n");
@@ -216,6 +219,19 @@ Mask udpMask(const GateUnderTest &g, const xk_pkt &p) {
     return m;
 }
 
+bool isIcmp(const xk_pkt &p) {
+    return p.l4proto == IPPROTO_ICMP || p.l4proto == IPPROTO_ICMPV6;
+}
+
+// What the gate may hand to AF_XDP: UDP to a knock port, TCP to a tcpraw one, ICMP echoes
+// where a range takes icmp knocks (ports[0]).
+bool isKnockCandidate(const World &w, const xk_pkt &p) {
+    const uint16_t flags = w.ports[p.dport].flags;
+    if (p.l4proto == IPPROTO_UDP) return flags & XK_PORT_KNOCK_UDP;
+    if (p.l4proto == IPPROTO_TCP) return flags & XK_PORT_KNOCK_TCP;
+    return isIcmp(p) && (flags & XK_PORT_KNOCK_ICMP);
+}
+
 bool isSeqHit(const xk_port &port, const xk_pkt &p) {
     return port.flags & (p.l4proto == IPPROTO_UDP   ? XK_PORT_SEQ_UDP
                          : p.l4proto == IPPROTO_TCP ? XK_PORT_SEQ_TCP
@@ -247,6 +263,14 @@ Mask expectedMask(const World &w, const GateUnderTest &g, int r, const xk_pkt &p
             return 0;
     }
     const xk_port &port = w.ports[p.dport];
+    if (isIcmp(p)) {
+        // Pings that are no knock pass untouched; ports[0] holds the ICMP knock pre-filter.
+        if (!(port.flags & XK_PORT_KNOCK_ICMP) || p.partial || knockShape(port, p, f, n) != kNone)
+            return bit(XK_CNT_OTHER_PASS);
+        return knockMask(g, port, p, f, n);
+    }
+    if (p.l4proto == IPPROTO_TCP && (port.flags & XK_PORT_KNOCK_TCP))
+        return knockMask(g, port, p, f, n);
     if (isSeqHit(port, p)) return kSeqCounters;
     if (p.l4proto == IPPROTO_UDP) {
         if (port.flags & XK_PORT_PROTECT_UDP) return udpMask(g, p);
@@ -302,9 +326,8 @@ void checkCounters(const World &w, const GateUnderTest &g, const Outcome &o, Mas
     if (!(bit(o.decision) & allowed)) violated("a counter this frame cannot get", g, o, f, n);
     if (actionOf(o.decision) != o.action)
         violated("the action does not match the counter", g, o, f, n);
-    if (o.action == XDP_REDIRECT && !(o.parse == XK_PARSE_OK && p.l4proto == IPPROTO_UDP &&
-                                      (w.ports[p.dport].flags & XK_PORT_KNOCK_UDP)))
-        violated("redirected, but not UDP to a knock port", g, o, f, n);
+    if (o.action == XDP_REDIRECT && !(o.parse == XK_PARSE_OK && isKnockCandidate(w, p)))
+        violated("redirected, but not a knock candidate", g, o, f, n);
     if (o.parse == XK_PARSE_OK && isSeqHit(w.ports[p.dport], p) && o.action != XDP_DROP)
         violated("a packet to a sequence port was not dropped", g, o, f, n);
     const Mask wake = o.moved & kWakeCounters;

@@ -41,11 +41,17 @@ std::vector<xk_port> port_table(const policy::Config &config) {
             add_sequence_steps(r.sequence, table);  // no knock port: steps the gate judges
             continue;
         }
-        xk_port &e = table[r.port];
-        e.flags |= XK_PORT_KNOCK_UDP;
-        e.rate_interval_ns = static_cast<uint32_t>(interval);
-        e.rate_burst_ns = (config.knock_rate.burst - 1) * interval;
-        methods::method_of(r).add_shape(r, e);  // the pre-filter's payload shapes
+        // UDP and tcpraw knocks on the range's port; ICMP echoes have none: ports[0].
+        for (auto [t, flag] : {std::pair{policy::Transport::udp, XK_PORT_KNOCK_UDP},
+                               std::pair{policy::Transport::tcp, XK_PORT_KNOCK_TCP},
+                               std::pair{policy::Transport::icmp, XK_PORT_KNOCK_ICMP}}) {
+            if (!r.takes(t)) continue;
+            xk_port &e = table[t == policy::Transport::icmp ? 0 : r.port];
+            e.flags |= flag;
+            e.rate_interval_ns = static_cast<uint32_t>(interval);
+            e.rate_burst_ns = (config.knock_rate.burst - 1) * interval;
+            methods::method_of(r).add_shape(r, e);  // the pre-filter's payload shapes
+        }
     }
     for (const auto &s : config.services) {
         xk_port &e = table[s.port.port];

@@ -102,9 +102,38 @@ std::vector<PortRef> parse_open(const json &j, const std::string &path,
     return out;
 }
 
+// "transports": fwknop's -P names; udp by default.
+uint8_t parse_transports(const json &j, const std::string &path) {
+    if (!j.contains("transports")) return static_cast<uint8_t>(Transport::udp);
+    const json &list = get_array(j, path, "transports", true);
+    if (list.empty()) fail(path + ".transports", "must list at least one of udp, tcpraw, icmp");
+    uint8_t out = 0;
+    for (size_t i = 0; i < list.size(); ++i) {
+        const std::string p = path + ".transports[" + std::to_string(i) + "]";
+        const std::string name = list[i].is_string() ? list[i].get<std::string>() : "";
+        if (name == "udp" || name == "udpraw") {
+            out |= static_cast<uint8_t>(Transport::udp);
+        } else if (name == "tcpraw") {
+            out |= static_cast<uint8_t>(Transport::tcp);
+        } else if (name == "icmp") {
+            out |= static_cast<uint8_t>(Transport::icmp);
+        } else if (name == "tcp") {
+            fail(p,
+                 "tcp needs a listening TCP socket (fwknopd's ENABLE_TCP_SERVER), which a scan "
+                 "would find: use tcpraw, a single SYN carrying the knock");
+        } else if (name == "http") {
+            fail(p, "SPA over HTTP is not supported yet");
+        } else {
+            fail(p, "must be udp, udpraw, tcpraw or icmp");
+        }
+    }
+    return out;
+}
+
 // The keys of a range whose knocks workers judge: its knock port, secrets and fko window.
 void parse_worker_keys(const json &j, const std::string &path, Range &r) {
     r.port = static_cast<uint16_t>(get_uint(j, path, "port", 62201, 1, 65535));
+    r.transports = parse_transports(j, path);
     r.proof_ip = get_bool(j, path, "proof_ip", false);
     r.proof_time_s = static_cast<uint32_t>(get_uint(j, path, "proof_time", 120, 0, 86400));
     r.max_client_timeout_s =
@@ -128,8 +157,8 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
     std::vector<const char *> keys = {"name", "method",      "timeout", "sources",
                                       "open", "max_sources", "hooks"};
     if (m.judged_by_workers())
-        keys.insert(keys.end(),
-                    {"port", "secrets", "proof_ip", "proof_time", "max_client_timeout"});
+        keys.insert(keys.end(), {"port", "transports", "secrets", "proof_ip", "proof_time",
+                                 "max_client_timeout"});
     for (const char *k : m.range_keys()) keys.push_back(k);
     only_keys(j, path, keys);
 
@@ -157,6 +186,13 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
     return r;
 }
 
+// Whether port (a protocol and port) is where range r takes knocks.
+bool is_knock_port(const Range &r, const PortRef &port) {
+    if (!methods::method_of(r).judged_by_workers() || r.port != port.port) return false;
+    return (port.proto == 17 && r.takes(Transport::udp)) ||
+           (port.proto == 6 && r.takes(Transport::tcp));
+}
+
 // What the gate's sequence tables hold (maps.h): a sequence step is a port no one else
 // uses, since the gate drops every packet to it.
 void check_sequences(const Config &c) {
@@ -178,7 +214,7 @@ void check_sequences(const Config &c) {
                 if (svc.port == s)
                     fail(path, format_port(s) + " is the protected service " + svc.name);
             for (const Range &o : c.ranges)
-                if (s.proto == 17 && methods::method_of(o).judged_by_workers() && o.port == s.port)
+                if (is_knock_port(o, s))
                     fail(path, format_port(s) + " is the knock port of range " + o.name);
             auto it =
                 std::find_if(uses.begin(), uses.end(), [&](const auto &u) { return u.first == s; });
@@ -190,14 +226,13 @@ void check_sequences(const Config &c) {
     }
 }
 
-// A UDP port is a knock port or a protected service, never both: the gate could not tell a
-// knock from the service's traffic.
-void check_udp_services(const Config &c) {
+// A port is a knock port or a protected service, never both: the gate could not tell a
+// knock from the service's traffic (UDP, or TCP where a range takes tcpraw knocks).
+void check_services_are_not_knock_ports(const Config &c) {
     for (size_t i = 0; i < c.services.size(); ++i) {
         const Service &svc = c.services[i];
-        if (svc.port.proto != 17) continue;
         for (const Range &r : c.ranges)
-            if (methods::method_of(r).judged_by_workers() && r.port == svc.port.port)
+            if (is_knock_port(r, svc.port))
                 fail("services[" + std::to_string(i) + "].port",
                      format_port(svc.port) + " is the knock port of range " + r.name);
     }
@@ -292,6 +327,18 @@ std::vector<std::string> config_warnings(const Config &config) {
     std::vector<std::string> out;
     for (const auto &r : config.ranges) methods::method_of(r).warnings(r, out);
     return out;
+}
+
+const char *transport_name(Transport t) {
+    switch (t) {
+        case Transport::udp:
+            return "udp";
+        case Transport::tcp:
+            return "tcpraw";
+        case Transport::icmp:
+            return "icmp";
+    }
+    return "?";
 }
 
 std::string format_port(const PortRef &p) {
@@ -471,7 +518,7 @@ Config parse_config(std::string_view json_text) {
     for (size_t i = 0; i < ranges.size(); ++i)
         c.ranges.push_back(parse_range(ranges[i], "ranges[" + std::to_string(i) + "]", c.services));
     unique_names(c.ranges, "ranges");
-    check_udp_services(c);
+    check_services_are_not_knock_ports(c);
     check_sequences(c);
     assign_quotas(c);
     return c;

@@ -60,10 +60,18 @@ struct PortSequence {
     bool revoke = false;
 };
 
+// How a range's knocks may reach the gate (fwknop's -P): a UDP datagram to its port (fwknop's
+// udp and udpraw look alike on the wire), a raw TCP segment to its port (tcpraw: a SYN
+// carrying the knock), an ICMP or ICMPv6 echo (icmp). A bit each in Range::transports.
+enum class Transport : uint8_t { udp = 1, tcp = 2, icmp = 4 };
+const char *transport_name(Transport t);  // "udp", "tcpraw", "icmp"
+
 struct Range {
     std::string name;
     Method method{};  // plain when unset
     uint16_t port = 62201;
+    uint8_t transports = static_cast<uint8_t>(Transport::udp);  // "transports"
+    bool takes(Transport t) const { return transports & static_cast<uint8_t>(t); }
     uint32_t timeout_s = 30;
     std::vector<Cidr> sources;  // empty never happens: defaults to everything
     std::vector<PortRef> open;

@@ -10,11 +10,20 @@ namespace xk::policy {
 
 using spa::Reject;
 
+namespace {
+uint32_t listen_key(Transport t, uint16_t port) {
+    return uint32_t{static_cast<uint8_t>(t)} << 16 | (t == Transport::icmp ? 0 : port);
+}
+}  // namespace
+
 KnockPolicy::KnockPolicy(const Config &config, ReplayCache *replay)
     : config_(config), replay_(replay) {
-    for (uint32_t i = 0; i < config.ranges.size(); ++i)
-        if (methods::method_of(config.ranges[i]).judged_by_workers())
-            by_port_.emplace_back(config.ranges[i].port, i);
+    for (uint32_t i = 0; i < config.ranges.size(); ++i) {
+        const Range &r = config.ranges[i];
+        if (!methods::method_of(r).judged_by_workers()) continue;
+        for (Transport t : {Transport::udp, Transport::tcp, Transport::icmp})
+            if (r.takes(t)) by_port_.emplace_back(listen_key(t, r.port), i);
+    }
     std::stable_sort(by_port_.begin(), by_port_.end(),
                      [](const auto &a, const auto &b) { return a.first < b.first; });
     for (const Range &range : config.ranges) {
@@ -40,17 +49,19 @@ int64_t KnockPolicy::replay_retention(const Config &config) {
     return 2 * longest;
 }
 
-bool KnockPolicy::listens(uint16_t port) const {
-    auto it = std::lower_bound(by_port_.begin(), by_port_.end(), std::make_pair(port, 0u));
-    return it != by_port_.end() && it->first == port;
+bool KnockPolicy::listens(uint16_t port, Transport transport) const {
+    const uint32_t key = listen_key(transport, port);
+    auto it = std::lower_bound(by_port_.begin(), by_port_.end(), std::make_pair(key, 0u));
+    return it != by_port_.end() && it->first == key;
 }
 
 Decision KnockPolicy::check(const Knock &knock) {
     Decision d;
-    auto it = std::lower_bound(by_port_.begin(), by_port_.end(), std::make_pair(knock.port, 0u));
+    const uint32_t key = listen_key(knock.transport, knock.port);
+    auto it = std::lower_bound(by_port_.begin(), by_port_.end(), std::make_pair(key, 0u));
     bool any_source = false;
     methods::PacketReplay replay(replay_, digester_, knock.payload, knock.now);
-    for (; it != by_port_.end() && it->first == knock.port; ++it) {
+    for (; it != by_port_.end() && it->first == key; ++it) {
         const Range &range = config_.ranges[it->second];
         bool from_source = std::any_of(range.sources.begin(), range.sources.end(),
                                        [&](const Cidr &c) { return c.contains(knock.source); });

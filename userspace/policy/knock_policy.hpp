@@ -1,6 +1,6 @@
 #pragma once
-// Judges one knock against the ranges listening on its port, in config order; the first
-// range and secret that accept it win. Each range is judged by its method
+// Judges one knock against the ranges listening on its port and transport, in config order; the
+// first range and secret that accept it win. Each range is judged by its method
 // (methods::KnockMethod); the packet's one replay verdict is shared by every range it is
 // tried against. One instance per worker: it owns that worker's judges (pre-keyed crypto
 // contexts, built here at config load), so a check takes no lock (but the replay cache's
@@ -31,14 +31,16 @@ class KnockPolicy {
 
     Decision check(const Knock &knock);
     const Config &config() const { return config_; }
-    bool listens(uint16_t port) const;  // some range takes knocks on this UDP port
+    // Some range takes knocks on this port by this transport (ICMP: port 0).
+    bool listens(uint16_t port, Transport transport = Transport::udp) const;
     // Longest time an fko replay must be remembered: 2 × the largest proof_time.
     static int64_t replay_retention(const Config &config);
 
   private:
     const Config &config_;
     ReplayCache *replay_;
-    std::vector<std::pair<uint16_t, uint32_t>> by_port_;        // sorted (port, range index)
+    // Sorted (transport << 16 | port, range index): a range once per transport it takes.
+    std::vector<std::pair<uint32_t, uint32_t>> by_port_;
     std::vector<std::unique_ptr<methods::RangeJudge>> judges_;  // one per range
     spa::ReplayDigester digester_;
 };

@@ -7,19 +7,26 @@
 namespace xk::workers {
 namespace {
 log::RateLimit g_refusal_log(20);
+
+// The transport a parsed knock candidate came by (the gate redirects no other).
+policy::Transport transport_of(const xk_pkt &p) {
+    if (p.l4proto == IPPROTO_UDP) return policy::Transport::udp;
+    return p.l4proto == IPPROTO_TCP ? policy::Transport::tcp : policy::Transport::icmp;
 }
+}  // namespace
 
 spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len, int64_t now_unix) {
     stats_.frames.fetch_add(1, std::memory_order_relaxed);
     xk_pkt pkt{};
-    if (xk_parse_frame(data, data + len, &pkt, raw_ip_) != XK_PARSE_OK ||
-        pkt.l4proto != IPPROTO_UDP || pkt.partial || !policy_.listens(pkt.dport)) {
+    if (xk_parse_frame(data, data + len, &pkt, raw_ip_) != XK_PARSE_OK || pkt.partial ||
+        !policy_.listens(pkt.dport, transport_of(pkt))) {
         stats_.not_knock.fetch_add(1, std::memory_order_relaxed);
         return spa::Reject::bad_fields;
     }
     policy::Knock knock;
     knock.source = policy::Address::from_bytes(pkt.saddr);
     knock.port = pkt.dport;
+    knock.transport = transport_of(pkt);
     knock.payload = {data + pkt.payload_off, pkt.payload_len};
     knock.now = now_unix;
 
@@ -39,9 +46,8 @@ spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len, int64_
     // flushes it); one line per knock only at debug, rate-limited against floods.
     log::refusals().bump(d.reason);
     if (log::enabled(log::Level::debug) && g_refusal_log.allow()) {
-        XK_DEBUG("knock refused from %s to udp/%u: %s",
-                 policy::format_address(knock.source).c_str(), knock.port,
-                 spa::reject_name(d.reason));
+        XK_DEBUG("knock refused from %s to %s/%u: %s", policy::format_address(knock.source).c_str(),
+                 policy::transport_name(knock.transport), knock.port, spa::reject_name(d.reason));
     }
     return d.reason;
 }

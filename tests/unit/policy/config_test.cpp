@@ -81,6 +81,38 @@ TEST(Config, NamesTheKeyAndTheProblem) {
     expect_error(with("\"port\": \"tcp/445\"", "\"port\": \"*\""), "services[1].port");
 }
 
+// "transports" (fwknop's -P): udp by default; udpraw is udp on the wire; tcp (a listening
+// socket scans would find) and http are refused with the reason; a tcpraw knock port is
+// never a protected TCP service.
+TEST(Config, KnockTransports) {
+    EXPECT_EQ(parse_config(kGood).ranges[0].transports, uint8_t(xk::policy::Transport::udp));
+    const auto c = parse_config(
+        with("\"method\": \"plain\",",
+             "\"method\": \"plain\", \"transports\": [\"udpraw\", \"tcpraw\", \"icmp\"],"));
+    const auto &r = c.ranges[0];
+    EXPECT_TRUE(r.takes(xk::policy::Transport::udp));
+    EXPECT_TRUE(r.takes(xk::policy::Transport::tcp));
+    EXPECT_TRUE(r.takes(xk::policy::Transport::icmp));
+    const auto table = xk::gate::port_table(c);
+    EXPECT_EQ(table[62201].flags, XK_PORT_KNOCK_UDP | XK_PORT_KNOCK_TCP);
+    EXPECT_EQ(table[0].flags, XK_PORT_KNOCK_ICMP);
+    EXPECT_NE(table[0].knock_shapes, 0);  // the plain secrets' and the fko range's shapes
+    auto transports = [](const std::string &list) {
+        return with("\"method\": \"plain\",",
+                    "\"method\": \"plain\", \"transports\": " + list + ",");
+    };
+    expect_error(transports("[\"tcp\"]"), "ranges[0].transports[0]: tcp needs a listening");
+    expect_error(transports("[\"http\"]"), "ranges[0].transports[0]: SPA over HTTP");
+    expect_error(transports("[\"smtp\"]"), "ranges[0].transports[0]");
+    expect_error(transports("[]"), "ranges[0].transports");
+    const std::string tcpService = with("\"port\": \"tcp/445\"", "\"port\": \"tcp/62201\"");
+    EXPECT_NO_THROW(parse_config(tcpService));  // no range takes tcpraw knocks there
+    const std::string both = tcpService.substr(0, tcpService.find("\"method\": \"plain\",")) +
+                             "\"method\": \"plain\", \"transports\": [\"tcpraw\"]," +
+                             tcpService.substr(tcpService.find("\"method\": \"plain\",") + 18);
+    expect_error(both, "services[1].port: tcp/62201 is the knock port of range admins");
+}
+
 // UDP services: gated like TCP ones, never on a knock port, never waking a host (no SYN to
 // wait for); their flows' idle timeouts are the config's.
 TEST(Config, UdpServices) {

@@ -94,6 +94,36 @@ TEST(KnockPolicy, RefusalsCarryTheirReason) {
     EXPECT_FALSE(p.listens(5000));
 }
 
+// fwknop's -P: a range hears only the transports it lists; an ICMP echo has no port.
+TEST(KnockPolicy, EachRangeHearsItsTransportsOnly) {
+    Config c = parse_config(R"({
+      "interfaces": [{"name": "eth0"}], "services": [{"name": "ssh", "port": "tcp/22"}],
+      "ranges": [
+        {"name": "raw", "method": "plain", "transports": ["tcpraw", "icmp"], "open": ["tcp/22"],
+         "secrets": [{"label": "r", "secret": "raw-knock"}]},
+        {"name": "udp", "method": "plain", "transports": ["udpraw"], "open": ["tcp/22"],
+         "secrets": [{"label": "u", "secret": "udp-knock"}]}
+      ]})");
+    KnockPolicy p(c, nullptr);
+    EXPECT_TRUE(p.listens(62201, Transport::udp));
+    EXPECT_TRUE(p.listens(62201, Transport::tcp));
+    EXPECT_TRUE(p.listens(0, Transport::icmp));
+    EXPECT_FALSE(p.listens(62202, Transport::tcp));
+    auto by = [](Knock k, Transport t, uint16_t port) {
+        k.transport = t;
+        k.port = port;
+        return k;
+    };
+    const Decision tcp = p.check(by(knock("192.0.2.7", "raw-knock"), Transport::tcp, 62201));
+    ASSERT_TRUE(tcp.accepted());
+    EXPECT_EQ(c.ranges[tcp.range_id].name, "raw");
+    EXPECT_TRUE(p.check(by(knock("192.0.2.7", "raw-knock"), Transport::icmp, 0)).accepted());
+    // The udp range's secret over tcpraw, and the raw range's over udp: nobody listens.
+    EXPECT_FALSE(p.check(by(knock("192.0.2.7", "udp-knock"), Transport::tcp, 62201)).accepted());
+    EXPECT_FALSE(p.check(knock("192.0.2.7", "raw-knock")).accepted());
+    EXPECT_TRUE(p.check(knock("192.0.2.7", "udp-knock")).accepted());
+}
+
 namespace {
 
 // A gateway with one fko range (proof_ip on) and one without, rotated keys in the first.
