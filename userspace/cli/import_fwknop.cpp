@@ -145,12 +145,12 @@ std::optional<std::string_view> port_digits(std::string_view s) {
     return s.substr(n, d - n);
 }
 
-// The port of the first "udp [dst] port N" in a pcap filter: what the regex
-// udp\s+(?:dst\s+)?port\s+(\d+) found (searched anywhere, digits as long as they go).
-std::optional<std::string_view> filter_port(std::string_view filter) {
-    for (size_t at = filter.find("udp"); at != std::string_view::npos;
-         at = filter.find("udp", at + 1)) {
-        std::string_view s = filter.substr(at + 3);
+// The port of the first "PROTO [dst] port N" in a pcap filter (PROTO udp or tcp): what the
+// regex PROTO\s+(?:dst\s+)?port\s+(\d+) found (searched anywhere, digits as long as they go).
+std::optional<std::string_view> filter_port(std::string_view filter, std::string_view proto) {
+    for (size_t at = filter.find(proto); at != std::string_view::npos;
+         at = filter.find(proto, at + 1)) {
+        std::string_view s = filter.substr(at + proto.size());
         size_t n = spaces_at(s);
         if (n == 0) continue;
         s.remove_prefix(n);
@@ -168,7 +168,47 @@ struct DaemonSettings {
     uint16_t port = 62201;
     uint32_t proof_time = 120;
     std::string interface;
+    json transports;  // null: udp only, the ranges' default
+    std::vector<std::string> warnings;
 };
+
+// PCAP_FILTER: what fwknopd captures is what it judges. "udp port N" and "tcp port N" (the
+// knock in a raw TCP segment, fwknop -P tcpraw) name the knock port, which must be one;
+// "icmp" anywhere takes knocks in echoes (-P icmp). A range has one knock port: a tcp port
+// other than the udp one is left out (fewer knocks taken, never more), and said.
+void read_pcap_filter(const Line &l, DaemonSettings &d) {
+    auto udp = filter_port(l.value, "udp"), tcp = filter_port(l.value, "tcp");
+    if (udp && tcp && *udp != *tcp) {
+        d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) +
+                             ": PCAP_FILTER tcp port " + std::string(*tcp) +
+                             " not carried over (a range takes its knocks on "
+                             "one port: udp port " +
+                             std::string(*udp) + ")");
+        tcp.reset();
+    }
+    if (auto digits = udp ? udp : tcp) {
+        Line port{l.number, "PCAP_FILTER port", std::string(*digits)};
+        d.port = static_cast<uint16_t>(number("fwknopd.conf", port, 1, 65535));
+    }
+    const bool icmp = l.value.find("icmp") != std::string::npos;
+    if (!tcp && !icmp) return;
+    d.transports = json::array();
+    if (udp || !tcp) d.transports.push_back("udp");
+    if (tcp) d.transports.push_back("tcpraw");
+    if (icmp) d.transports.push_back("icmp");
+}
+
+// fwknopd.conf switches that change what is accepted and have no xdpknock form yet.
+void refuse_switch(const Line &l) {
+    if (!yes(l.value)) return;
+    if (l.key == "ENABLE_TCP_SERVER")
+        fail_in("fwknopd.conf", l.number,
+                "ENABLE_TCP_SERVER Y: an accepting TCP socket a scan would find; xdpknock takes "
+                "the knock in a single raw TCP segment instead (fwknop -P tcpraw, "
+                "\"transports\": [\"tcpraw\"])");
+    if (l.key == "ENABLE_SPA_OVER_HTTP" || l.key == "ENABLE_X_FORWARDED_FOR")
+        fail_in("fwknopd.conf", l.number, l.key + " Y: SPA over HTTP is not supported yet");
+}
 
 DaemonSettings read_fwknopd_conf(const std::string &text) {
     DaemonSettings d;
@@ -182,11 +222,8 @@ DaemonSettings read_fwknopd_conf(const std::string &text) {
         // 0 would switch the window off here: only ENABLE_SPA_PACKET_AGING N does that.
         if (l.key == "MAX_SPA_PACKET_AGE") d.proof_time = number("fwknopd.conf", l, 1, 86400);
         if (l.key == "ENABLE_SPA_PACKET_AGING") aging = yes(l.value);
-        if (l.key != "PCAP_FILTER") continue;
-        if (auto digits = filter_port(l.value)) {
-            Line port{l.number, "PCAP_FILTER port", std::string(*digits)};
-            d.port = static_cast<uint16_t>(number("fwknopd.conf", port, 1, 65535));
-        }
+        if (l.key == "PCAP_FILTER") read_pcap_filter(l, d);
+        refuse_switch(l);
     }
     if (!aging) d.proof_time = 0;
     return d;
@@ -233,6 +270,7 @@ Stanza start_stanza(const Line &l, const DaemonSettings &daemon, size_t index) {
                {"port", daemon.port},
                {"proof_time", daemon.proof_time},
                {"timeout", 30}};
+    if (!daemon.transports.is_null()) s.range["transports"] = daemon.transports;
     json sources = json::array();
     for (const auto &src : split_list(l.value)) {
         if (src == "ANY") {
@@ -247,6 +285,14 @@ Stanza start_stanza(const Line &l, const DaemonSettings &daemon, size_t index) {
     return s;
 }
 
+// Whether the stanza's range takes knocks over proto (17 or 6) on its port.
+bool takes_knocks(const Stanza &s, uint8_t proto) {
+    const char *name = proto == 17 ? "udp" : proto == 6 ? "tcpraw" : "";
+    if (!s.range.contains("transports")) return proto == 17;
+    const json &t = s.range["transports"];
+    return std::find(t.begin(), t.end(), name) != t.end();
+}
+
 // OPEN_PORTS: the ports the stanza opens, each a protected service of the config. The
 // knock port itself cannot be one: the gate could not tell knocks from the service.
 void open_ports(Stanza &s, const Line &l, std::vector<std::string> &service_ports) {
@@ -254,7 +300,8 @@ void open_ports(Stanza &s, const Line &l, std::vector<std::string> &service_port
     for (const auto &p : split_list(l.value)) {
         const policy::PortRef port = port_ref(s, l, p);
         const std::string ref = policy::format_port(port);
-        if (port.proto == 17 && s.range["port"] == port.port)
+        if (port.proto == 0) refuse(s, l.number, "OPEN_PORTS " + p + ": name a tcp/ or udp/ port");
+        if (s.range["port"] == port.port && takes_knocks(s, port.proto))
             refuse(s, l.number, "OPEN_PORTS " + ref + " is the knock port (PCAP_FILTER)");
         open.push_back(ref);
         service_ports.push_back(ref);
@@ -606,6 +653,7 @@ ImportResult import_fwknop(const std::string &access_conf, const std::string &fw
                            const std::string &interface) {
     DaemonSettings daemon = read_fwknopd_conf(fwknopd_conf);
     ImportResult r;
+    r.warnings = daemon.warnings;
     json ranges = json::array(), services = json::array();
     std::vector<std::string> service_ports;
     Stanza s;

@@ -83,11 +83,11 @@ struct Chunk {
     std::array<std::vector<uint32_t>, kParts> parts;  // frame indexes, in capture order
 };
 
-// Frames that must keep their order share a part: the same lead bytes of a UDP payload.
+// Frames that must keep their order share a part: the same lead bytes of a payload (a
+// knock's, whatever its transport).
 size_t part_of(const uint8_t *data, uint32_t len) {
     xk_pkt pkt{};
-    if (xk_parse_frame(data, data + len, &pkt, 0) != XK_PARSE_OK || pkt.l4proto != IPPROTO_UDP)
-        return 0;
+    if (xk_parse_frame(data, data + len, &pkt, 0) != XK_PARSE_OK) return 0;
     const uint8_t *p = data + pkt.payload_off;
     uint64_t h = 14695981039346656037ull;  // FNV-1a
     for (size_t i = 0; i < std::min<size_t>(pkt.payload_len, kLeadBytes); ++i)

@@ -442,3 +442,35 @@ TEST(ImportFwknop, UdpOpenPortsBecomeUdpServices) {
                    "access.conf:3:", "udp/40001 is the knock port");
     EXPECT_NO_THROW(import_fwknop("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/62201\n", "", "eth0"));
 }
+
+// PCAP_FILTER says how knocks arrive: "tcp port N" is fwknop's -P tcpraw, "icmp" -P icmp;
+// a filter naming two ports, and the switches with no xdpknock form, are refused by name.
+TEST(ImportFwknop, PcapFilterCarriesTheTransports) {
+    auto transports = [](const std::string &fwknopd) {
+        return import_fwknop("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/22\n", fwknopd, "eth0")
+            .config["ranges"][0];
+    };
+    EXPECT_FALSE(transports("PCAP_FILTER udp port 40001;\n").contains("transports"));
+    auto tcp = transports("PCAP_FILTER tcp dst port 40002;\n");
+    EXPECT_EQ(tcp["port"], 40002);
+    EXPECT_EQ(tcp["transports"], nlohmann::json({"tcpraw"}));
+    auto all = transports("PCAP_FILTER udp port 40003 or tcp port 40003 or icmp;\n");
+    EXPECT_EQ(all["transports"], nlohmann::json({"udp", "tcpraw", "icmp"}));
+    EXPECT_EQ(transports("PCAP_FILTER icmp;\n")["transports"], nlohmann::json({"udp", "icmp"}));
+    auto r = import_fwknop("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/22\n",
+                           "PCAP_FILTER udp port 40003 or tcp port 40003 or icmp;\n", "eth0");
+    EXPECT_NO_THROW(xk::policy::parse_config(r.config.dump()));
+    auto two = import_fwknop("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/22\n",
+                             "PCAP_FILTER udp port 1 or tcp port 2;\n", "eth0");
+    EXPECT_EQ(two.config["ranges"][0]["port"], 1);
+    EXPECT_FALSE(two.config["ranges"][0].contains("transports"));
+    ASSERT_EQ(two.warnings.size(), 1u);
+    EXPECT_NE(two.warnings[0].find("tcp port 2 not carried over"), std::string::npos);
+    expect_refused("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/40002\n", "PCAP_FILTER tcp port 40002;\n",
+                   "access.conf:3:", "tcp/40002 is the knock port");
+    expect_refused("SOURCE ANY\nKEY k\n", "ENABLE_TCP_SERVER Y;\n", "fwknopd.conf:1:", "tcpraw");
+    expect_refused("SOURCE ANY\nKEY k\nOPEN_PORTS *\n", "", "access.conf:3:", "OPEN_PORTS *");
+    expect_refused("SOURCE ANY\nKEY k\n", "ENABLE_SPA_OVER_HTTP Y;\n",
+                   "fwknopd.conf:1:", "ENABLE_SPA_OVER_HTTP");
+    EXPECT_NO_THROW(import_fwknop("SOURCE ANY\nKEY k\n", "ENABLE_SPA_OVER_HTTP N;\n", "eth0"));
+}
