@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -574,11 +576,10 @@ void finish_stanza(Stanza &s, json &ranges, ImportResult &r) {
 
 // Keywords that would open more (or something else) than fwknopd did if dropped.
 bool cannot_carry(const std::string &key) {
-    static const char *const kRefused[] = {
-        "REQUIRE_USERNAME", "FORCE_NAT",    "FORCE_SNAT", "FORCE_MASQUERADE", "DISABLE_DNAT",
-        "FORWARD_ALL",      "SERVICE_LIST", "%include",   "%include_folder",  "%include_keys"};
-    return key.rfind("ACCESS_EXPIRE", 0) == 0 ||
-           std::any_of(std::begin(kRefused), std::end(kRefused),
+    static const char *const kRefused[] = {"FORCE_NAT",    "FORCE_SNAT",      "FORCE_MASQUERADE",
+                                           "DISABLE_DNAT", "FORWARD_ALL",     "SERVICE_LIST",
+                                           "%include",     "%include_folder", "%include_keys"};
+    return std::any_of(std::begin(kRefused), std::end(kRefused),
                        [&](const char *k) { return key == k; });
 }
 
@@ -588,6 +589,34 @@ bool harmless_to_drop(const std::string &key) {
     return key == "ENABLE_CMD_EXEC" || key == "ENABLE_CMD_SUDO_EXEC" ||
            key.rfind("CMD_EXEC_", 0) == 0 || key.rfind("CMD_SUDO_EXEC_", 0) == 0 ||
            key.rfind("GPG_", 0) == 0;
+}
+
+// ACCESS_EXPIRE MM/DD/YYYY: fwknopd's mktime() of that day's midnight, taken here in UTC.
+int64_t expire_date(const Stanza &s, const Line &l) {
+    unsigned m = 0, d = 0, y = 0;
+    char end = 0;
+    if (std::sscanf(l.value.c_str(), "%2u/%2u/%4u%c", &m, &d, &y, &end) != 3 || m < 1 || m > 12 ||
+        d < 1 || d > 31 || y < 1970)
+        refuse(s, l.number, "ACCESS_EXPIRE " + l.value + " is not a MM/DD/YYYY date");
+    std::tm tm{};
+    tm.tm_year = static_cast<int>(y) - 1900;
+    tm.tm_mon = static_cast<int>(m) - 1;
+    tm.tm_mday = static_cast<int>(d);
+    return timegm(&tm);
+}
+
+// REQUIRE_USERNAME and ACCESS_EXPIRE(_EPOCH): the range's users and expiry.
+bool access_keyword(Stanza &s, const Line &l) {
+    if (l.key == "REQUIRE_USERNAME") {
+        s.range["users"] = json::array({l.value});
+    } else if (l.key == "ACCESS_EXPIRE") {
+        s.range["expires_at"] = expire_date(s, l);
+    } else if (l.key == "ACCESS_EXPIRE_EPOCH") {
+        s.range["expires_at"] = number("access.conf", l, 1, 1u << 31);
+    } else {
+        return false;
+    }
+    return true;
 }
 
 // CMD_CYCLE_*: kept for the end of the stanza, where they become its hooks.
@@ -635,7 +664,7 @@ bool stanza_keyword(Stanza &s, const Line &l, std::vector<std::string> &service_
                        "interface); remove the line knowingly before importing");
         }
     } else {
-        return cycle_keyword(s, l);
+        return access_keyword(s, l) || cycle_keyword(s, l);
     }
     return true;
 }

@@ -95,6 +95,9 @@ Reject FkoJudge::judge_message(const Knock &knock, Decision &d) const {
         if (m.timestamp < knock.now - range_.proof_time_s) return Reject::too_old;
         if (m.timestamp > knock.now + range_.proof_time_s) return Reject::too_new;
     }
+    if (!range_.users.empty() &&
+        std::find(range_.users.begin(), range_.users.end(), m.user.view()) == range_.users.end())
+        return Reject::user_not_allowed;
     if (m.type == spa::MsgType::command) return Reject::command_refused;
     if (spa::msg_has_nat(m.type)) return Reject::nat_refused;
 
@@ -154,6 +157,11 @@ class Fko final : public KnockMethod {
         s.label = f.text("label", "", true);
         s.fko = parse_fko_secret(f);
         return s;
+    }
+
+    std::vector<const char *> range_keys() const override { return {"users"}; }
+    void parse_range(const SecretFields &f, policy::Range &r) const override {
+        if (f.has("users")) r.users = f.texts("users", true);
     }
 
     void warnings(const policy::Range &r, std::vector<std::string> &out) const override {

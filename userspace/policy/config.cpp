@@ -134,6 +134,7 @@ uint8_t parse_transports(const json &j, const std::string &path) {
 void parse_worker_keys(const json &j, const std::string &path, Range &r) {
     r.port = static_cast<uint16_t>(get_uint(j, path, "port", 62201, 1, 65535));
     r.transports = parse_transports(j, path);
+    r.expires_at = static_cast<int64_t>(get_uint(j, path, "expires_at", 0, 0, 1ull << 40));
     r.proof_ip = get_bool(j, path, "proof_ip", false);
     r.proof_time_s = static_cast<uint32_t>(get_uint(j, path, "proof_time", 120, 0, 86400));
     r.max_client_timeout_s =
@@ -158,7 +159,7 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
                                       "open", "max_sources", "hooks"};
     if (m.judged_by_workers())
         keys.insert(keys.end(), {"port", "transports", "secrets", "proof_ip", "proof_time",
-                                 "max_client_timeout"});
+                                 "max_client_timeout", "expires_at"});
     for (const char *k : m.range_keys()) keys.push_back(k);
     only_keys(j, path, keys);
 

@@ -79,6 +79,11 @@ struct Range {
     bool proof_ip = false;
     uint32_t proof_time_s = 120;  // 0 disables the time window
     uint32_t max_client_timeout_s = 300;
+    // "expires_at" (Unix seconds; 0 never): from then on the range refuses every knock
+    // (range_expired), as fwknopd's ACCESS_EXPIRE; grants made before run their course.
+    int64_t expires_at = 0;
+    // fko: "users", the only user names its knocks may carry (REQUIRE_USERNAME); empty: any.
+    std::vector<std::string> users;
     // Most distinct sources this range may hold in the authorized map at once; a new
     // source beyond it is refused (range_full). Set at load: when the file omits it, a
     // share sized so no range can take the whole map.

@@ -67,6 +67,10 @@ Decision KnockPolicy::check(const Knock &knock) {
                                        [&](const Cidr &c) { return c.contains(knock.source); });
         if (!from_source) continue;
         any_source = true;
+        if (range.expires_at && knock.now >= range.expires_at) {
+            d.reason = Reject::range_expired;
+            continue;
+        }
         Reject r = judges_[it->second]->judge(knock, replay, d);
         d.reason = r;
         if (r == Reject::ok) {

@@ -54,6 +54,8 @@ constexpr std::array<const char *, kRejectCount> kNames = {
     "plain_mismatch",
     "replay_cache_full",
     "journal_error",
+    "user_not_allowed",
+    "range_expired",
     "range_full",
     "map_full",
 };

@@ -83,8 +83,8 @@ TEST(ImportFwknop, RefusesWhatCannotBeCarriedOver) {
     refuses("SOURCE 192.0.2.0/33\nKEY k\n", "access.conf:1");                   // bad source
     refuses("SOURCE ANY\nGPG_REMOTE_ID ABCD\n", "access.conf:1");               // GPG only: no key
     refuses("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/99999\n", "access.conf:3");      // bad port
-    refuses("SOURCE ANY\nKEY k\nACCESS_EXPIRE 01/01/2020\n", "access.conf:3");  // a restriction
-    refuses("SOURCE ANY\nKEY k\nREQUIRE_USERNAME alice\n", "access.conf:3");
+    refuses("SOURCE ANY\nKEY k\nACCESS_EXPIRE 2020-01-01\n", "access.conf:3");  // not MM/DD/YYYY
+    refuses("SOURCE ANY\nKEY k\nACCESS_EXPIRE_EPOCH soon\n", "access.conf:3");
     refuses("# nothing\n", "access.conf: no SOURCE");
 }
 
@@ -473,4 +473,19 @@ TEST(ImportFwknop, PcapFilterCarriesTheTransports) {
     expect_refused("SOURCE ANY\nKEY k\n", "ENABLE_SPA_OVER_HTTP Y;\n",
                    "fwknopd.conf:1:", "ENABLE_SPA_OVER_HTTP");
     EXPECT_NO_THROW(import_fwknop("SOURCE ANY\nKEY k\n", "ENABLE_SPA_OVER_HTTP N;\n", "eth0"));
+}
+
+// REQUIRE_USERNAME and ACCESS_EXPIRE(_EPOCH) are honoured: the range's users and expiry.
+TEST(ImportFwknop, RequireUsernameAndAccessExpireCarryOver) {
+    auto r = import_fwknop(
+        "SOURCE ANY\nKEY k\nREQUIRE_USERNAME alice\nACCESS_EXPIRE 01/31/2027\n"
+        "SOURCE ANY\nKEY k2\nACCESS_EXPIRE_EPOCH 1800000000\n",
+        "", "eth0");
+    const auto &a = r.config["ranges"][0];
+    EXPECT_EQ(a["users"], nlohmann::json({"alice"}));
+    EXPECT_EQ(a["expires_at"], 1801353600);  // 2027-01-31T00:00:00Z
+    EXPECT_EQ(r.config["ranges"][1]["expires_at"], 1800000000);
+    const auto loaded = xk::policy::parse_config(r.config.dump());
+    EXPECT_EQ(loaded.ranges[0].users, std::vector<std::string>{"alice"});
+    EXPECT_EQ(loaded.ranges[0].expires_at, 1801353600);
 }

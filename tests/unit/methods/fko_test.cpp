@@ -190,3 +190,22 @@ TEST(FkoReplayKey, OnlyTheVerifiedTagMakesAKey) {
     EXPECT_EQ(spa::fko_verify_mac(*ctx, span_of(pkt), &tag), spa::Reject::hmac_mismatch);
     EXPECT_EQ(tag[5], 0x77) << "a tag that did not verify is never handed out as a key";
 }
+
+// access.conf's REQUIRE_USERNAME ("users") and ACCESS_EXPIRE ("expires_at"): a user the range
+// does not name is refused, as is any knock from expires_at on; a fresh judge each time (the
+// packets would otherwise be replays).
+TEST(FkoMethod, UsersAndExpiryAreHonoured) {
+    auto verdict = [](std::vector<std::string> users, int64_t expires_at) {
+        auto c = keyed_config();
+        c.ranges[0].users = std::move(users);
+        c.ranges[0].expires_at = expires_at;
+        policy::ReplayCache cache("", policy::KnockPolicy::replay_retention(c));
+        policy::KnockPolicy p(c, &cache);
+        return judge(p, encode_for(c, 0), "10.1.0.1");  // user "root", now 1000
+    };
+    EXPECT_EQ(verdict({}, 0), spa::Reject::ok);
+    EXPECT_EQ(verdict({"alice"}, 0), spa::Reject::user_not_allowed);
+    EXPECT_EQ(verdict({"alice", "root"}, 0), spa::Reject::ok);
+    EXPECT_EQ(verdict({}, 1000), spa::Reject::range_expired);
+    EXPECT_EQ(verdict({}, 1001), spa::Reject::ok);
+}
