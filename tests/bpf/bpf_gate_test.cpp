@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "gate_expect.hpp"
 #include "gate_frames.hpp"
 #include "loaded_gate.hpp"
 #include "require_root.hpp"
@@ -56,15 +57,8 @@ class BpfGate : public ::testing::Test {
     static void expectVerdictOn(LoadedGate &g, std::span<const uint8_t> frame, uint32_t action,
                                 uint32_t counter, uint32_t repeat = 1) {
         g.clearFlows();
-        const Counters before = g.counters();
-        const LoadedGate::Run r = g.run(frame, repeat);
-        const Counters after = g.counters();
-        ASSERT_EQ(r.err, 0) << "bpf_prog_test_run_opts: " << std::strerror(-r.err);
-        EXPECT_EQ(r.retval, action)
-            << "got " << actionName(r.retval) << ", want " << actionName(action);
-        for (uint32_t i = 0; i < XK_CNT__MAX; i++)
-            EXPECT_EQ(after[i] - before[i], i == counter ? repeat : 0u)
-                << "counter " << counterName(i);
+        g.clearUdpFlows();
+        test::expectVerdictOn(g, frame, action, counter, repeat);
     }
 };
 

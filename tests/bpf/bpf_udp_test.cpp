@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "gate_expect.hpp"
 #include "gate_frames.hpp"
 #include "loaded_gate.hpp"
 #include "require_root.hpp"
@@ -42,26 +43,14 @@ class BpfUdp : public ::testing::Test {
     }
     static xk_flow_key key(std::string_view src, std::string_view dst, uint16_t sport,
                            uint16_t dport = kVpnPort) {
-        xk_flow_key k{};
-        Ipv6Addr s = gateAddr(src), d = gateAddr(dst);
-        std::memcpy(k.saddr, s.data(), 16);
-        std::memcpy(k.daddr, d.data(), 16);
-        k.sport = sport;
-        k.dport = dport;
-        return k;
+        return flowKey(src, dst, sport, dport);
     }
     static xk_flow_key key4(std::string_view src, uint16_t sport = kPeerPort) {
         return key(src, kV4Gateway, sport);
     }
     // Runs once; expects the action and that `counter` alone moved by one.
     static void expect(const Bytes &frame, uint32_t action, uint32_t counter) {
-        const Counters before = gate().counters();
-        const LoadedGate::Run r = gate().run(frame);
-        const Counters after = gate().counters();
-        ASSERT_EQ(r.err, 0);
-        EXPECT_EQ(r.retval, action) << actionName(r.retval) << " vs " << actionName(action);
-        for (uint32_t i = 0; i < XK_CNT__MAX; i++)
-            EXPECT_EQ(after[i] - before[i], i == counter ? 1u : 0u) << counterName(i);
+        expectVerdictOn(gate(), frame, action, counter);
     }
     static void expireGrant(std::string_view src, uint8_t proto, uint16_t port) {
         // By hand: the store never shortens an entry.
