@@ -15,6 +15,7 @@
 
 #include "hooks/hook_args.hpp"
 #include "policy/config.hpp"
+#include "spa/fko_plaintext.hpp"
 #include "spa/fko_secret.hpp"
 #include "spa/fko_types.hpp"
 
@@ -608,6 +609,9 @@ int64_t expire_date(const Stanza &s, const Line &l) {
 // REQUIRE_USERNAME and ACCESS_EXPIRE(_EPOCH): the range's users and expiry.
 bool access_keyword(Stanza &s, const Line &l) {
     if (l.key == "REQUIRE_USERNAME") {
+        // Checked here: a name no knock can carry would also not survive as JSON text.
+        if (!spa::fko_user_name_ok(l.value))
+            refuse(s, l.number, "REQUIRE_USERNAME is not a user name an fko knock can carry");
         s.range["users"] = json::array({l.value});
     } else if (l.key == "ACCESS_EXPIRE") {
         s.range["expires_at"] = expire_date(s, l);

@@ -9,6 +9,7 @@
 #include "methods/knock_method.hpp"
 #include "spa/fko_decode.hpp"
 #include "spa/fko_key_context.hpp"
+#include "spa/fko_plaintext.hpp"
 #include "spa/fko_secret.hpp"
 
 namespace xk::methods {
@@ -161,7 +162,12 @@ class Fko final : public KnockMethod {
 
     std::vector<const char *> range_keys() const override { return {"users"}; }
     void parse_range(const SecretFields &f, policy::Range &r) const override {
-        if (f.has("users")) r.users = f.texts("users", true);
+        if (!f.has("users")) return;
+        r.users = f.texts("users", true);
+        for (size_t i = 0; i < r.users.size(); ++i)
+            if (!spa::fko_user_name_ok(r.users[i]))
+                f.fail("users",
+                       "entry " + std::to_string(i) + " is not a user name an fko knock can carry");
     }
 
     void warnings(const policy::Range &r, std::vector<std::string> &out) const override {

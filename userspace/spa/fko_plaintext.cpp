@@ -268,4 +268,9 @@ Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &o
     return parse_tail(tok, nat, auth, timeout, out);
 }
 
+bool fko_user_name_ok(std::string_view user) {
+    return !user.empty() && user.size() <= kMaxUserEncoded * 3 / 4 && all_printable(user) &&
+           valid_user(user);
+}
+
 }  // namespace xk::spa

@@ -14,4 +14,8 @@ namespace xk::spa {
 // even for secrets without HMAC.
 Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &out);
 
+// Whether a knock could carry this user name: printable ASCII, 1..48 bytes, none of libfko's
+// banned characters. A range's "users" must pass, or no knock could ever match them.
+bool fko_user_name_ok(std::string_view user);
+
 }  // namespace xk::spa

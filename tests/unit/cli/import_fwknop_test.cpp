@@ -85,6 +85,8 @@ TEST(ImportFwknop, RefusesWhatCannotBeCarriedOver) {
     refuses("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/99999\n", "access.conf:3");      // bad port
     refuses("SOURCE ANY\nKEY k\nACCESS_EXPIRE 2020-01-01\n", "access.conf:3");  // not MM/DD/YYYY
     refuses("SOURCE ANY\nKEY k\nACCESS_EXPIRE_EPOCH soon\n", "access.conf:3");
+    refuses("SOURCE ANY\nKEY k\nREQUIRE_USERNAME a:b\n", "access.conf:3");       // libfko bans ':'
+    refuses("SOURCE ANY\nKEY k\nREQUIRE_USERNAME \xce\xdf\n", "access.conf:3");  // not ASCII
     refuses("# nothing\n", "access.conf: no SOURCE");
 }
 

@@ -208,4 +208,9 @@ TEST(FkoMethod, UsersAndExpiryAreHonoured) {
     EXPECT_EQ(verdict({"alice", "root"}, 0), spa::Reject::ok);
     EXPECT_EQ(verdict({}, 1000), spa::Reject::range_expired);
     EXPECT_EQ(verdict({}, 1001), spa::Reject::ok);
+    EXPECT_THROW(policy::parse_config(R"({"interfaces": [{"name": "eth0"}],
+      "services": [{"name": "ssh", "port": "tcp/22"}],
+      "ranges": [{"name": "r", "method": "fko", "open": ["tcp/22"], "users": ["a/b"],
+                  "secrets": [{"label": "k", "key": "k"}]}]})"),
+                 policy::ConfigError);
 }
