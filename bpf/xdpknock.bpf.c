@@ -665,10 +665,11 @@ int xdpknock(struct xdp_md *ctx) {
             return count(XK_CNT_OTHER_PASS, XDP_PASS);
         return knock(ctx, port, &p, data, data_end);
     }
-    /* fwknop's -P tcpraw: a SYN carrying the knock. The port is ours: nothing answers. */
-    if (port && (flags & XK_PORT_KNOCK_TCP)) return knock(ctx, port, &p, data, data_end);
+    int syn = (p.tcp_flags & (XK_TCP_SYN | XK_TCP_ACK)) == XK_TCP_SYN;
+    /* fwknop's -P tcpraw: a SYN carrying the knock; no SYN there is answered. Other segments
+     * (a NATed flow that happens to use the port) are not the gate's. */
+    if (syn && port && (flags & XK_PORT_KNOCK_TCP)) return knock(ctx, port, &p, data, data_end);
 
     if (!port || !(flags & XK_PORT_PROTECT_TCP)) return count(XK_CNT_TCP_PASS, XDP_PASS);
-    int syn = (p.tcp_flags & (XK_TCP_SYN | XK_TCP_ACK)) == XK_TCP_SYN;
     return syn ? gate_syn(port, &p) : gate_tcp_other(&p);
 }

@@ -48,8 +48,8 @@ enum xk_port_flags {
     XK_PORT_SEQ_TCP = 1 << 3,      /* TCP to it is a sequence hit (seq_ports), then dropped */
     XK_PORT_SEQ_UDP = 1 << 4,      /* UDP to it likewise */
     XK_PORT_PROTECT_UDP = 1 << 5,  /* UDP to it needs an authorization or a live udp_flow */
-    XK_PORT_KNOCK_TCP = 1 << 6,    /* TCP to it is a knock candidate (fwknop -P tcpraw) */
-    XK_PORT_KNOCK_ICMP = 1 << 7,   /* ports[0] only: ICMP echoes in a knock's shape are */
+    XK_PORT_KNOCK_TCP = 1 << 6,    /* a SYN to it is a knock candidate (fwknop -P tcpraw) */
+    XK_PORT_KNOCK_ICMP = 1 << 7,   /* ports[0] only: ICMP echoes in a knock's shape are ones */
 };
 
 /* xk_port.knock_shapes: the payload shapes a knock port's ranges accept. */

@@ -33,14 +33,18 @@ size_t l3Offset(const uint8_t *f, size_t n, bool rawIp) {
     return off;
 }
 
-// The TCP header before a payload at off: the offset of the header whose data offset
-// reaches off (20..60 bytes back), or 0.
-size_t l4Start(const uint8_t *f, size_t off, size_t n) {
-    for (size_t hdr = 20; hdr <= 60 && hdr <= off; hdr += 4) {
-        const size_t at = off - hdr;
-        if (at + 13 <= n && size_t(f[at + 12] >> 4) * 4 == hdr) return at;
+// Where L4 starts, walked apart from parse.h's offsets: IPv4 after its IHL, IPv6 after its
+// extension chain (parse.h said OK, so the headers are there).
+size_t l4Offset(const uint8_t *f, size_t n, size_t l3, int family) {
+    if (family == 4) return l3 + size_t(f[l3] & 0x0f) * 4;
+    uint8_t nh = f[l3 + 6];
+    size_t off = l3 + 40;
+    for (int i = 0; i < XK_MAX_IPV6_EXT && off + 8 <= n && xk_is_ipv6_ext(nh); ++i) {
+        const size_t len = nh == IPPROTO_FRAGMENT ? 8 : (size_t(f[off + 1]) + 1) * 8;
+        nh = f[off];
+        off += len;
     }
-    return 0;
+    return off;
 }
 
 void checkOk(const uint8_t *f, size_t n, bool rawIp, const xk_pkt &p) {
@@ -69,12 +73,9 @@ void checkOk(const uint8_t *f, size_t n, bool rawIp, const xk_pkt &p) {
     } else if (p.l4proto == IPPROTO_TCP) {
         // tcpraw knocks: the payload starts after the data offset, inside the frame.
         if (p.payload_len == 0) return;
-        // IPv4: the header after the IP header's own length; IPv6 (extension headers): the
-        // header whose data offset reaches the payload.
-        const size_t tcp =
-            p.family == 4 ? l3 + size_t(f[l3] & 0x0f) * 4 : l4Start(f, p.payload_off, n);
-        if (p.payload_off > n || p.payload_len > n - p.payload_off || tcp == 0 ||
-            p.payload_off - tcp != size_t(f[tcp + 12] >> 4) * 4 || p.payload_off - tcp < 20)
+        const size_t tcp = l4Offset(f, n, l3, p.family);
+        if (p.payload_off > n || p.payload_len > n - p.payload_off || tcp + 13 > n ||
+            p.payload_off != tcp + size_t(f[tcp + 12] >> 4) * 4 || p.payload_off - tcp < 20)
             violated("TCP payload not after the header's data offset", XK_PARSE_OK);
     } else if (p.l4proto == IPPROTO_ICMP || p.l4proto == IPPROTO_ICMPV6) {
         if ((p.l4proto == IPPROTO_ICMP) != (p.family == 4))

@@ -5,7 +5,7 @@
 // Every run must hold, else abort():
 //   - exactly one decision counter moves, by one, and it is the one this frame may get, as
 //     parse.h and the world (ports, grants, flows seen) say; it agrees with the XDP action;
-//   - only a knock candidate is ever redirected: UDP to a knock port, TCP to a tcpraw knock
+//   - only a knock candidate is ever redirected: UDP to a knock port, a SYN to a tcpraw knock
 //     port, an ICMP echo where a range takes icmp knocks;
 //   - TCP or UDP to a sequence step port (the catalogue's "seq" range) is always dropped and
 //     counts one of the sequence counters, never a knock's or a pass;
@@ -228,7 +228,7 @@ bool isIcmp(const xk_pkt &p) {
 bool isKnockCandidate(const World &w, const xk_pkt &p) {
     const uint16_t flags = w.ports[p.dport].flags;
     if (p.l4proto == IPPROTO_UDP) return flags & XK_PORT_KNOCK_UDP;
-    if (p.l4proto == IPPROTO_TCP) return flags & XK_PORT_KNOCK_TCP;
+    if (p.l4proto == IPPROTO_TCP) return isSyn(p.tcp_flags) && (flags & XK_PORT_KNOCK_TCP);
     return isIcmp(p) && (flags & XK_PORT_KNOCK_ICMP);
 }
 
@@ -269,7 +269,7 @@ Mask expectedMask(const World &w, const GateUnderTest &g, int r, const xk_pkt &p
             return bit(XK_CNT_OTHER_PASS);
         return knockMask(g, port, p, f, n);
     }
-    if (p.l4proto == IPPROTO_TCP && (port.flags & XK_PORT_KNOCK_TCP))
+    if (p.l4proto == IPPROTO_TCP && isSyn(p.tcp_flags) && (port.flags & XK_PORT_KNOCK_TCP))
         return knockMask(g, port, p, f, n);
     if (isSeqHit(port, p)) return kSeqCounters;
     if (p.l4proto == IPPROTO_UDP) {

@@ -177,9 +177,14 @@ struct DaemonSettings {
 
 // PCAP_FILTER: what fwknopd captures is what it judges. "udp port N" and "tcp port N" (the
 // knock in a raw TCP segment, fwknop -P tcpraw) name the knock port, which must be one;
-// "icmp" anywhere takes knocks in echoes (-P icmp). A range has one knock port: a tcp port
-// other than the udp one is left out (fewer knocks taken, never more), and said.
+// "icmp" takes knocks in echoes (-P icmp). A range has one knock port: a tcp port other than
+// the udp one is left out (fewer knocks taken, never more), and said. A negation could turn
+// any of these around, so a filter with one is refused.
 void read_pcap_filter(const Line &l, DaemonSettings &d) {
+    if (l.value.find("not") != std::string::npos || l.value.find('!') != std::string::npos)
+        fail_in("fwknopd.conf", l.number,
+                "PCAP_FILTER with a negation: xdpknock reads only \"udp port N\", \"tcp port "
+                "N\" and \"icmp\" joined by \"or\"");
     auto udp = filter_port(l.value, "udp"), tcp = filter_port(l.value, "tcp");
     if (udp && tcp && *udp != *tcp) {
         d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) +
@@ -196,7 +201,7 @@ void read_pcap_filter(const Line &l, DaemonSettings &d) {
     const bool icmp = l.value.find("icmp") != std::string::npos;
     if (!tcp && !icmp) return;
     d.transports = json::array();
-    if (udp || !tcp) d.transports.push_back("udp");
+    if (udp) d.transports.push_back("udp");
     if (tcp) d.transports.push_back("tcpraw");
     if (icmp) d.transports.push_back("icmp");
 }
@@ -215,7 +220,8 @@ void refuse_switch(const Line &l) {
 
 DaemonSettings read_fwknopd_conf(const std::string &text) {
     DaemonSettings d;
-    bool aging = true;
+    bool aging = true, udp_server = false;
+    uint32_t udp_server_port = 62201;
     for (const auto &l : read_lines(text)) {
         if (l.key == "PCAP_INTF") {
             if (const char *problem = policy::interface_name_problem(l.value))
@@ -226,7 +232,14 @@ DaemonSettings read_fwknopd_conf(const std::string &text) {
         if (l.key == "MAX_SPA_PACKET_AGE") d.proof_time = number("fwknopd.conf", l, 1, 86400);
         if (l.key == "ENABLE_SPA_PACKET_AGING") aging = yes(l.value);
         if (l.key == "PCAP_FILTER") read_pcap_filter(l, d);
+        if (l.key == "ENABLE_UDP_SERVER") udp_server = yes(l.value);
+        if (l.key == "UDPSERV_PORT") udp_server_port = number("fwknopd.conf", l, 1, 65535);
         refuse_switch(l);
+    }
+    // fwknopd's UDP server mode reads datagrams on UDPSERV_PORT and ignores PCAP_FILTER.
+    if (udp_server) {
+        d.port = static_cast<uint16_t>(udp_server_port);
+        d.transports = nullptr;
     }
     if (!aging) d.proof_time = 0;
     return d;
@@ -592,7 +605,7 @@ bool harmless_to_drop(const std::string &key) {
            key.rfind("GPG_", 0) == 0;
 }
 
-// ACCESS_EXPIRE MM/DD/YYYY: fwknopd's mktime() of that day's midnight, taken here in UTC.
+// ACCESS_EXPIRE MM/DD/YYYY: that day's local midnight, fwknopd's mktime() of it.
 int64_t expire_date(const Stanza &s, const Line &l) {
     unsigned m = 0, d = 0, y = 0;
     char end = 0;
@@ -603,7 +616,8 @@ int64_t expire_date(const Stanza &s, const Line &l) {
     tm.tm_year = static_cast<int>(y) - 1900;
     tm.tm_mon = static_cast<int>(m) - 1;
     tm.tm_mday = static_cast<int>(d);
-    return timegm(&tm);
+    tm.tm_isdst = -1;
+    return mktime(&tm);
 }
 
 // REQUIRE_USERNAME and ACCESS_EXPIRE(_EPOCH): the range's users and expiry.

@@ -65,6 +65,13 @@ class Plain final : public KnockMethod {
         return s;
     }
 
+    void warnings(const policy::Range &r, std::vector<std::string> &out) const override {
+        if (!r.takes(policy::Transport::icmp)) return;
+        out.push_back("range " + r.name +
+                      ": plain knocks over icmp: every echo whose payload has a secret's length "
+                      "is taken as a knock, so pings of that size go unanswered");
+    }
+
     void add_shape(const policy::Range &range, xk_port &port) const override {
         for (const auto &s : range.secrets) add_plain_length(port, s.plain.size());
     }

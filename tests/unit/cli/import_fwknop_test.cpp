@@ -458,7 +458,13 @@ TEST(ImportFwknop, PcapFilterCarriesTheTransports) {
     EXPECT_EQ(tcp["transports"], nlohmann::json({"tcpraw"}));
     auto all = transports("PCAP_FILTER udp port 40003 or tcp port 40003 or icmp;\n");
     EXPECT_EQ(all["transports"], nlohmann::json({"udp", "tcpraw", "icmp"}));
-    EXPECT_EQ(transports("PCAP_FILTER icmp;\n")["transports"], nlohmann::json({"udp", "icmp"}));
+    EXPECT_EQ(transports("PCAP_FILTER icmp;\n")["transports"], nlohmann::json({"icmp"}));
+    expect_refused("SOURCE ANY\nKEY k\n", "PCAP_FILTER udp port 62201 and not icmp;\n",
+                   "fwknopd.conf:1:", "negation");
+    // UDP server mode: datagrams on UDPSERV_PORT, PCAP_FILTER not read.
+    auto server = transports("PCAP_FILTER icmp;\nENABLE_UDP_SERVER Y;\nUDPSERV_PORT 40010;\n");
+    EXPECT_EQ(server["port"], 40010);
+    EXPECT_FALSE(server.contains("transports"));
     auto r = import_fwknop("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/22\n",
                            "PCAP_FILTER udp port 40003 or tcp port 40003 or icmp;\n", "eth0");
     EXPECT_NO_THROW(xk::policy::parse_config(r.config.dump()));
@@ -479,6 +485,8 @@ TEST(ImportFwknop, PcapFilterCarriesTheTransports) {
 
 // REQUIRE_USERNAME and ACCESS_EXPIRE(_EPOCH) are honoured: the range's users and expiry.
 TEST(ImportFwknop, RequireUsernameAndAccessExpireCarryOver) {
+    setenv("TZ", "UTC", 1);  // fwknopd reads the date as local midnight: pin the zone
+    tzset();
     auto r = import_fwknop(
         "SOURCE ANY\nKEY k\nREQUIRE_USERNAME alice\nACCESS_EXPIRE 01/31/2027\n"
         "SOURCE ANY\nKEY k2\nACCESS_EXPIRE_EPOCH 1800000000\n",

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -96,7 +97,11 @@ TEST(Config, KnockTransports) {
     const auto table = xk::gate::port_table(c);
     EXPECT_EQ(table[62201].flags, XK_PORT_KNOCK_UDP | XK_PORT_KNOCK_TCP);
     EXPECT_EQ(table[0].flags, XK_PORT_KNOCK_ICMP);
-    EXPECT_NE(table[0].knock_shapes, 0);  // the plain secrets' and the fko range's shapes
+    EXPECT_NE(table[0].knock_shapes, 0);  // the plain range's secrets' shapes
+    const auto said = xk::policy::config_warnings(c);
+    EXPECT_TRUE(std::any_of(said.begin(), said.end(), [](const std::string &w) {
+        return w.find("range admins: plain knocks over icmp") == 0;
+    }));
     auto transports = [](const std::string &list) {
         return with("\"method\": \"plain\",",
                     "\"method\": \"plain\", \"transports\": " + list + ",");
