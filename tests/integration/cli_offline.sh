@@ -164,14 +164,14 @@ EOF
     2>"$WORK/import.err")
 check_eq "import-fwknop -o: exit 0" 0 "$?"
 check_eq "import-fwknop -o: the file is mode 0600 under umask 022" 600 "$(stat -c %a "$WORK/imported.json")"
-check "import-fwknop: stderr warns udp/53 is not carried over (line 2)" \
-    grep -qF "xdpknock: access.conf:2: udp/53 not carried over" "$WORK/import.err"
+check_eq "import-fwknop: tcp/22 and udp/53 become protected services" '["tcp/22","udp/53"]' \
+    "$(jq -c '[.services[].port]' "$WORK/imported.json")"
 check "import-fwknop: stderr warns GPG_REMOTE_ID is not carried over (line 7)" \
     grep -qF "xdpknock: access.conf:7: GPG_REMOTE_ID not carried over" "$WORK/import.err"
 check "import-fwknop: stderr warns FOO_BAR is ignored (line 8)" \
     grep -qF "xdpknock: access.conf:8: unknown FOO_BAR ignored" "$WORK/import.err"
-check_eq "import-fwknop: the range opens tcp/22 for 10.99.0.0/24 for 30 s" \
-    '{"open":["tcp/22"],"sources":["10.99.0.0/24"],"timeout":30}' \
+check_eq "import-fwknop: the range opens tcp/22 and udp/53 for 10.99.0.0/24 for 30 s" \
+    '{"open":["tcp/22","udp/53"],"sources":["10.99.0.0/24"],"timeout":30}' \
     "$(jq -c '.ranges[0] | {open, sources, timeout}' "$WORK/imported.json")"
 check "import-fwknop: the written config passes check-config" \
     sh -c "'$XDPKNOCK' check-config '$WORK/imported.json' >/dev/null"
@@ -190,10 +190,16 @@ check_eq "import-fwknop -o never writes through a symlink (target unchanged)" vi
 check "import-fwknop -o: the symlink became a regular 0600 file" \
     sh -c "[ -f '$WORK/link.json' ] && [ ! -L '$WORK/link.json' ] && [ \$(stat -c %a '$WORK/link.json') = 600 ]"
 
-# A restriction it cannot carry: refused whole, nothing written.
+# REQUIRE_USERNAME is carried: the range's users.
 { cat "$WORK/access.conf"; echo "REQUIRE_USERNAME       bob"; } >"$WORK/access-user.conf"
-err=$(xk import-fwknop "$WORK/access-user.conf" -i gw-out -o "$WORK/user.json" 2>&1)
-check "import-fwknop: REQUIRE_USERNAME is refused (non-zero exit)" test "$?" -ne 0
+xk import-fwknop "$WORK/access-user.conf" -i gw-out -o "$WORK/user.json" 2>/dev/null
+check_eq "import-fwknop: REQUIRE_USERNAME becomes the range's users" '["bob"]' \
+    "$(jq -c '.ranges[0].users' "$WORK/user.json")"
+
+# A restriction it cannot carry: refused whole, nothing written.
+{ cat "$WORK/access.conf"; echo "FORCE_NAT              192.168.1.100 22"; } >"$WORK/access-nat.conf"
+err=$(xk import-fwknop "$WORK/access-nat.conf" -i gw-out -o "$WORK/nat.json" 2>&1)
+check "import-fwknop: FORCE_NAT is refused (non-zero exit)" test "$?" -ne 0
 check "import-fwknop: ... naming the line and the key" \
-    grep -qF "access.conf:9: REQUIRE_USERNAME has no xdpknock equivalent" <<<"$err"
-check "import-fwknop: ... and writes no file" test ! -e "$WORK/user.json" -a ! -e "$WORK/user.json.tmp"
+    grep -qF "access.conf:9: FORCE_NAT has no xdpknock equivalent" <<<"$err"
+check "import-fwknop: ... and writes no file" test ! -e "$WORK/nat.json" -a ! -e "$WORK/nat.json.tmp"
