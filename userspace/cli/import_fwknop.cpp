@@ -617,7 +617,9 @@ int64_t expire_date(const Stanza &s, const Line &l) {
     tm.tm_mon = static_cast<int>(m) - 1;
     tm.tm_mday = static_cast<int>(d);
     tm.tm_isdst = -1;
-    return mktime(&tm);
+    const time_t at = mktime(&tm);  // -1 or less before the epoch in this zone
+    if (at <= 0) refuse(s, l.number, "ACCESS_EXPIRE " + l.value + " is before 1970");
+    return at;
 }
 
 // REQUIRE_USERNAME and ACCESS_EXPIRE(_EPOCH): the range's users and expiry.
