@@ -157,6 +157,12 @@ struct {
     __uint(max_entries, XK_SEQ_RING_BYTES);
 } seq_events SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(pinning, LIBBPF_PIN_BY_NAME); /* <pin root>/<ifname>/<name> */
+    __uint(max_entries, XK_HTTP_RING_BYTES);
+} http_events SEC(".maps");
+
 /* Each CPU's view of time, refreshed once a tick. The coarse clock (CLOCK_MONOTONIC as of
  * the last tick) costs half a hash lookup here and the exact one twice that; jiffies, which
  * the verifier inlines as a load, says when the tick moved. Expiries are judged up to two
@@ -616,6 +622,36 @@ static __always_inline int knock(struct xdp_md *ctx, const struct xk_port *port,
     return count(action == XDP_REDIRECT ? XK_CNT_KNOCK_REDIRECT : XK_CNT_KNOCK_NO_SOCKET, action);
 }
 
+/* fwknop -P http: the knock is the path of a GET on a real TCP connection to a real web
+ * server, so the segment always passes; a copy of it goes to userspace, on the source's
+ * knock budget, when it starts a request ("GET /"). Every other segment is the web server's. */
+static __always_inline int http_copy(struct xdp_md *ctx, const struct xk_port *port,
+                                     const struct xk_pkt *p, const void *data,
+                                     const void *data_end) {
+    __u32 off = p->payload_off, len = p->payload_len;
+    const __u8 *g = (const __u8 *)data + (off & 0x3fff);
+    if (off > 0x3fff || len < 5 || g + 5 > (const __u8 *)data_end || g[0] != 'G' || g[1] != 'E' ||
+        g[2] != 'T' || g[3] != ' ' || g[4] != '/')
+        return count(XK_CNT_TCP_PASS, XDP_PASS);
+    struct xk_tick *t = tick();
+    if (!knock_rate_ok(port, p, t ? t->ns : bpf_ktime_get_coarse_ns()))
+        return count(XK_CNT_HTTP_RATE_SKIP, XDP_PASS);
+    struct xk_http_event *e = bpf_ringbuf_reserve(&http_events, sizeof(*e), 0);
+    if (!e) return count(XK_CNT_HTTP_LOST, XDP_PASS);
+    if (len > XK_HTTP_COPY_MAX) len = XK_HTTP_COPY_MAX;
+    if (len < 1 || bpf_xdp_load_bytes(ctx, off, e->data, len)) {
+        bpf_ringbuf_discard(e, 0);
+        return count(XK_CNT_TCP_PASS, XDP_PASS);
+    }
+    e->time_ns = bpf_ktime_get_ns();
+    __builtin_memcpy(e->saddr, p->saddr, sizeof(e->saddr));
+    e->dport = p->dport;
+    e->len = (__u16)len;
+    e->pad = 0;
+    bpf_ringbuf_submit(e, 0);
+    return count(XK_CNT_HTTP_COPY, XDP_PASS);
+}
+
 SEC("xdp")
 int xdpknock(struct xdp_md *ctx) {
     void *data = (void *)(long)ctx->data;
@@ -669,6 +705,9 @@ int xdpknock(struct xdp_md *ctx) {
     /* fwknop's -P tcpraw: a SYN carrying the knock; no SYN there is answered. Other segments
      * (a NATed flow that happens to use the port) are not the gate's. */
     if (syn && port && (flags & XK_PORT_KNOCK_TCP)) return knock(ctx, port, &p, data, data_end);
+    /* Never a protected port too (config.cpp): the client must reach the web server. */
+    if (!syn && p.payload_len && (flags & XK_PORT_KNOCK_HTTP) && !p.partial)
+        return http_copy(ctx, port, &p, data, data_end);
 
     if (!port || !(flags & XK_PORT_PROTECT_TCP)) return count(XK_CNT_TCP_PASS, XDP_PASS);
     return syn ? gate_syn(port, &p) : gate_tcp_other(&p);

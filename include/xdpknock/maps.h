@@ -27,6 +27,7 @@
 #define XK_MAP_SEQ_RANGES "seq_ranges"
 #define XK_MAP_SEQ_STATE "seq_state"
 #define XK_MAP_SEQ_EVENTS "seq_events"
+#define XK_MAP_HTTP_EVENTS "http_events"
 #define XK_MAX_QUEUES 64
 #define XK_PORTS_MAX 65536         /* the ports table: one entry per port number */
 #define XK_AUTH_MAX_ENTRIES 65536  /* default; the config's authorized_max sets it at load */
@@ -50,6 +51,7 @@ enum xk_port_flags {
     XK_PORT_PROTECT_UDP = 1 << 5,  /* UDP to it needs an authorization or a live udp_flow */
     XK_PORT_KNOCK_TCP = 1 << 6,    /* a SYN to it is a knock candidate (fwknop -P tcpraw) */
     XK_PORT_KNOCK_ICMP = 1 << 7,   /* ports[0] only: ICMP echoes in a knock's shape are ones */
+    XK_PORT_KNOCK_HTTP = 1 << 8,   /* a TCP segment to it starting "GET /" is copied, passed */
 };
 
 /* xk_port.knock_shapes: the payload shapes a knock port's ranges accept. */
@@ -231,6 +233,19 @@ struct xk_seq_event {
     __u32 generation; /* of the sequence completed: userspace grants only the current one */
 };
 
+/* http_events ring buffer record: the start of a TCP segment to an http knock port that
+ * began "GET /" (fwknop -P http). The packet itself went on to the web server. */
+#define XK_HTTP_COPY_MAX 1536 /* an Ethernet MTU's TCP payload and then some */
+#define XK_HTTP_RING_BYTES (512 * 1024)
+struct xk_http_event {
+    __u64 time_ns;  /* bpf_ktime_get_ns() when XDP saw it */
+    __u8 saddr[16]; /* IPv6 or IPv4-mapped */
+    __u16 dport;    /* host order */
+    __u16 len;      /* bytes of data[] copied: the payload, up to XK_HTTP_COPY_MAX */
+    __u32 pad;
+    __u8 data[XK_HTTP_COPY_MAX];
+};
+
 /* Per-CPU decision counters; userspace names them in gate/counters.cpp. */
 enum xk_counter {
     XK_CNT_KNOCK_REDIRECT,  /* knock candidate handed to the queue's AF_XDP socket */
@@ -265,6 +280,9 @@ enum xk_counter {
     XK_CNT_UDP_GRANT_PASS,  /* UDP to a protected port from a source with a live grant */
     XK_CNT_UDP_DROP,        /* UDP to a protected port, no flow, source not authorized */
     XK_CNT_UDP_EXPIRED,     /* ... dropped: the source's authorization had expired */
+    XK_CNT_HTTP_COPY,       /* "GET /" to an http knock port: copied to http_events, passed */
+    XK_CNT_HTTP_RATE_SKIP,  /* ... over its source's token bucket: passed, not copied */
+    XK_CNT_HTTP_LOST,       /* ... but the http ring buffer was full: passed, not copied */
     XK_CNT__MAX,
 };
 

@@ -353,12 +353,12 @@ TEST_F(GateLoader, EveryMapIsPinnedUnderItsSharedName) {
          {XK_MAP_PORTS, XK_MAP_AUTHORIZED, XK_MAP_FLOWS, XK_MAP_XSKS, XK_MAP_KNOCK_BUCKETS,
           XK_MAP_COUNTERS, XK_MAP_WAKE_EVENTS, XK_MAP_WAKE_LAST, XK_MAP_WAKE_TARGETS,
           XK_MAP_AUTH_FILTER, XK_MAP_SEQ_PORTS, XK_MAP_SEQ_RANGES, XK_MAP_SEQ_STATE,
-          XK_MAP_SEQ_EVENTS, XK_MAP_UDP_FLOWS}) {
+          XK_MAP_SEQ_EVENTS, XK_MAP_UDP_FLOWS, XK_MAP_HTTP_EVENTS}) {
         EXPECT_TRUE(std::filesystem::exists(pin(name))) << name;
     }
     EXPECT_EQ(std::distance(std::filesystem::directory_iterator(root_ + "/lo"),
                             std::filesystem::directory_iterator{}),
-              15);
+              16);
 }
 
 TEST_F(GateLoader, DetachRemovesProgramAndPins) {

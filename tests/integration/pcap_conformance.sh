@@ -14,10 +14,11 @@ if [ ! -f "$DIR/expected.json" ]; then
 fi
 EXPECTED="$DIR/expected.json"
 
-# access.conf -> an xdpknock config, through `xdpknock import-fwknop` (so the importer is
-# checked against fwknop's own captures too).
+# access.conf and the test's fwknopd.conf lines -> an xdpknock config, through `xdpknock
+# import-fwknop` (so the importer is checked against fwknop's own captures too).
 translate() {
-    "$XDPKNOCK" import-fwknop "$1" -i gw-out 2>/dev/null
+    jq -r '.fwknopd_conf_lines[]' <<<"$2" >"$WORK/fwknopd.conf"
+    "$XDPKNOCK" import-fwknop "$1" --fwknopd-conf "$WORK/fwknopd.conf" -i gw-out 2>/dev/null
 }
 
 # pcap -> how many knocks xdpknockd must accept, and the reason the others get.
@@ -25,9 +26,9 @@ declare -A WANT_ACCEPTED=(
     [spa_replay.pcap]=2                # frame 2 is a replay of 1; frame 4 has the prefix put back
     [multi_pkts.pcap]=1                # 99 of the 100 fail the HMAC
     [fcs_spa.pcap]=1                   # the UDP length, not the frame, bounds the payload
-    [spa_over_http.pcap]=0             # SPA over HTTP is not ours to do
-    [spa_x_forwarded_for.pcap]=0
-    [spa_allow_any_user_agent.pcap]=0
+    [spa_over_http.pcap]=1             # the GET of frame 4; frame 6, the response, is no knock
+    [spa_x_forwarded_for.pcap]=1       # for 1.2.3.4, the address X-Forwarded-For names
+    [spa_allow_any_user_agent.pcap]=0  # a browser's User-Agent: not a knock (fwknopd 2.6.10)
 )
 declare -A WANT_REJECTED=(
     [spa_replay.pcap]='{"bad_prefix":1,"replay":1}'
@@ -42,7 +43,7 @@ count=$(jq length "$EXPECTED")
 for ((i = 0; i < count; i++)); do
     entry=$(jq -c ".[$i]" "$EXPECTED")
     pcap=$(jq -r .pcap <<<"$entry")
-    translate "$DIR/$(jq -r .access_conf <<<"$entry")" | write_private "$WORK/$pcap.json"
+    translate "$DIR/$(jq -r .access_conf <<<"$entry")" "$entry" | write_private "$WORK/$pcap.json"
     "$XDPKNOCKD" --config "$WORK/$pcap.json" --pcap "$DIR/$pcap" --dry-run --no-time-check \
         >"$WORK/$pcap.out" 2>"$WORK/$pcap.err"
     rc=$?
@@ -63,6 +64,18 @@ for ((i = 0; i < count; i++)); do
             "$(jq -c '{username, message, message_type}' <<<"$got")"
     done < <(jq -c 'select(.accepted == true)' "$WORK/$pcap.out")
 done
+
+# SPA over HTTP: the request's path is the knock; the client behind the proxy is the one
+# X-Forwarded-For names, when the config says to believe it (ENABLE_X_FORWARDED_FOR Y).
+check_eq "spa_over_http.pcap: the GET of frame 4 from 127.0.0.1" "4 127.0.0.1" \
+    "$(jq -r 'select(.accepted == true) | "\(.frame) \(.source)"' "$WORK/spa_over_http.pcap.out")"
+check_eq "spa_x_forwarded_for.pcap: frame 4 knocks for 1.2.3.4" "4 1.2.3.4" \
+    "$(jq -r 'select(.accepted == true) | "\(.frame) \(.source)"' "$WORK/spa_x_forwarded_for.pcap.out")"
+jq 'del(.http_x_forwarded_for)' "$WORK/spa_x_forwarded_for.pcap.json" | write_private "$WORK/no-xff.json"
+"$XDPKNOCKD" --config "$WORK/no-xff.json" --pcap "$DIR/spa_x_forwarded_for.pcap" --dry-run \
+    --no-time-check >"$WORK/no-xff.out" 2>/dev/null
+check_eq "spa_x_forwarded_for.pcap: without http_x_forwarded_for, for the packet's source" \
+    "4 127.0.0.1" "$(jq -r 'select(.accepted == true) | "\(.frame) \(.source)"' "$WORK/no-xff.out")"
 
 # The knocks expected.json says a replay-caching receiver accepts, by frame.
 check_eq "spa_replay.pcap: frames 1 and 3 accepted" "1 3" \

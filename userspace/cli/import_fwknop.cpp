@@ -171,7 +171,9 @@ struct DaemonSettings {
     uint16_t port = 62201;
     uint32_t proof_time = 120;
     std::string interface;
-    json transports;  // null: udp only, the ranges' default
+    json transports;               // null: udp only, the ranges' default
+    bool tcp_captured = false;     // PCAP_FILTER takes TCP to the knock port ("tcp port", "port")
+    bool x_forwarded_for = false;  // ENABLE_X_FORWARDED_FOR Y with ENABLE_SPA_OVER_HTTP Y
     std::vector<std::string> warnings;
 };
 
@@ -186,6 +188,12 @@ void read_pcap_filter(const Line &l, DaemonSettings &d) {
                 "PCAP_FILTER with a negation: xdpknock reads only \"udp port N\", \"tcp port "
                 "N\" and \"icmp\" joined by \"or\"");
     auto udp = filter_port(l.value, "udp"), tcp = filter_port(l.value, "tcp");
+    // A bare "port N" captures UDP and TCP: knocks in datagrams, and (with SPA over HTTP)
+    // requests; its raw TCP segments are left out (fewer knocks taken, never more).
+    if (auto bare = port_digits(l.value); bare && !udp && !tcp) {
+        udp = bare;
+        d.tcp_captured = true;
+    }
     if (udp && tcp && *udp != *tcp) {
         d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) +
                              ": PCAP_FILTER tcp port " + std::string(*tcp) +
@@ -199,6 +207,7 @@ void read_pcap_filter(const Line &l, DaemonSettings &d) {
         d.port = static_cast<uint16_t>(number("fwknopd.conf", port, 1, 65535));
     }
     const bool icmp = l.value.find("icmp") != std::string::npos;
+    d.tcp_captured = d.tcp_captured || tcp;
     if (!tcp && !icmp) return;
     d.transports = json::array();
     if (udp) d.transports.push_back("udp");
@@ -214,13 +223,35 @@ void refuse_switch(const Line &l) {
                 "ENABLE_TCP_SERVER Y: an accepting TCP socket a scan would find; xdpknock takes "
                 "the knock in a single raw TCP segment instead (fwknop -P tcpraw, "
                 "\"transports\": [\"tcpraw\"])");
-    if (l.key == "ENABLE_SPA_OVER_HTTP" || l.key == "ENABLE_X_FORWARDED_FOR")
-        fail_in("fwknopd.conf", l.number, l.key + " Y: SPA over HTTP is not supported yet");
+}
+
+// ENABLE_SPA_OVER_HTTP Y: fwknop -P http's requests on the knock port, when fwknopd captures
+// TCP there; they take the place of raw TCP knocks, whose SYNs the web server needs.
+void carry_http(int line, bool xff, DaemonSettings &d) {
+    const std::string where = "fwknopd.conf:" + std::to_string(line) + ": ";
+    if (!d.tcp_captured) {
+        d.warnings.push_back(where +
+                             "ENABLE_SPA_OVER_HTTP Y not carried over: PCAP_FILTER "
+                             "captures no TCP to the knock port");
+        return;
+    }
+    json t = json::array();
+    for (const json &name : d.transports.is_null() ? json::array({"udp"}) : d.transports) {
+        if (name == "tcpraw")
+            d.warnings.push_back(where + "tcpraw knocks not carried over: tcp/" +
+                                 std::to_string(d.port) + " is the web server's (SPA over HTTP)");
+        else
+            t.push_back(name);
+    }
+    t.push_back("http");
+    d.transports = t;
+    d.x_forwarded_for = xff;
 }
 
 DaemonSettings read_fwknopd_conf(const std::string &text) {
     DaemonSettings d;
-    bool aging = true, udp_server = false;
+    bool aging = true, udp_server = false, xff = false;
+    int http_line = 0;  // ENABLE_SPA_OVER_HTTP Y
     uint32_t udp_server_port = 62201;
     for (const auto &l : read_lines(text)) {
         if (l.key == "PCAP_INTF") {
@@ -234,8 +265,15 @@ DaemonSettings read_fwknopd_conf(const std::string &text) {
         if (l.key == "PCAP_FILTER") read_pcap_filter(l, d);
         if (l.key == "ENABLE_UDP_SERVER") udp_server = yes(l.value);
         if (l.key == "UDPSERV_PORT") udp_server_port = number("fwknopd.conf", l, 1, 65535);
+        if (l.key == "ENABLE_SPA_OVER_HTTP") http_line = yes(l.value) ? l.number : 0;
+        if (l.key == "ENABLE_X_FORWARDED_FOR") xff = yes(l.value);
+        if (l.key == "ALLOW_ANY_USER_AGENT" && yes(l.value))
+            d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) +
+                                 ": ALLOW_ANY_USER_AGENT Y not carried over: an http knock's "
+                                 "User-Agent must start with Fwknop (as in fwknopd 2.6.10)");
         refuse_switch(l);
     }
+    if (http_line && !udp_server) carry_http(http_line, xff, d);
     // fwknopd's UDP server mode reads datagrams on UDPSERV_PORT and ignores PCAP_FILTER.
     if (udp_server) {
         d.port = static_cast<uint16_t>(udp_server_port);
@@ -303,10 +341,10 @@ Stanza start_stanza(const Line &l, const DaemonSettings &daemon, size_t index) {
 
 // Whether the stanza's range takes knocks over proto (17 or 6) on its port.
 bool takes_knocks(const Stanza &s, uint8_t proto) {
-    const char *name = proto == 17 ? "udp" : proto == 6 ? "tcpraw" : "";
     if (!s.range.contains("transports")) return proto == 17;
     const json &t = s.range["transports"];
-    return std::find(t.begin(), t.end(), name) != t.end();
+    auto has = [&](const char *name) { return std::find(t.begin(), t.end(), name) != t.end(); };
+    return proto == 17 ? has("udp") : proto == 6 && (has("tcpraw") || has("http"));
 }
 
 // OPEN_PORTS: the ports the stanza opens, each a protected service of the config. The
@@ -744,6 +782,7 @@ ImportResult import_fwknop(const std::string &access_conf, const std::string &fw
     r.config = {{"interfaces", json::array({{{"name", interface_name(interface, daemon)}}})},
                 {"services", services},
                 {"ranges", ranges}};
+    if (daemon.x_forwarded_for) r.config["http_x_forwarded_for"] = true;
     return r;
 }
 

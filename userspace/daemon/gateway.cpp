@@ -17,6 +17,8 @@
 #include "daemon/config_change.hpp"
 #include "daemon/guarded_interface.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/http_service.hpp"
+#include "daemon/ring_poller.hpp"
 #include "daemon/sequence_service.hpp"
 #include "log/log.hpp"
 #include "log/notify.hpp"
@@ -42,6 +44,8 @@ struct Gateway {
     hooks::HookRunner hooks;  // ranges' commands; outlives the workers that queue them
     std::vector<std::unique_ptr<GuardedInterface>> ifaces;
     std::unique_ptr<SequenceService> sequences;  // completed port-knock sequences -> grants
+    std::unique_ptr<HttpService> http;           // fwknop -P http copies -> knocks
+    std::unique_ptr<RingPoller> events;          // the gates' rings for those two; stopped first
     ConfigPtr wake_config;  // what the wake service reads (kept while a reload leaves it)
     std::unique_ptr<wake::WakeService> wake;
     uint64_t reloads = 0;
@@ -85,15 +89,18 @@ void start(const GatewayOptions &options, Gateway &gw) {
         gw.metrics->start();
     }
     gw.sequences = std::make_unique<SequenceService>(config.state_dir);
+    gw.http = std::make_unique<HttpService>(*gw.replay);
+    gw.events = std::make_unique<RingPoller>();
     for (const auto &iface : config.interfaces) {
         gw.ifaces.push_back(std::make_unique<GuardedInterface>(gw.config, *gw.replay, iface,
                                                                options.pin_root, &gw.hooks,
                                                                gw.sequences->currents(config)));
         if (gw.wake) gw.wake->watch(gw.ifaces.back()->wake_events_fd());
-        gw.sequences->watch(*gw.ifaces.back());
+        gw.sequences->watch(*gw.ifaces.back(), *gw.events);
+        gw.http->watch(*gw.ifaces.back(), *gw.events);
     }
     if (gw.wake) gw.wake->start();
-    gw.sequences->start();
+    gw.events->start();
 }
 
 // The snapshot for stats.json and the metrics endpoint.
@@ -230,7 +237,7 @@ Outcome reload(Gateway &gw, const GatewayOptions &options) {
     try {
         ConfigPtr next = read_next(gw, options.config_path);
         Staged staged = stage(gw, next);
-        auto held = gw.sequences->hold();  // no completion judged half-way through the swap
+        auto held = gw.events->hold();  // no event judged half-way through the swap
         write_maps(gw, *next);
         ConfigPtr before = gw.config;
         apply(gw, next, std::move(staged), options.verbose);
@@ -313,7 +320,7 @@ int run_gateway(const policy::Config &config, const GatewayOptions &options) {
     } catch (const std::exception &e) {
         XK_ERROR("%s", e.what());
         log::notify_status(std::string("start failed: ") + e.what());
-        if (gw.sequences) gw.sequences->stop();
+        if (gw.events) gw.events->stop();
         for (auto &i : gw.ifaces) i->stop();  // a failed start opens no gate it found or made
         return 1;
     }
@@ -337,7 +344,7 @@ int run_gateway(const policy::Config &config, const GatewayOptions &options) {
     }
     if (gw.metrics) gw.metrics->stop();
     if (gw.wake) gw.wake->stop();
-    gw.sequences->stop();
+    gw.events->stop();
     for (auto &i : gw.ifaces) i->stop();
     std::error_code ec;
     for (const char *file : {"stats.json", kPidFile, kReloadStatusFile})

@@ -54,6 +54,7 @@ class GuardedInterface {
     // For SequenceService: completed sequences, a one-time range's next sequence, and the
     // grant of a completion through the current sink.
     int seq_events_fd() const { return gate_->seq_events_fd(); }
+    int http_events_fd() const { return gate_->http_events_fd(); }
     void write_sequence(uint32_t seq_index, uint32_t range_id, const gate::SeqCurrent &current);
     spa::Reject grant(const policy::Knock &knock, const policy::Decision &d) {
         return sink_->grant(knock, d);

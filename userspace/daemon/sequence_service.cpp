@@ -1,7 +1,5 @@
 #include "daemon/sequence_service.hpp"
 
-#include <bpf/libbpf.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -25,50 +23,17 @@ constexpr uint64_t kMaxEventAge_ns = 5'000'000'000ull;
 SequenceService::SequenceService(const std::string &state_dir)
     : ledger_(state_dir + "/one_time_sequences.json") {}
 
-SequenceService::~SequenceService() {
-    stop();
-    if (rb_) ring_buffer__free(rb_);
-}
-
-void SequenceService::watch(GuardedInterface &iface) {
-    rings_.push_back(std::make_unique<Ring>(Ring{this, &iface}));
+void SequenceService::watch(GuardedInterface &iface, RingPoller &poller) {
     ifaces_.push_back(&iface);
-    const int fd = iface.seq_events_fd();
-    int err =
-        rb_ ? ring_buffer__add(rb_, fd, on_record, rings_.back().get())
-            : ((rb_ = ring_buffer__new(fd, on_record, rings_.back().get(), nullptr)) ? 0 : -errno);
-    if (err)
-        throw std::runtime_error(iface.name() + ": seq_events ring buffer: " + std::strerror(-err));
-}
-
-void SequenceService::start() {
-    if (!rb_ || thread_.joinable()) return;
-    thread_ = std::thread([this] {
-        while (!stop_) {
-            int n = ring_buffer__poll(rb_, 200);  // the timeout bounds how long stop waits
-            if (n < 0 && n != -EINTR) XK_ERROR("seq_events: poll: %s", std::strerror(-n));
-        }
-    });
-}
-
-void SequenceService::stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-}
-
-int SequenceService::on_record(void *ctx, void *data, size_t size) {
-    if (size < sizeof(xk_seq_event)) return 0;
-    xk_seq_event e;
-    std::memcpy(&e, data, sizeof(e));
-    auto *ring = static_cast<Ring *>(ctx);
-    std::lock_guard lock(ring->service->mu_);
-    try {  // nothing may unwind through libbpf's C frames; the event is lost, said once
-        ring->service->on_event(*ring->iface, e);
-    } catch (const std::exception &ex) {
-        XK_ERROR("%s: a completed sequence was not granted: %s", ring->iface->name().c_str(),
-                 ex.what());
-    }
-    return 0;
+    poller.add(
+        iface.seq_events_fd(),
+        [this, &iface](const void *data, size_t size) {
+            if (size < sizeof(xk_seq_event)) return;
+            xk_seq_event e;
+            std::memcpy(&e, data, sizeof(e));
+            on_event(iface, e);
+        },
+        iface.name() + ": seq_events");
 }
 
 // Marks the sequence used and moves every gate to the next line, before the grant: a crash

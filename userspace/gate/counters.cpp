@@ -15,7 +15,7 @@ const char *counter_name(unsigned which) {
         "wake_event",     "wake_suppressed", "wake_lost",      "vlan_deep_drop",  "tcp_flow_pass",
         "tcp_grant_pass", "tcp_drop",        "mapped_drop",    "knock_frag_drop", "seq_step",
         "seq_miss",       "seq_done",        "seq_lost",       "udp_flow_pass",   "udp_grant_pass",
-        "udp_drop",       "udp_expired",
+        "udp_drop",       "udp_expired",     "http_copy",      "http_rate_skip",  "http_lost",
     };
     static_assert(sizeof(names) / sizeof(names[0]) == XK_CNT__MAX);
     return which < XK_CNT__MAX ? names[which] : "?";

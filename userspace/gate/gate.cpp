@@ -382,4 +382,8 @@ int Gate::seq_events_fd() const {
     return bpf_map__fd(skel_->maps.seq_events);
 }
 
+int Gate::http_events_fd() const {
+    return bpf_map__fd(skel_->maps.http_events);
+}
+
 }  // namespace xk::gate

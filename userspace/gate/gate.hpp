@@ -76,6 +76,7 @@ class Gate {
     int seq_ranges_fd() const;    // seq_index -> xk_seq_range
     int seq_state_fd() const;     // xk_seq_key -> xk_seq_state: each source's progress
     int seq_events_fd() const;    // ring buffer of xk_seq_event: completed sequences
+    int http_events_fd() const;   // ring buffer of xk_http_event: copies of fwknop -P http
     int ifindex() const { return ifindex_; }
     bool raw_ip() const { return layer_ == LinkLayer::raw_ip; }
     const char *mode_name() const { return generic_ ? "generic" : "native"; }

@@ -41,10 +41,11 @@ std::vector<xk_port> port_table(const policy::Config &config) {
             add_sequence_steps(r.sequence, table);  // no knock port: steps the gate judges
             continue;
         }
-        // UDP and tcpraw knocks on the range's port; ICMP echoes have none: ports[0].
+        // UDP, tcpraw and http knocks on the range's port; ICMP echoes have none: ports[0].
         for (auto [t, flag] : {std::pair{policy::Transport::udp, XK_PORT_KNOCK_UDP},
                                std::pair{policy::Transport::tcp, XK_PORT_KNOCK_TCP},
-                               std::pair{policy::Transport::icmp, XK_PORT_KNOCK_ICMP}}) {
+                               std::pair{policy::Transport::icmp, XK_PORT_KNOCK_ICMP},
+                               std::pair{policy::Transport::http, XK_PORT_KNOCK_HTTP}}) {
             if (!r.takes(t)) continue;
             xk_port &e = table[t == policy::Transport::icmp ? 0 : r.port];
             e.flags |= flag;

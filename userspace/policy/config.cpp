@@ -106,7 +106,8 @@ std::vector<PortRef> parse_open(const json &j, const std::string &path,
 uint8_t parse_transports(const json &j, const std::string &path) {
     if (!j.contains("transports")) return static_cast<uint8_t>(Transport::udp);
     const json &list = get_array(j, path, "transports", true);
-    if (list.empty()) fail(path + ".transports", "must list at least one of udp, tcpraw, icmp");
+    if (list.empty())
+        fail(path + ".transports", "must list at least one of udp, tcpraw, icmp, http");
     uint8_t out = 0;
     for (size_t i = 0; i < list.size(); ++i) {
         const std::string p = path + ".transports[" + std::to_string(i) + "]";
@@ -122,9 +123,9 @@ uint8_t parse_transports(const json &j, const std::string &path) {
                  "tcp needs a listening TCP socket (fwknopd's ENABLE_TCP_SERVER), which a scan "
                  "would find: use tcpraw, a single SYN carrying the knock");
         } else if (name == "http") {
-            fail(p, "SPA over HTTP is not supported yet");
+            out |= static_cast<uint8_t>(Transport::http);
         } else {
-            fail(p, "must be udp, udpraw, tcpraw or icmp");
+            fail(p, "must be udp, udpraw, tcpraw, icmp or http");
         }
     }
     return out;
@@ -191,7 +192,22 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
 bool is_knock_port(const Range &r, const PortRef &port) {
     if (!methods::method_of(r).judged_by_workers() || r.port != port.port) return false;
     return (port.proto == 17 && r.takes(Transport::udp)) ||
-           (port.proto == 6 && r.takes(Transport::tcp));
+           (port.proto == 6 && (r.takes(Transport::tcp) || r.takes(Transport::http)));
+}
+
+// An http knock port is a web server's: fko only (fwknop sends SPA that way, nothing else),
+// and no range's tcpraw port, whose SYNs the gate takes as knocks.
+void check_http_ports(const Config &c) {
+    for (size_t i = 0; i < c.ranges.size(); ++i) {
+        const Range &r = c.ranges[i];
+        if (!r.takes(Transport::http)) continue;
+        const std::string path = "ranges[" + std::to_string(i) + "].transports";
+        if (r.method != Method::fko) fail(path, "http carries fwknop SPA: only fko ranges take it");
+        for (const Range &o : c.ranges)
+            if (o.takes(Transport::tcp) && o.port == r.port)
+                fail(path, "http on tcp/" + std::to_string(r.port) + ", where range " + o.name +
+                               " takes tcpraw knocks: the web server would get no SYN");
+    }
 }
 
 // What the gate's sequence tables hold (maps.h): a sequence step is a port no one else
@@ -338,6 +354,8 @@ const char *transport_name(Transport t) {
             return "tcpraw";
         case Transport::icmp:
             return "icmp";
+        case Transport::http:
+            return "http";
     }
     return "?";
 }
@@ -423,6 +441,8 @@ void parse_runtime(const json &root, Config &c) {
         }
     }
     c.busy_poll = get_bool(root, "config", "busy_poll", c.busy_poll);
+    c.http_x_forwarded_for =
+        get_bool(root, "config", "http_x_forwarded_for", c.http_x_forwarded_for);
     c.log_level = get_string(root, "config", "log_level", c.log_level);
     if (!one_of(c.log_level, {"debug", "info", "warn", "error"})) {
         fail("config.log_level", "must be debug, info, warn or error");
@@ -492,7 +512,8 @@ Config parse_config(std::string_view json_text) {
     only_keys(root, "config",
               {"interfaces", "ranges", "services", "hosts", "state_dir", "workers", "cpus",
                "busy_poll", "log_level", "knock_rate", "authorized_max", "flow_idle_timeout",
-               "udp_timeout", "udp_stream_timeout", "replay_capacity", "umem_frames", "metrics"});
+               "udp_timeout", "udp_stream_timeout", "replay_capacity", "umem_frames", "metrics",
+               "http_x_forwarded_for"});
     Config c;
     parse_limits(root, c);
     parse_metrics(root, c);
@@ -520,6 +541,7 @@ Config parse_config(std::string_view json_text) {
         c.ranges.push_back(parse_range(ranges[i], "ranges[" + std::to_string(i) + "]", c.services));
     unique_names(c.ranges, "ranges");
     check_services_are_not_knock_ports(c);
+    check_http_ports(c);
     check_sequences(c);
     assign_quotas(c);
     return c;

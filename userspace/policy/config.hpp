@@ -62,9 +62,12 @@ struct PortSequence {
 
 // How a range's knocks may reach the gate (fwknop's -P): a UDP datagram to its port (fwknop's
 // udp and udpraw look alike on the wire), a raw TCP segment to its port (tcpraw: a SYN
-// carrying the knock), an ICMP or ICMPv6 echo (icmp). A bit each in Range::transports.
-enum class Transport : uint8_t { udp = 1, tcp = 2, icmp = 4 };
-const char *transport_name(Transport t);  // "udp", "tcpraw", "icmp"
+// carrying the knock), an ICMP or ICMPv6 echo (icmp), the path of an HTTP GET to a web
+// server on its port (http: copied, never held). A bit each in Range::transports.
+enum class Transport : uint8_t { udp = 1, tcp = 2, icmp = 4, http = 8 };
+constexpr Transport kTransports[] = {Transport::udp, Transport::tcp, Transport::icmp,
+                                     Transport::http};
+const char *transport_name(Transport t);  // "udp", "tcpraw", "icmp", "http"
 
 struct Range {
     std::string name;
@@ -147,6 +150,9 @@ struct Config {
     unsigned workers = 0;        // 0: one per online CPU (at least one per rx queue)
     std::vector<unsigned> cpus;  // workers pinned round-robin to these; empty: 0, 1, ...
     bool busy_poll = false;      // spin on the AF_XDP rings (SO_PREFER_BUSY_POLL) instead of poll()
+    // An http knock with an X-Forwarded-For header knocks for that address, not the packet's
+    // source (the proxy's): fwknopd's ENABLE_X_FORWARDED_FOR.
+    bool http_x_forwarded_for = false;
     std::string log_level = "info";
     uint32_t authorized_max = XK_AUTH_MAX_ENTRIES;  // max_entries of the gate's authorized map
     uint32_t flow_idle_timeout_s = 7200;            // idle timeout of the gate's TCP flow table

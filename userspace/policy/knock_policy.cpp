@@ -21,7 +21,7 @@ KnockPolicy::KnockPolicy(const Config &config, ReplayCache *replay)
     for (uint32_t i = 0; i < config.ranges.size(); ++i) {
         const Range &r = config.ranges[i];
         if (!methods::method_of(r).judged_by_workers()) continue;
-        for (Transport t : {Transport::udp, Transport::tcp, Transport::icmp})
+        for (Transport t : kTransports)
             if (r.takes(t)) by_port_.emplace_back(listen_key(t, r.port), i);
     }
     std::stable_sort(by_port_.begin(), by_port_.end(),

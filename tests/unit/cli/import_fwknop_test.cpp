@@ -478,9 +478,45 @@ TEST(ImportFwknop, PcapFilterCarriesTheTransports) {
                    "access.conf:3:", "tcp/40002 is the knock port");
     expect_refused("SOURCE ANY\nKEY k\n", "ENABLE_TCP_SERVER Y;\n", "fwknopd.conf:1:", "tcpraw");
     expect_refused("SOURCE ANY\nKEY k\nOPEN_PORTS *\n", "", "access.conf:3:", "OPEN_PORTS *");
-    expect_refused("SOURCE ANY\nKEY k\n", "ENABLE_SPA_OVER_HTTP Y;\n",
-                   "fwknopd.conf:1:", "ENABLE_SPA_OVER_HTTP");
     EXPECT_NO_THROW(import_fwknop("SOURCE ANY\nKEY k\n", "ENABLE_SPA_OVER_HTTP N;\n", "eth0"));
+}
+
+// ENABLE_SPA_OVER_HTTP Y: "http" on the knock port when fwknopd captures TCP there (a bare
+// "port N" or "tcp port N", whose raw TCP knocks give way to the web server); with
+// ENABLE_X_FORWARDED_FOR Y the config believes the header. Capturing no TCP, it is said.
+TEST(ImportFwknop, SpaOverHttpCarriesOver) {
+    auto import = [](const std::string &fwknopd) {
+        return import_fwknop(
+            "SOURCE ANY\nKEY_BASE64 a2V5a2V5a2V5a2V5;\nHMAC_KEY_BASE64 "
+            "aG1hY2htYWNobWFjaG1hYw==;\nOPEN_PORTS tcp/22\n",
+            fwknopd, "eth0");
+    };
+    auto bare = import("PCAP_FILTER port 80;\nENABLE_SPA_OVER_HTTP Y;\n");
+    EXPECT_EQ(bare.config["ranges"][0]["port"], 80);
+    EXPECT_EQ(bare.config["ranges"][0]["transports"], nlohmann::json({"udp", "http"}));
+    EXPECT_FALSE(bare.config.contains("http_x_forwarded_for"));
+    EXPECT_NO_THROW(xk::policy::parse_config(bare.config.dump()));
+    auto xff = import(
+        "PCAP_FILTER tcp port 8080;\nENABLE_SPA_OVER_HTTP Y;\n"
+        "ENABLE_X_FORWARDED_FOR Y;\n");
+    EXPECT_EQ(xff.config["ranges"][0]["transports"], nlohmann::json({"http"}));
+    EXPECT_EQ(xff.config["http_x_forwarded_for"], true);
+    EXPECT_TRUE(std::any_of(xff.warnings.begin(), xff.warnings.end(), [](const std::string &w) {
+        return w.find("tcpraw knocks not carried over: tcp/8080") != std::string::npos;
+    }));
+    EXPECT_TRUE(xk::policy::parse_config(xff.config.dump()).http_x_forwarded_for);
+    auto udp_only = import("ENABLE_SPA_OVER_HTTP Y;\nENABLE_X_FORWARDED_FOR Y;\n");
+    EXPECT_FALSE(udp_only.config["ranges"][0].contains("transports"));
+    EXPECT_FALSE(udp_only.config.contains("http_x_forwarded_for"));
+    EXPECT_TRUE(
+        std::any_of(udp_only.warnings.begin(), udp_only.warnings.end(), [](const std::string &w) {
+            return w.find(
+                       "fwknopd.conf:1: ENABLE_SPA_OVER_HTTP Y not "
+                       "carried over") == 0;
+        }));
+    expect_refused("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/80\n",
+                   "PCAP_FILTER port 80;\nENABLE_SPA_OVER_HTTP Y;\n",
+                   "access.conf:3:", "tcp/80 is the knock port");
 }
 
 // REQUIRE_USERNAME and ACCESS_EXPIRE(_EPOCH) are honoured: the range's users and expiry.

@@ -83,8 +83,8 @@ TEST(Config, NamesTheKeyAndTheProblem) {
 }
 
 // "transports" (fwknop's -P): udp by default; udpraw is udp on the wire; tcp (a listening
-// socket scans would find) and http are refused with the reason; a tcpraw knock port is
-// never a protected TCP service.
+// socket scans would find) is refused with the reason; a tcpraw knock port is never a
+// protected TCP service.
 TEST(Config, KnockTransports) {
     EXPECT_EQ(parse_config(kGood).ranges[0].transports, uint8_t(xk::policy::Transport::udp));
     const auto c = parse_config(
@@ -107,7 +107,6 @@ TEST(Config, KnockTransports) {
                     "\"method\": \"plain\", \"transports\": " + list + ",");
     };
     expect_error(transports("[\"tcp\"]"), "ranges[0].transports[0]: tcp needs a listening");
-    expect_error(transports("[\"http\"]"), "ranges[0].transports[0]: SPA over HTTP");
     expect_error(transports("[\"smtp\"]"), "ranges[0].transports[0]");
     expect_error(transports("[]"), "ranges[0].transports");
     const std::string tcpService = with("\"port\": \"tcp/445\"", "\"port\": \"tcp/62201\"");
@@ -116,6 +115,29 @@ TEST(Config, KnockTransports) {
                              "\"method\": \"plain\", \"transports\": [\"tcpraw\"]," +
                              tcpService.substr(tcpService.find("\"method\": \"plain\",") + 18);
     expect_error(both, "services[1].port: tcp/62201 is the knock port of range admins");
+}
+
+// "http" (fwknop -P http): the knock port is a web server's. Its "GET /" segments are copied
+// and passed; it is never a protected service nor a tcpraw port, and takes fko only.
+TEST(Config, HttpTransport) {
+    auto fko_http = [](const std::string &port) {
+        return with("\"name\": \"fko\", \"method\": \"fko\",",
+                    "\"name\": \"fko\", \"method\": \"fko\", \"port\": " + port +
+                        ", \"transports\": [\"udp\", \"http\"],");
+    };
+    const auto c = parse_config(fko_http("8080"));
+    EXPECT_TRUE(c.ranges[1].takes(xk::policy::Transport::http));
+    EXPECT_FALSE(c.http_x_forwarded_for);
+    EXPECT_EQ(xk::gate::port_table(c)[8080].flags, XK_PORT_KNOCK_UDP | XK_PORT_KNOCK_HTTP);
+    EXPECT_TRUE(parse_config(with("\"services\":", "\"http_x_forwarded_for\": true, \"services\":"))
+                    .http_x_forwarded_for);
+    expect_error(fko_http("445"), "services[1].port: tcp/445 is the knock port of range fko");
+    expect_error(
+        with("\"method\": \"plain\",", "\"method\": \"plain\", \"transports\": [\"http\"],"),
+        "ranges[0].transports: http carries fwknop SPA: only fko ranges take it");
+    std::string raw = fko_http("8080");  // and admins takes tcpraw knocks on tcp/8080
+    raw.replace(raw.find("\"port\": 62201"), 13, "\"port\": 8080, \"transports\": [\"tcpraw\"]");
+    expect_error(raw, "ranges[1].transports: http on tcp/8080, where range admins takes tcpraw");
 }
 
 // UDP services: gated like TCP ones, never on a knock port, never waking a host (no SYN to

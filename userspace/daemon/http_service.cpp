@@ -1,0 +1,55 @@
+#include "daemon/http_service.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "daemon/guarded_interface.hpp"
+#include "log/clock.hpp"
+#include "log/log.hpp"
+
+namespace xk::daemon {
+
+static_assert(offsetof(xk_http_event, data) == 32, "xk_http_event layout is shared with BPF");
+
+namespace {
+// A copy older than this is a backlog (the ring outlives the daemon), not a knock.
+constexpr uint64_t kMaxEventAge_ns = 5'000'000'000ull;
+}  // namespace
+
+spa::Reject HttpService::IfaceSink::grant(const policy::Knock &knock, const policy::Decision &d) {
+    return iface->grant(knock, d);
+}
+
+void HttpService::watch(GuardedInterface &iface, RingPoller &poller) {
+    judges_.push_back(std::make_unique<Judge>());
+    Judge &judge = *judges_.back();
+    judge.sink.iface = &iface;
+    poller.add(
+        iface.http_events_fd(),
+        [this, &judge](const void *data, size_t size) {
+            // The record is used in place: 1.5 KiB, no copy of it.
+            if (size < sizeof(xk_http_event)) return;
+            on_event(judge, *static_cast<const xk_http_event *>(data));
+        },
+        iface.name() + ": http_events");
+}
+
+void HttpService::on_event(Judge &judge, const xk_http_event &e) {
+    const uint64_t now_ns = monotonic_ns();
+    if (now_ns > e.time_ns && now_ns - e.time_ns > kMaxEventAge_ns) return;
+    // A reload swapped the sink's config (under the poller's hold): judge by the new one.
+    const policy::Config &config = judge.sink.iface->sink().config();
+    if (judge.config != &config) {
+        judge.handler.reset();
+        judge.policy = std::make_unique<policy::KnockPolicy>(config, &replay_);
+        judge.handler =
+            std::make_unique<workers::KnockHandler>(*judge.policy, judge.sink, judge.stats);
+        judge.config = &config;
+    }
+    const size_t len = std::min<size_t>(e.len, XK_HTTP_COPY_MAX);
+    judge.handler->handle_http(policy::Address::from_bytes(e.saddr), e.dport, {e.data, len},
+                               time(nullptr));
+}
+
+}  // namespace xk::daemon
