@@ -43,6 +43,8 @@ std::string ranges() {
            range("rate", "fko", kRatePort, kFkoSecret) + ", " +
            range("fko-raw", "fko", kKnockPort, kFkoSecret,
                  R"(, "transports": ["tcpraw", "icmp"])") +
+           ", " +
+           range("fko-http", "fko", kHttpKnockPort, kFkoSecret, R"(, "transports": ["http"])") +
            ", " + sequenceRange() + "]";
 }
 

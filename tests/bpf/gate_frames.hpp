@@ -18,6 +18,8 @@ inline constexpr uint16_t kKnockPort = 62201;   // fko
 inline constexpr uint16_t kPlainPort = 62202;   // plain secrets of kPlainLengths bytes
 inline constexpr uint16_t kSharedPort = 62203;  // fko, and a plain secret of kSharedPlainLength
 inline constexpr uint16_t kRatePort = 62204;    // fko, with a tight per-source token bucket
+inline constexpr uint16_t kHttpKnockPort =
+    8000;  // fko over http (a web server's), kRatePort's bucket
 inline constexpr uint16_t kPlainLengths[] = {5, 12, 20};
 inline constexpr uint16_t kSharedPlainLength = 16;
 // Catalog knock ports: 1 ns per token and a second of burst, so back-to-back test runs never

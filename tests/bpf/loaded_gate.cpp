@@ -223,21 +223,31 @@ std::vector<xk_wake_event> LoadedGate::drainWakeEvents() {
     return out;
 }
 
-std::vector<xk_seq_event> LoadedGate::drainSeqEvents() {
-    std::vector<xk_seq_event> out;
+namespace {
+// Every record of a ring of T (seq_events, http_events) now in it.
+template <typename T>
+std::vector<T> drain(int fd) {
+    std::vector<T> out;
     auto collect = [](void *ctx, void *data, size_t size) {
-        if (size == sizeof(xk_seq_event)) {
-            auto *events = static_cast<std::vector<xk_seq_event> *>(ctx);
-            events->push_back(*static_cast<const xk_seq_event *>(data));
-        }
+        if (size == sizeof(T))
+            static_cast<std::vector<T> *>(ctx)->push_back(*static_cast<T *>(data));
         return 0;
     };
-    ring_buffer *rb = ring_buffer__new(gate_->seq_events_fd(), collect, &out, nullptr);
+    ring_buffer *rb = ring_buffer__new(fd, collect, &out, nullptr);
     if (!rb) fail("ring_buffer__new", errno);
     int n = ring_buffer__consume(rb);
     ring_buffer__free(rb);
     if (n < 0) fail("ring_buffer__consume", n);
     return out;
+}
+}  // namespace
+
+std::vector<xk_seq_event> LoadedGate::drainSeqEvents() {
+    return drain<xk_seq_event>(gate_->seq_events_fd());
+}
+
+std::vector<xk_http_event> LoadedGate::drainHttpEvents() {
+    return drain<xk_http_event>(gate_->http_events_fd());
 }
 
 namespace {

@@ -77,6 +77,7 @@ class LoadedGate {
     // Sequences: completions the ring buffer holds (drained), and a source's progress.
     // Direct writes: progress older than any test may wait for.
     std::vector<xk_seq_event> drainSeqEvents();
+    std::vector<xk_http_event> drainHttpEvents();
     std::optional<xk_seq_state> seqState(const Ipv6Addr &source, uint32_t seqIndex) const;
     void setSeqState(const Ipv6Addr &source, uint32_t seqIndex, const xk_seq_state &state);
     void clearSeqState();

@@ -158,7 +158,8 @@ constexpr Mask kSeqCounters =
 constexpr Mask kPassCounters =
     bit(XK_CNT_SYN_PASS) | bit(XK_CNT_TCP_PASS) | bit(XK_CNT_UDP_PASS) | bit(XK_CNT_OTHER_PASS) |
     bit(XK_CNT_MALFORMED_PASS) | bit(XK_CNT_FRAGMENT_PASS) | bit(XK_CNT_TCP_FLOW_PASS) |
-    bit(XK_CNT_TCP_GRANT_PASS) | bit(XK_CNT_UDP_FLOW_PASS) | bit(XK_CNT_UDP_GRANT_PASS);
+    bit(XK_CNT_TCP_GRANT_PASS) | bit(XK_CNT_UDP_FLOW_PASS) | bit(XK_CNT_UDP_GRANT_PASS) |
+    bit(XK_CNT_HTTP_COPY) | bit(XK_CNT_HTTP_RATE_SKIP) | bit(XK_CNT_HTTP_LOST);
 
 FlowKey flowKey(const uint8_t *saddr, const uint8_t *daddr, uint16_t sport, uint16_t dport) {
     FlowKey k{};
@@ -207,6 +208,15 @@ Mask tcpMask(const GateUnderTest &g, const xk_port &port, const xk_pkt &p) {
     Mask m = bit(state > 0 ? XK_CNT_TCP_GRANT_PASS : XK_CNT_TCP_DROP);
     if (g.flows.count(flowKey(p.saddr, p.daddr, p.sport, p.dport))) m |= bit(XK_CNT_TCP_FLOW_PASS);
     return m;
+}
+
+// A segment to an http knock port always passes (it is a web server's); one that starts a
+// request is copied too, unless its source's bucket or the ring is full.
+Mask httpMask(const xk_pkt &p, const uint8_t *f, size_t n) {
+    static constexpr char kGet[] = "GET /";
+    if (p.payload_len < 5 || p.payload_off + 5 > n || std::memcmp(f + p.payload_off, kGet, 5) != 0)
+        return bit(XK_CNT_TCP_PASS);
+    return bit(XK_CNT_HTTP_COPY) | bit(XK_CNT_HTTP_RATE_SKIP) | bit(XK_CNT_HTTP_LOST);
 }
 
 Mask udpMask(const GateUnderTest &g, const xk_pkt &p) {
@@ -271,6 +281,9 @@ Mask expectedMask(const World &w, const GateUnderTest &g, int r, const xk_pkt &p
     }
     if (p.l4proto == IPPROTO_TCP && isSyn(p.tcp_flags) && (port.flags & XK_PORT_KNOCK_TCP))
         return knockMask(g, port, p, f, n);
+    if (p.l4proto == IPPROTO_TCP && !isSyn(p.tcp_flags) && p.payload_len && !p.partial &&
+        (port.flags & XK_PORT_KNOCK_HTTP))
+        return httpMask(p, f, n);
     if (isSeqHit(port, p)) return kSeqCounters;
     if (p.l4proto == IPPROTO_UDP) {
         if (port.flags & XK_PORT_PROTECT_UDP) return udpMask(g, p);
@@ -389,11 +402,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     World &w = world();
     runOne(w, w.gates[data[0] & 1], data + 1, size - 1);
     if (++w.runs % 4096 == 0) {
-        // Keep the wake and sequence rings from staying full (their _lost counters are
-        // allowed, but less telling).
+        // Keep the wake, sequence and http rings from staying full (their _lost counters
+        // are allowed, but less telling).
         for (auto &g : w.gates) {
             g.gate->drainWakeEvents();
             g.gate->drainSeqEvents();
+            g.gate->drainHttpEvents();
         }
     }
     return 0;
