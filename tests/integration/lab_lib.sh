@@ -195,7 +195,10 @@ xdp_counter() { gate_json "${2:-}" | jq -e --arg n "$1" '.counters[$n]'; }
 worker_frames() { gate_json | jq '[.queues[]?.frames] | add // 0'; }
 
 # rejected REASON: knocks the workers refused for REASON, summed over interfaces and queues.
-rejected() { status_json | jq --arg r "$1" '[.interfaces[].queues[]?.rejected[$r] // 0] | add // 0'; }
+rejected() {  # the workers' and the http knocks' judge's
+    status_json | jq --arg r "$1" \
+        '[.interfaces[] | (.queues[]?, .http // empty) | .rejected[$r] // 0] | add // 0'
+}
 
 # active_grants [ADDR]: unexpired authorizations of the gate (of ADDR only, if given).
 active_grants() {

@@ -107,7 +107,7 @@ void start(const GatewayOptions &options, Gateway &gw) {
 void publish(const std::string &run_dir, bool stats_ok, Gateway &gw) {
     if (!stats_ok && !gw.metrics) return;
     auto s = std::make_shared<const stats::Snapshot>(
-        stats::collect(gw.ifaces, gw.wake.get(), gw.replay.get()));
+        stats::collect(gw.ifaces, gw.wake.get(), gw.replay.get(), gw.http.get()));
     if (stats_ok) stats::write_file(run_dir, *s);
     std::lock_guard lock(gw.latest_mu);
     gw.latest = std::move(s);

@@ -3,20 +3,32 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "daemon/guarded_interface.hpp"
+#include "daemon/http_service.hpp"
 #include "policy/replay_cache.hpp"
 
 namespace xk::stats {
 namespace {
 
-void add_worker(Queue &q, const workers::HandlerStats &s, const workers::LatencyHistogram &lat) {
+void add_judged(Queue &q, const workers::HandlerStats &s) {
     constexpr auto relaxed = std::memory_order_relaxed;
     q.frames += s.frames.load(relaxed);
     q.accepted += s.accepted.load(relaxed);
     q.not_knock += s.not_knock.load(relaxed);
     for (size_t r = 0; r < q.rejected.size(); ++r) q.rejected[r] += s.rejected[r].load(relaxed);
+}
+
+void add_worker(Queue &q, const workers::HandlerStats &s, const workers::LatencyHistogram &lat) {
+    add_judged(q, s);
     lat.add_to(q.latency);
     ++q.workers;
+}
+
+bool takes_http(const policy::Config &c) {
+    return std::any_of(c.ranges.begin(), c.ranges.end(),
+                       [](const policy::Range &r) { return r.takes(policy::Transport::http); });
 }
 
 // Per range: grants per secret label, and its share of the store.
@@ -69,15 +81,19 @@ Pipeline collect_pipeline(const workers::WorkerPool &pool) {
 }
 
 Snapshot collect(const std::vector<std::unique_ptr<daemon::GuardedInterface>> &interfaces,
-                 const wake::WakeService *wake, const policy::ReplayCache *replay) {
+                 const wake::WakeService *wake, const policy::ReplayCache *replay,
+                 const daemon::HttpService *http) {
     Snapshot s;
     s.pid = getpid();
-    for (const auto &gi : interfaces) {
+    for (size_t n = 0; n < interfaces.size(); ++n) {
+        const auto &gi = interfaces[n];
         Interface i;
         i.name = gi->name();
         i.mode = gi->gate().mode_name();
         i.counters = gate::read_counters(gi->gate().counters_fd());
         if (const workers::WorkerPool *pool = gi->pool()) i.pipeline = collect_pipeline(*pool);
+        if (i.pipeline && http && takes_http(gi->sink().config()))
+            add_judged(i.pipeline->http.emplace(), http->stats(n));
         i.ranges = collect_ranges(*gi);
         i.authorized_max = map_max_entries(gi->gate().authorized_fd());
         s.interfaces.push_back(std::move(i));

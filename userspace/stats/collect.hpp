@@ -10,7 +10,8 @@
 
 namespace xk::daemon {
 class GuardedInterface;
-}
+class HttpService;
+}  // namespace xk::daemon
 namespace xk::workers {
 class WorkerPool;
 }
@@ -24,8 +25,10 @@ namespace xk::stats {
 Pipeline collect_pipeline(const workers::WorkerPool &pool);
 
 // wake: null when no host is configured (the snapshot then has no hosts). replay: the
-// daemon's replay cache, counted for the metrics (null: no replay_entries).
+// daemon's replay cache, counted for the metrics (null: no replay_entries). http: the http
+// knocks' judge, its interfaces in the order of interfaces (null: no http knocks).
 Snapshot collect(const std::vector<std::unique_ptr<daemon::GuardedInterface>> &interfaces,
-                 const wake::WakeService *wake, const policy::ReplayCache *replay = nullptr);
+                 const wake::WakeService *wake, const policy::ReplayCache *replay = nullptr,
+                 const daemon::HttpService *http = nullptr);
 
 }  // namespace xk::stats

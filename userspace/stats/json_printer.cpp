@@ -23,16 +23,27 @@ json latency_json(const Latency &c, bool buckets) {
     return j;
 }
 
-json queue_json(const Queue &q) {
+// What a queue's workers (or the http knocks' judge) decided.
+json judged_json(const Queue &q) {
     json rejected = json::object();
     for (size_t r = 0; r < q.rejected.size(); ++r) {
         if (q.rejected[r]) rejected[spa::reject_name(static_cast<spa::Reject>(r))] = q.rejected[r];
     }
-    return {{"queue", q.queue},           {"workers", q.workers},
-            {"frames", q.frames},         {"accepted", q.accepted},
-            {"not_knock", q.not_knock},   {"rejected", rejected},
-            {"ring_full", q.ring_full},   {"rx_dropped", q.rx_dropped},
-            {"fill_empty", q.fill_empty}, {"latency", latency_json(q.latency, true)}};
+    return {{"frames", q.frames},
+            {"accepted", q.accepted},
+            {"not_knock", q.not_knock},
+            {"rejected", rejected}};
+}
+
+json queue_json(const Queue &q) {
+    json j = judged_json(q);
+    j.update({{"queue", q.queue},
+              {"workers", q.workers},
+              {"ring_full", q.ring_full},
+              {"rx_dropped", q.rx_dropped},
+              {"fill_empty", q.fill_empty},
+              {"latency", latency_json(q.latency, true)}});
+    return j;
 }
 
 void add_pipeline(json &j, const Pipeline &p) {
@@ -44,6 +55,7 @@ void add_pipeline(json &j, const Pipeline &p) {
             {{"cpu", w.cpu}, {"queue", w.queue}, {"poller", w.poller}, {"frames", w.frames}});
     }
     j["latency"] = latency_json(total_latency(p), false);
+    if (p.http) j["http"] = judged_json(*p.http);
 }
 
 json authorization_json(const Authorization &a) {

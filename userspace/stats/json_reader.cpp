@@ -27,15 +27,20 @@ Latency read_latency(const json &j) {
     return c;
 }
 
-Queue read_queue(const json &j) {
+Queue read_judged(const json &j) {
     Queue q;
-    q.queue = j.at("queue").get<uint32_t>();
-    q.workers = j.value("workers", 1u);
     q.frames = j.at("frames").get<uint64_t>();
     q.accepted = j.at("accepted").get<uint64_t>();
     q.not_knock = j.value("not_knock", uint64_t{0});
     read_named(j.value("rejected", json::object()), q.rejected,
                [](size_t r) { return spa::reject_name(static_cast<spa::Reject>(r)); });
+    return q;
+}
+
+Queue read_queue(const json &j) {
+    Queue q = read_judged(j);
+    q.queue = j.at("queue").get<uint32_t>();
+    q.workers = j.value("workers", 1u);
     q.ring_full = j.at("ring_full").get<uint64_t>();
     q.rx_dropped = j.at("rx_dropped").get<uint64_t>();
     q.fill_empty = j.value("fill_empty", uint64_t{0});
@@ -50,6 +55,7 @@ Pipeline read_pipeline(const json &j) {
         p.workers.push_back({w.at("cpu").get<unsigned>(), w.at("queue").get<uint32_t>(),
                              w.at("poller").get<bool>(), w.at("frames").get<uint64_t>()});
     }
+    if (j.contains("http")) p.http = read_judged(j["http"]);
     return p;
 }
 

@@ -148,16 +148,19 @@ Family knocks(const Snapshot &s) {
     return f;
 }
 
-// Rejects and not-knocks: the workers count them per queue, summed per interface here.
+// Rejects and not-knocks: the workers count them per queue (the http knocks' judge apart),
+// summed per interface here.
 void add_rejects(const Snapshot &s, Family &rejects, Family &not_knock) {
     for (const Interface &i : s.interfaces) {
         if (!i.pipeline) continue;
         Rejects sum{};
         uint64_t other = 0;
-        for (const Queue &q : i.pipeline->queues) {
+        auto add_queue = [&](const Queue &q) {
             for (size_t r = 0; r < sum.size(); ++r) sum[r] += q.rejected[r];
             other += q.not_knock;
-        }
+        };
+        for (const Queue &q : i.pipeline->queues) add_queue(q);
+        if (i.pipeline->http) add_queue(*i.pipeline->http);
         for (size_t r = 1; r < sum.size(); ++r) {  // 0 is "ok", never a reject
             rejects.add(
                 {{"interface", i.name}, {"reason", spa::reject_name(static_cast<spa::Reject>(r))}},

@@ -45,6 +45,9 @@ struct Worker {
 struct Pipeline {
     std::vector<Queue> queues;
     std::vector<Worker> workers;
+    // fwknop -P http knocks, judged off the gate's copies (frames, accepted, not_knock and
+    // rejected only); absent: no range takes http.
+    std::optional<Queue> http;
 };
 
 struct Authorization {

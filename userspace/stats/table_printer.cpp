@@ -54,6 +54,9 @@ void add_pipeline(std::string &out, const Pipeline &p) {
     out += "  workers (cpu/queue, + = fed by the poller):";
     for (const Worker &w : p.workers) add(out, " %u%sq%u", w.cpu, w.poller ? "/" : "+", w.queue);
     out += "\n";
+    if (p.http)
+        add(out, "  http knocks: requests=%llu accepted=%llu not_knock=%llu\n", ull(p.http->frames),
+            ull(p.http->accepted), ull(p.http->not_knock));
 }
 
 void add_interface(std::string &out, const Interface &i) {

@@ -28,6 +28,7 @@ const char *const kExpected = R"J({
     "workers": [{"cpu": 0, "queue": 1, "poller": true, "frames": 8},
                 {"cpu": 1, "queue": 1, "poller": false, "frames": 4}],
     "latency": {"count": 3, "p50_us": 2.047, "p99_us": 2.047, "max_us": 5.119},
+    "http": {"frames": 3, "accepted": 1, "not_knock": 1, "rejected": {"hmac_mismatch": 1}},
     "ranges": [{"range": "home", "accepted": [{"secret": "2026-q4", "accepted": 7},
                                               {"secret": "2026-q3", "accepted": 2}],
                 "sources": 3, "max_sources": 100, "range_full": 5, "map_full": 1}]}],

@@ -33,6 +33,9 @@ TEST(StatsReader, RoundTripsEveryField) {
     ASSERT_TRUE(i.pipeline);
     EXPECT_EQ(i.pipeline->queues[0].latency, s.interfaces[0].pipeline->queues[0].latency);
     EXPECT_EQ(i.pipeline->queues[0].rejected, s.interfaces[0].pipeline->queues[0].rejected);
+    ASSERT_TRUE(i.pipeline->http);
+    EXPECT_EQ(i.pipeline->http->rejected, s.interfaces[0].pipeline->http->rejected);
+    EXPECT_EQ(i.pipeline->http->frames, 3u);
     ASSERT_TRUE(i.authorized);
     EXPECT_EQ(i.authorized->at(1).source, s.interfaces[0].authorized->at(1).source);
     EXPECT_EQ(i.authorized->at(1).port, s.interfaces[0].authorized->at(1).port);

@@ -30,7 +30,12 @@ inline Snapshot known_snapshot() {
     q.rx_dropped = 4;
     q.fill_empty = 5;
     for (uint64_t ns : {1000u, 2000u, 5000u}) ++q.latency[LatencyHistogram::index(ns)];
-    i.pipeline = Pipeline{{q}, {{0, 1, true, 8}, {1, 1, false, 4}}};
+    Queue http;  // fwknop -P http knocks: judged, not queued
+    http.frames = 3;
+    http.accepted = 1;
+    http.not_knock = 1;
+    http.rejected[static_cast<size_t>(spa::Reject::hmac_mismatch)] = 1;
+    i.pipeline = Pipeline{{q}, {{0, 1, true, 8}, {1, 1, false, 4}}, http};
     i.ranges = std::vector<Range>{{"home", {{"2026-q4", 7}, {"2026-q3", 2}}, 3, 100, 5, 1}};
     s.interfaces.push_back(i);
     wake::HostStatus h{"nas", "02:00:5e:10:00:01", "gw-lan", "awake", 1700000000, 1, 2,

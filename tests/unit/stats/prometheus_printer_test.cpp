@@ -153,10 +153,11 @@ TEST(PrometheusPrinter, KnownSnapshotParsesAndKeepsItsValues) {
                      {"result", "accepted"}}),
               "2");
     EXPECT_EQ(count(p, "xdpknock_knock_rejects_total"), xk::spa::kRejectCount - 1);  // no "ok"
+    // The queue's and the http knocks' judge's, summed.
     EXPECT_EQ(value(p, "xdpknock_knock_rejects_total",
                     {{"interface", iface}, {"reason", "hmac_mismatch"}}),
-              "2");
-    EXPECT_EQ(value(p, "xdpknock_not_knock_frames_total", {{"interface", iface}}), "1");
+              "3");
+    EXPECT_EQ(value(p, "xdpknock_not_knock_frames_total", {{"interface", iface}}), "2");
 }
 
 TEST(PrometheusPrinter, RangesQueuesHostsAndReplay) {

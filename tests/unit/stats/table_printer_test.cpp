@@ -29,6 +29,7 @@ TEST(StatsTable, KnownSnapshotRendersTheExpectedTable) {
         "  queue 1: workers=2 frames=12 accepted=9 ring_full=3 rx_dropped=4 "
         "knock->authorized p50=2.0us p99=2.0us\n"
         "  workers (cpu/queue, + = fed by the poller): 0/q1 1+q1\n"
+        "  http knocks: requests=3 accepted=1 not_knock=1\n"
         "  range home: sources=3/100 2026-q4=7 2026-q3=2 refused: range_full=5 map_full=1\n"
         "  authorized: 2\n"
         "    10.0.0.2                                 tcp/22       29s left\n"
@@ -46,7 +47,7 @@ TEST(StatsTable, GateOnlyAndNoLatencyYet) {
     Interface i;
     i.name = "gw-out";
     i.xdp = "not attached";
-    i.pipeline = Pipeline{{Queue{}}, {}};
+    i.pipeline = Pipeline{{Queue{}}, {}, std::nullopt};
     s.interfaces.push_back(i);
     EXPECT_EQ(to_table(s),
               "gw-out  xdp: not attached\n"
