@@ -12,15 +12,9 @@ trap 'in_ns xk-gw pkill -f "http.server 80" 2>/dev/null; finish' EXIT
 command -v fwknop >/dev/null || { echo "SKIP: fwknop (fwknop-client) not installed"; exit 77; }
 command -v curl >/dev/null || { echo "FAIL: curl is missing (scripts/install-deps.sh)"; exit 1; }
 
-FWHOME=$WORK/fwknop-home  # fwknop's $HOME: nothing may land in /root
-mkdir -p "$FWHOME" "$WORK/state" "$WORK/www"
-chmod 700 "$FWHOME"
+mkdir -p "$WORK/state" "$WORK/www"
 echo "hello from the web server" >"$WORK/www/index.html"
-keys() { HOME=$FWHOME fwknop --key-gen --no-rc-file; }
-k=$(keys)
-KEY=$(sed -n 's/^KEY_BASE64: //p' <<<"$k") HKEY=$(sed -n 's/^HMAC_KEY_BASE64: //p' <<<"$k")
-k=$(keys)
-WKEY=$(sed -n 's/^KEY_BASE64: //p' <<<"$k") WHKEY=$(sed -n 's/^HMAC_KEY_BASE64: //p' <<<"$k")
+fwknop_key_pairs
 
 lab_up 22
 in_ns xk-gw sh -c "cd '$WORK/www' && exec python3 -m http.server 80 --bind :: >'$WORK/web.log' 2>&1" 9>&- &

@@ -178,6 +178,19 @@ connect_dropped() {
     [ "$(syn_drops)" -gt "$before" ]
 }
 
+# fwknop_key_pairs: FWHOME, fwknop's $HOME (nothing may land in /root), and two key pairs from
+# `fwknop --key-gen`: KEY/HKEY the config's, WKEY/WHKEY wrong ones.
+fwknop_key_pairs() {
+    local k
+    FWHOME=$WORK/fwknop-home
+    mkdir -p "$FWHOME"
+    chmod 700 "$FWHOME"
+    k=$(HOME=$FWHOME fwknop --key-gen --no-rc-file)
+    KEY=$(sed -n 's/^KEY_BASE64: //p' <<<"$k") HKEY=$(sed -n 's/^HMAC_KEY_BASE64: //p' <<<"$k")
+    k=$(HOME=$FWHOME fwknop --key-gen --no-rc-file)
+    WKEY=$(sed -n 's/^KEY_BASE64: //p' <<<"$k") WHKEY=$(sed -n 's/^HMAC_KEY_BASE64: //p' <<<"$k")
+}
+
 # knock_plain ADDR SECRET: `xdpknock send` from xk-client, the secret on stdin (not argv).
 knock_plain() { printf '%s' "$2" | in_ns xk-client "$XDPKNOCK" send "$1" --secret-file -; }
 

@@ -9,14 +9,8 @@ require_root
 trap finish EXIT
 command -v fwknop >/dev/null || { echo "SKIP: fwknop (fwknop-client) not installed"; exit 77; }
 
-FWHOME=$WORK/fwknop-home  # fwknop's $HOME: nothing may land in /root
-mkdir -p "$FWHOME" "$WORK/state"
-chmod 700 "$FWHOME"
-keys() { HOME=$FWHOME fwknop --key-gen --no-rc-file; }
-k=$(keys)
-KEY=$(sed -n 's/^KEY_BASE64: //p' <<<"$k") HKEY=$(sed -n 's/^HMAC_KEY_BASE64: //p' <<<"$k")
-k=$(keys)
-WKEY=$(sed -n 's/^KEY_BASE64: //p' <<<"$k") WHKEY=$(sed -n 's/^HMAC_KEY_BASE64: //p' <<<"$k")
+mkdir -p "$WORK/state"
+fwknop_key_pairs
 
 lab_up 22
 start_daemon <<EOF2
