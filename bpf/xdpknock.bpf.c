@@ -645,6 +645,7 @@ static __always_inline int http_copy(struct xdp_md *ctx, const struct xk_port *p
     }
     e->time_ns = bpf_ktime_get_ns();
     __builtin_memcpy(e->saddr, p->saddr, sizeof(e->saddr));
+    __builtin_memcpy(e->daddr, p->daddr, sizeof(e->daddr));
     e->dport = p->dport;
     e->len = (__u16)len;
     e->pad = 0;

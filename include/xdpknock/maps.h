@@ -240,6 +240,7 @@ struct xk_seq_event {
 struct xk_http_event {
     __u64 time_ns;  /* bpf_ktime_get_ns() when XDP saw it */
     __u8 saddr[16]; /* IPv6 or IPv4-mapped */
+    __u8 daddr[16]; /* likewise: the web server's address (a range's destinations) */
     __u16 dport;    /* host order */
     __u16 len;      /* bytes of data[] copied: the payload, up to XK_HTTP_COPY_MAX */
     __u32 pad;

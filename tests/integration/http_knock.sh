@@ -3,8 +3,9 @@
 # passes every segment to it (a browser and curl are served before, during and after) and
 # copies fwknop's GETs to the daemon: the real client's knock opens tcp/22 for its source,
 # one with the wrong keys is refused (hmac_mismatch) and opens nothing, a browser's GET is
-# no knock, and a replay of an accepted GET opens nothing. X-Forwarded-For names whom a
-# knock opens only while http_x_forwarded_for is on (a reload turns it off).
+# no knock, and a replay of an accepted GET opens nothing; a GET to another address of the
+# gateway is outside the range's destinations (fwknop's DESTINATION). X-Forwarded-For names
+# whom a knock opens only while http_x_forwarded_for is on (a reload turns it off).
 XDPKNOCKD=$1 XDPKNOCK=$2
 source "$(dirname "$0")/lab_lib.sh"
 require_root
@@ -26,7 +27,7 @@ config() {  # config XFF: the lab's config, believing X-Forwarded-For or not
   "services": [{"name": "ssh", "port": "tcp/22"}],
   "ranges": [{"name": "web", "method": "fko", "port": 80, "transports": ["http"],
               "timeout": 30, "open": ["tcp/22"], "proof_ip": true,
-              "sources": ["10.99.0.0/16", "fd99::/64"],
+              "sources": ["10.99.0.0/16", "fd99::/64"], "destinations": ["10.99.0.1", "fd99::1"],
               "secrets": [{"label": "k1", "key_base64": "$KEY", "hmac_key_base64": "$HKEY",
                            "hmac": "sha256"}]}]
 }
@@ -76,6 +77,15 @@ requests=$(http_requests) not_knock=$(http_not_knock)
 check "a browser's GET is served" served 10.99.0.1
 check "... copied, judged no knock (not_knock)" at_least 3 $((not_knock + 1)) http_not_knock
 check "... and opened nothing" connect_dropped 10.99.0.1 22
+
+# DESTINATION: the web server answers on 10.99.0.9 too, the range takes no knock sent there.
+in_ns xk-gw ip addr add 10.99.0.9/24 dev gw-out
+outside=$(rejected destination_not_allowed)
+fwknop_http "$KEY" "$HKEY" 10.99.0.2 -D 10.99.0.9
+check "a knock to 10.99.0.9, outside destinations, is refused (destination_not_allowed)" \
+    at_least 3 $((outside + 1)) rejected destination_not_allowed
+check "... and opens nothing" connect_dropped 10.99.0.1 22
+check "... while the web server answers there" served 10.99.0.9
 
 # The same GET twice: the second is a replay, whichever way it comes.
 path=$(spa 10.99.0.2)

@@ -339,6 +339,19 @@ Stanza start_stanza(const Line &l, const DaemonSettings &daemon, size_t index) {
     return s;
 }
 
+// DESTINATION: the addresses a knock may be sent to, as fwknopd matches the SPA packet's
+// destination; ANY (or nothing else) is every one, the range's default.
+json destinations(Stanza &s, const Line &l) {
+    json out = json::array();
+    for (const auto &d : split_list(l.value)) {
+        if (d == "ANY") return nullptr;
+        if (!policy::parse_cidr(d))
+            refuse(s, l.number, "DESTINATION " + d + " is not an address or CIDR");
+        out.push_back(d);
+    }
+    return out;
+}
+
 // Whether the stanza's range takes knocks over proto (17 or 6) on its port.
 bool takes_knocks(const Stanza &s, uint8_t proto) {
     if (!s.range.contains("transports")) return proto == 17;
@@ -714,13 +727,10 @@ bool stanza_keyword(Stanza &s, const Line &l, std::vector<std::string> &service_
         for (const auto &p : split_list(l.value)) s.restricted.push_back(port_ref(s, l, p));
         s.restrict_line = l.number;
     } else if (k == "DESTINATION") {
-        // Knocks are taken on every address of the interface: only "any" carries over.
-        if (l.value != "ANY" && l.value != "0.0.0.0/0" && l.value != "::/0") {
-            refuse(s, l.number,
-                   "DESTINATION " + l.value +
-                       " has no xdpknock equivalent (knocks count on every address of the "
-                       "interface); remove the line knowingly before importing");
-        }
+        if (json d = destinations(s, l); !d.is_null())
+            s.range["destinations"] = d;
+        else
+            s.range.erase("destinations");
     } else {
         return access_keyword(s, l) || cycle_keyword(s, l);
     }

@@ -10,7 +10,7 @@
 
 namespace xk::daemon {
 
-static_assert(offsetof(xk_http_event, data) == 32, "xk_http_event layout is shared with BPF");
+static_assert(offsetof(xk_http_event, data) == 48, "xk_http_event layout is shared with BPF");
 
 namespace {
 // A copy older than this is a backlog (the ring outlives the daemon), not a knock.
@@ -48,8 +48,9 @@ void HttpService::on_event(Judge &judge, const xk_http_event &e) {
         judge.config = &config;
     }
     const size_t len = std::min<size_t>(e.len, XK_HTTP_COPY_MAX);
-    judge.handler->handle_http(policy::Address::from_bytes(e.saddr), e.dport, {e.data, len},
-                               time(nullptr));
+    judge.handler->handle_http(
+        {policy::Address::from_bytes(e.saddr), policy::Address::from_bytes(e.daddr), e.dport},
+        {e.data, len}, time(nullptr));
 }
 
 }  // namespace xk::daemon

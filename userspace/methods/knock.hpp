@@ -14,8 +14,9 @@
 namespace xk::methods {
 
 struct Knock {
-    policy::Address source;  // the packet's source: the only address a knock can authorize
-    uint16_t port = 0;       // 0 for ICMP
+    policy::Address source;       // the packet's source: the only address a knock can authorize
+    policy::Address destination;  // the address it was sent to (a range's destinations)
+    uint16_t port = 0;            // 0 for ICMP
     policy::Transport transport = policy::Transport::udp;
     std::span<const uint8_t> payload;
     int64_t now = 0;  // Unix seconds the time window is judged against

@@ -149,6 +149,20 @@ void parse_worker_keys(const json &j, const std::string &path, Range &r) {
     }
 }
 
+// A list of IPv4/IPv6 addresses or CIDRs ("sources", "destinations"); absent: empty.
+std::vector<Cidr> parse_cidrs(const json &j, const std::string &path, const char *key) {
+    std::vector<Cidr> out;
+    const json &list = get_array(j, path, key, false);
+    for (size_t i = 0; i < list.size(); ++i) {
+        std::string p = path + "." + key + "[" + std::to_string(i) + "]";
+        if (!list[i].is_string()) fail(p, "must be a CIDR string");
+        auto cidr = parse_cidr(list[i].get<std::string>());
+        if (!cidr) fail(p, "is not an IPv4/IPv6 address or CIDR");
+        out.push_back(*cidr);
+    }
+    return out;
+}
+
 Range parse_range(const json &j, const std::string &path, const std::vector<Service> &services) {
     Range r;
     std::string method = get_string(j, path, "method", "", true);
@@ -160,7 +174,7 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
                                       "open", "max_sources", "hooks"};
     if (m.judged_by_workers())
         keys.insert(keys.end(), {"port", "transports", "secrets", "proof_ip", "proof_time",
-                                 "max_client_timeout", "expires_at"});
+                                 "max_client_timeout", "expires_at", "destinations"});
     for (const char *k : m.range_keys()) keys.push_back(k);
     only_keys(j, path, keys);
 
@@ -168,15 +182,9 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
     r.timeout_s = static_cast<uint32_t>(get_uint(j, path, "timeout", 30, 1, 86400));
     // 0 until assign_quotas: absent means "a fair share".
     r.max_sources = static_cast<uint32_t>(get_uint(j, path, "max_sources", 0, 1, kAuthorizedMax));
-    const json &sources = get_array(j, path, "sources", false);
-    for (size_t i = 0; i < sources.size(); ++i) {
-        std::string p = path + ".sources[" + std::to_string(i) + "]";
-        if (!sources[i].is_string()) fail(p, "must be a CIDR string");
-        auto cidr = parse_cidr(sources[i].get<std::string>());
-        if (!cidr) fail(p, "is not an IPv4/IPv6 address or CIDR");
-        r.sources.push_back(*cidr);
-    }
+    r.sources = parse_cidrs(j, path, "sources");
     if (r.sources.empty()) r.sources.push_back(*parse_cidr("::/0"));
+    r.destinations = parse_cidrs(j, path, "destinations");
     r.hooks = parse_hooks(j, path);
     if (m.judged_by_workers()) parse_worker_keys(j, path, r);
     m.parse_range(JsonSecretFields(j, path), r);

@@ -77,6 +77,8 @@ struct Range {
     bool takes(Transport t) const { return transports & static_cast<uint8_t>(t); }
     uint32_t timeout_s = 30;
     std::vector<Cidr> sources;  // empty never happens: defaults to everything
+    // The addresses a knock may be sent to (fwknop's DESTINATION); empty: any.
+    std::vector<Cidr> destinations;
     std::vector<PortRef> open;
     std::vector<Secret> secrets;
     bool proof_ip = false;

@@ -71,6 +71,12 @@ Decision KnockPolicy::check(const Knock &knock) {
             d.reason = Reject::range_expired;
             continue;
         }
+        if (!range.destinations.empty() &&
+            std::none_of(range.destinations.begin(), range.destinations.end(),
+                         [&](const Cidr &c) { return c.contains(knock.destination); })) {
+            d.reason = Reject::destination_not_allowed;
+            continue;
+        }
         Reject r = judges_[it->second]->judge(knock, replay, d);
         d.reason = r;
         if (r == Reject::ok) {

@@ -56,6 +56,7 @@ constexpr std::array<const char *, kRejectCount> kNames = {
     "journal_error",
     "user_not_allowed",
     "range_expired",
+    "destination_not_allowed",
     "range_full",
     "map_full",
 };

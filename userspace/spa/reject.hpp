@@ -59,6 +59,7 @@ enum class Reject : uint8_t {
     journal_error,      // the replay journal cannot be written: a restart would forget it
     user_not_allowed,   // the range names its users (access.conf REQUIRE_USERNAME): not this one
     range_expired,      // the range's expires_at has passed (ACCESS_EXPIRE)
+    destination_not_allowed,  // sent to an address outside the range's destinations
     // The grant, after an accepted knock.
     range_full,  // the range holds max_sources sources already: a new one is refused
     map_full,    // the authorized map itself has no room

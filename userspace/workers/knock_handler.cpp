@@ -24,7 +24,8 @@ spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len, int64_
     if (parsed && !pkt.partial && pkt.l4proto == IPPROTO_TCP &&
         (pkt.tcp_flags & (XK_TCP_SYN | XK_TCP_ACK)) != XK_TCP_SYN &&
         policy_.listens(pkt.dport, policy::Transport::http))
-        return http_knock(policy::Address::from_bytes(pkt.saddr), pkt.dport,
+        return http_knock({policy::Address::from_bytes(pkt.saddr),
+                           policy::Address::from_bytes(pkt.daddr), pkt.dport},
                           {data + pkt.payload_off, pkt.payload_len}, now_unix);
     if (!parsed || pkt.partial || !policy_.listens(pkt.dport, transport_of(pkt))) {
         stats_.not_knock.fetch_add(1, std::memory_order_relaxed);
@@ -32,6 +33,7 @@ spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len, int64_
     }
     policy::Knock knock;
     knock.source = policy::Address::from_bytes(pkt.saddr);
+    knock.destination = policy::Address::from_bytes(pkt.daddr);
     knock.port = pkt.dport;
     knock.transport = transport_of(pkt);
     knock.payload = {data + pkt.payload_off, pkt.payload_len};
@@ -39,14 +41,14 @@ spa::Reject KnockHandler::handle_frame(const uint8_t *data, uint32_t len, int64_
     return judge(knock);
 }
 
-spa::Reject KnockHandler::handle_http(const policy::Address &source, uint16_t port,
-                                      std::span<const uint8_t> request, int64_t now_unix) {
+spa::Reject KnockHandler::handle_http(const HttpSegment &seg, std::span<const uint8_t> request,
+                                      int64_t now_unix) {
     stats_.frames.fetch_add(1, std::memory_order_relaxed);
-    return http_knock(source, port, request, now_unix);
+    return http_knock(seg, request, now_unix);
 }
 
-spa::Reject KnockHandler::http_knock(const policy::Address &source, uint16_t port,
-                                     std::span<const uint8_t> request, int64_t now_unix) {
+spa::Reject KnockHandler::http_knock(const HttpSegment &seg, std::span<const uint8_t> request,
+                                     int64_t now_unix) {
     spa::HttpKnock http;
     if (request.size() > http_spa_.size()) request = request.first(http_spa_.size());
     if (!spa::parse_http_knock(request, http_spa_, http)) {
@@ -58,8 +60,9 @@ spa::Reject KnockHandler::http_knock(const policy::Address &source, uint16_t por
     // believe it): the address a grant opens, and the one proof_ip and sources judge.
     knock.source = policy_.config().http_x_forwarded_for && http.forwarded
                        ? policy::Address::from_bytes(http.forwarded_for.data())
-                       : source;
-    knock.port = port;
+                       : seg.source;
+    knock.destination = seg.destination;
+    knock.port = seg.port;
     knock.transport = policy::Transport::http;
     knock.payload = {http_spa_.data(), http.spa_len};
     knock.now = now_unix;

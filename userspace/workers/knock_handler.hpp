@@ -42,14 +42,18 @@ class KnockHandler {
     // Returns the verdict's reason: ok when a grant was made, range_full / map_full when
     // the policy accepted it but the grant was refused.
     spa::Reject handle_frame(const uint8_t *data, uint32_t len, int64_t now_unix);
-    // The payload of a TCP segment from source to an http knock port (fwknop -P http: the
-    // gate's copy, or a capture's frame), judged likewise.
-    spa::Reject handle_http(const policy::Address &source, uint16_t port,
-                            std::span<const uint8_t> request, int64_t now_unix);
+    // Where a TCP segment to an http knock port came from and went to.
+    struct HttpSegment {
+        policy::Address source, destination;
+        uint16_t port = 0;
+    };
+    // Its payload (fwknop -P http: the gate's copy, or a capture's frame), judged likewise.
+    spa::Reject handle_http(const HttpSegment &seg, std::span<const uint8_t> request,
+                            int64_t now_unix);
 
   private:
-    spa::Reject http_knock(const policy::Address &source, uint16_t port,
-                           std::span<const uint8_t> request, int64_t now_unix);
+    spa::Reject http_knock(const HttpSegment &seg, std::span<const uint8_t> request,
+                           int64_t now_unix);
     spa::Reject judge(const policy::Knock &knock);
 
     std::array<uint8_t, 2048> http_spa_{};  // an http knock's SPA, made base64 again

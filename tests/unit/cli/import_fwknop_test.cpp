@@ -142,11 +142,18 @@ TEST(ImportFwknop, RestrictPortsAreLeftOutOfOpenPorts) {
                    "access.conf:4:", "RESTRICT_PORTS tcp/0");
 }
 
-TEST(ImportFwknop, DestinationOnlyCarriesAsAny) {
-    expect_refused("SOURCE ANY\nKEY k\nDESTINATION 192.0.2.1\n", "",
-                   "access.conf:3:", "DESTINATION 192.0.2.1");
-    auto r = import_fwknop("SOURCE ANY\nKEY k\nDESTINATION ANY\n", "", "eth0");
-    EXPECT_TRUE(r.warnings.size() == 1u) << r.warnings.size();  // only "no OPEN_PORTS"
+// DESTINATION: the addresses a knock may be sent to; ANY is the range's default.
+TEST(ImportFwknop, DestinationCarriesOver) {
+    auto r = import_fwknop("SOURCE ANY\nKEY k\nDESTINATION 192.0.2.1, 2001:db8::/64\n", "", "eth0");
+    EXPECT_EQ(r.config["ranges"][0]["destinations"],
+              nlohmann::json({"192.0.2.1", "2001:db8::/64"}));
+    const auto c = xk::policy::parse_config(r.config.dump());
+    ASSERT_EQ(c.ranges[0].destinations.size(), 2u);
+    auto any = import_fwknop("SOURCE ANY\nKEY k\nDESTINATION ANY\n", "", "eth0");
+    EXPECT_FALSE(any.config["ranges"][0].contains("destinations"));
+    EXPECT_TRUE(any.warnings.size() == 1u) << any.warnings.size();  // only "no OPEN_PORTS"
+    expect_refused("SOURCE ANY\nKEY k\nDESTINATION gateway.example\n", "",
+                   "access.conf:3:", "DESTINATION gateway.example is not an address or CIDR");
 }
 
 // Issue 16: `udp port 70000` became port 4464; stoul also took "30s" and "-1".

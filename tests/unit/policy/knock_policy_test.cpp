@@ -94,6 +94,40 @@ TEST(KnockPolicy, RefusalsCarryTheirReason) {
     EXPECT_FALSE(p.listens(5000));
 }
 
+// fwknop's DESTINATION: a range with destinations takes knocks sent to those addresses only;
+// another range on the port may still take the knock.
+TEST(KnockPolicy, DestinationsNarrowWhereAKnockMayBeSent) {
+    Config c = parse_config(R"({
+      "interfaces": [{"name": "eth0"}], "services": [{"name": "ssh", "port": "tcp/22"}],
+      "ranges": [
+        {"name": "wan", "method": "plain", "open": ["tcp/22"],
+         "destinations": ["198.51.100.1", "2001:db8:1::/64"],
+         "secrets": [{"label": "a", "secret": "alpha-knock"}]},
+        {"name": "lan", "method": "plain", "open": ["tcp/22"], "destinations": ["10.0.0.1"],
+         "secrets": [{"label": "b", "secret": "bravo-knock"}]}
+      ]})");
+    ReplayCache replay("", 240);
+    KnockPolicy p(c, &replay);
+    auto to = [](const char *dst, const std::string &payload) {
+        Knock k = knock("192.0.2.7", payload);
+        k.destination = *parse_address(dst);
+        return k;
+    };
+    const std::string alpha = "alpha-knock", bravo = "bravo-knock";
+    EXPECT_TRUE(p.check(to("198.51.100.1", alpha)).accepted());
+    EXPECT_TRUE(p.check(to("2001:db8:1::5", alpha)).accepted());
+    EXPECT_EQ(p.check(to("198.51.100.2", alpha)).reason, Reject::destination_not_allowed);
+    EXPECT_EQ(p.check(to("10.0.0.1", alpha)).reason, Reject::plain_mismatch);  // lan's secret
+    EXPECT_TRUE(p.check(to("10.0.0.1", bravo)).accepted());
+    // The last range tried speaks: lan, whose secret it is, takes no knock sent there.
+    EXPECT_EQ(p.check(to("198.51.100.1", bravo)).reason, Reject::destination_not_allowed);
+    EXPECT_TRUE(c.ranges[1].destinations.size() == 1u);
+    EXPECT_THROW(parse_config(R"({"interfaces": [{"name": "eth0"}], "services": [],
+      "ranges": [{"name": "x", "method": "plain", "open": ["*"], "destinations": ["nowhere"],
+                  "secrets": [{"label": "a", "secret": "alpha-knock"}]}]})"),
+                 std::exception);
+}
+
 // fwknop's -P: a range hears only the transports it lists; an ICMP echo has no port.
 TEST(KnockPolicy, EachRangeHearsItsTransportsOnly) {
     Config c = parse_config(R"({
