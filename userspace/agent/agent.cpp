@@ -218,8 +218,8 @@ bool Agent::knock(size_t r, const policy::Address &addr) {
     std::vector<uint8_t> payload = rm.secret.plain;
     if (methods::method_of(rm.method).name() == "fko") {
         std::string allow = rm.allow == AllowIp::address ? rm.allow_addr : "0.0.0.0";
-        if (rm.allow == AllowIp::source && addr.is_v4()) {
-            allow = cli::local_ipv4_toward(to, rm.port);
+        if (rm.allow == AllowIp::source) {
+            allow = cli::local_address_toward(to, rm.port);
             if (allow.empty()) allow = "0.0.0.0";
         }
         std::string message = allow;

@@ -38,11 +38,11 @@ void allow_ip(Remote &r, const std::string &text, const std::string &path) {
         r.allow = AllowIp::source;
     } else if (text == "any") {
         r.allow = AllowIp::any;
-    } else if (auto a = policy::parse_address(text); a && a->is_v4()) {
+    } else if (policy::parse_address(text)) {
         r.allow = AllowIp::address;
         r.allow_addr = text;
     } else {
-        fail(path, "'source', 'any' or an IPv4 address (fko carries IPv4 only)");
+        fail(path, "'source', 'any' or an IPv4 or IPv6 address");
     }
 }
 

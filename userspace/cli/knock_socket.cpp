@@ -10,21 +10,24 @@
 
 namespace xk::cli {
 
-std::string local_ipv4_toward(const std::string &host, uint16_t port) {
+std::string local_address_toward(const std::string &host, uint16_t port) {
     addrinfo hints{};
-    hints.ai_family = AF_INET;
     hints.ai_socktype = SOCK_DGRAM;
     addrinfo *res = nullptr;
     if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return "";
     std::string out;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in local{};
+    // The first address, as send_knock sends to it first.
+    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_storage local{};
     socklen_t len = sizeof(local);
-    char buf[INET_ADDRSTRLEN] = {};
+    char buf[INET6_ADDRSTRLEN] = {};
     if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0 &&
-        getsockname(fd, reinterpret_cast<sockaddr *>(&local), &len) == 0 &&
-        inet_ntop(AF_INET, &local.sin_addr, buf, sizeof(buf))) {
-        out = buf;
+        getsockname(fd, reinterpret_cast<sockaddr *>(&local), &len) == 0) {
+        const void *a =
+            local.ss_family == AF_INET6
+                ? static_cast<const void *>(&reinterpret_cast<sockaddr_in6 *>(&local)->sin6_addr)
+                : static_cast<const void *>(&reinterpret_cast<sockaddr_in *>(&local)->sin_addr);
+        if (inet_ntop(local.ss_family, a, buf, sizeof(buf))) out = buf;
     }
     if (fd >= 0) close(fd);
     freeaddrinfo(res);

@@ -12,7 +12,8 @@ namespace xk::cli {
 int send_knock(const std::string &host, uint16_t port, std::span<const uint8_t> payload,
                std::string &error);
 
-// The local IPv4 address the kernel would send from toward host; "" without an IPv4 route.
-std::string local_ipv4_toward(const std::string &host, uint16_t port);
+// The local address (IPv4 or IPv6) the kernel would send a knock to host from; "" without a
+// route. An fko allow-IP: proof_ip then holds for IPv6 sources as for IPv4 ones.
+std::string local_address_toward(const std::string &host, uint16_t port);
 
 }  // namespace xk::cli

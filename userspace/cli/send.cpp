@@ -17,10 +17,10 @@ namespace {
 int build_fko(const SendFlags &f, const std::vector<policy::Secret> &secrets, uint16_t port,
               std::vector<uint8_t> &payload) {
     std::string allow = f.any_source ? "0.0.0.0" : f.allow_ip;
-    if (allow.empty()) allow = local_ipv4_toward(f.host, port);
+    if (allow.empty()) allow = local_address_toward(f.host, port);
     if (allow.empty()) {
         fprintf(stderr,
-                "xdpknock: no IPv4 route to %s: sending allow-IP 0.0.0.0 (the gateway "
+                "xdpknock: no route to %s: sending allow-IP 0.0.0.0 (the gateway "
                 "authorizes the packet's source)\n",
                 f.host.c_str());
         allow = "0.0.0.0";
@@ -149,7 +149,7 @@ void SendFlags::add_to(CLI::App &a) {
     a.add_option("--rc-file", rc_file, "…from this file instead of ~/.fwknoprc");
     a.add_flag("--key-gen", key_gen, "print fresh fko keys and send nothing");
     a.add_option("-A,--access", access, "fko: proto/port to open (repeat)")->delimiter(',');
-    auto *ai = a.add_option("-a,--allow-ip", allow_ip, "fko: allow-IP (default: our IPv4 source)");
+    auto *ai = a.add_option("-a,--allow-ip", allow_ip, "fko: allow-IP (default: our source address toward HOST, IPv4 or IPv6)");
     a.add_flag("-s,--source-ip", any_source, "fko: allow-IP 0.0.0.0")->excludes(ai);
     a.add_option("-U,--spoof-user", user, "fko: user name in the packet");
     a.add_option("-f,--fw-timeout", client_timeout, "fko: ask for this many seconds");

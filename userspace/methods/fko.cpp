@@ -103,12 +103,9 @@ Reject FkoJudge::judge_message(const Knock &knock, Decision &d) const {
     if (spa::msg_has_nat(m.type)) return Reject::nat_refused;
 
     if (range_.proof_ip) {
-        if (m.allow_ip == 0) return Reject::allow_ip_any_refused;
-        auto ip = m.allow_ip_bytes();
-        if (!knock.source.is_v4() ||
-            std::memcmp(knock.source.bytes.data() + 12, ip.data(), 4) != 0) {
-            return Reject::source_mismatch;
-        }
+        std::array<uint8_t, 16> allow;
+        if (!m.allow_address(allow)) return Reject::allow_ip_any_refused;
+        if (allow != knock.source.bytes) return Reject::source_mismatch;
     }
     // Whatever the packet claims, only its source is ever authorized.
 

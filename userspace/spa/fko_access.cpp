@@ -1,5 +1,9 @@
 #include "spa/fko_access.hpp"
 
+#include <arpa/inet.h>
+
+#include <cstring>
+
 namespace xk::spa {
 
 namespace {
@@ -17,10 +21,16 @@ bool all_digits(std::string_view s) {
     return !s.empty();
 }
 
-// Splits "IPv4,rest" at the first comma; rest must be non-empty.
-Reject split_allow_ip(std::string_view msg, uint32_t &ip, std::string_view &rest, Reject no_rest) {
+// Splits "IP,rest" at the first comma; rest must be non-empty. IP is a dotted quad, or an
+// IPv6 address in the usual text form (no brackets, no zone; an IPv4-mapped one must be
+// sent as IPv4, so one address has one spelling).
+Reject split_allow_ip(std::string_view msg, FkoMessage &out, std::string_view &rest,
+                      Reject no_rest) {
     size_t comma = find_char(msg, ',');
-    if (!parse_ipv4(msg.substr(0, comma), ip)) return Reject::bad_allow_ip;
+    const std::string_view ip = msg.substr(0, comma);
+    out.has_allow_ip6 = find_char(ip, ':') != std::string_view::npos;
+    if (out.has_allow_ip6 ? !parse_ipv6(ip, out.allow_ip6) : !parse_ipv4(ip, out.allow_ip))
+        return Reject::bad_allow_ip;
     if (comma == std::string_view::npos || comma + 1 >= msg.size()) return no_rest;
     rest = msg.substr(comma + 1);
     return Reject::ok;
@@ -49,6 +59,20 @@ bool parse_ipv4(std::string_view s, uint32_t &ip) {
     return true;
 }
 
+bool parse_ipv6(std::string_view s, std::array<uint8_t, 16> &ip) {
+    constexpr size_t kMaxText = 45;  // INET6_ADDRSTRLEN - 1
+    if (s.size() < 2 || s.size() > kMaxText) return false;
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+              c == ':' || c == '.'))
+            return false;
+    char text[kMaxText + 1] = {};
+    std::memcpy(text, s.data(), s.size());
+    if (inet_pton(AF_INET6, text, ip.data()) != 1) return false;
+    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return std::memcmp(ip.data(), kMapped, sizeof(kMapped)) != 0;
+}
+
 bool parse_port(std::string_view s, uint16_t &port) {
     if (s.size() > 5 || !all_digits(s)) return false;
     uint32_t v = 0;
@@ -60,7 +84,7 @@ bool parse_port(std::string_view s, uint16_t &port) {
 
 Reject parse_access_message(FkoMessage &out) {
     std::string_view rest;
-    if (Reject r = split_allow_ip(out.message.view(), out.allow_ip, rest, Reject::bad_access);
+    if (Reject r = split_allow_ip(out.message.view(), out, rest, Reject::bad_access);
         r != Reject::ok)
         return r;
     out.port_count = 0;
@@ -89,7 +113,7 @@ Reject parse_access_message(FkoMessage &out) {
 
 Reject parse_command_message(FkoMessage &out) {
     std::string_view rest;
-    if (Reject r = split_allow_ip(out.message.view(), out.allow_ip, rest, Reject::bad_command);
+    if (Reject r = split_allow_ip(out.message.view(), out, rest, Reject::bad_command);
         r != Reject::ok)
         return r;
     out.command_offset = static_cast<uint16_t>(out.message.len - rest.size());

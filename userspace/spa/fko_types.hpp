@@ -107,8 +107,12 @@ struct FkoMessage {
     InlineString<kMaxFieldDecoded> message;  // decoded, e.g. "1.2.3.4,tcp/22"
 
     // Parsed message. allow_ip is in host byte order (1.2.3.4 == 0x01020304); 0 means
-    // "the packet's source" (the client sent 0.0.0.0).
+    // "the packet's source" (the client sent 0.0.0.0). An IPv6 allow-IP (beyond fwknop 2.6.10;
+    // the bare form of fwknop's IPv6 branch, "2001:db8::7,tcp/22") is allow_ip6 instead, and
+    // "::" means the packet's source likewise.
     uint32_t allow_ip = 0;
+    bool has_allow_ip6 = false;
+    std::array<uint8_t, 16> allow_ip6{};
     uint16_t port_count = 0;  // access types
     std::array<PortSpec, kMaxAccessPorts> ports;
     uint16_t command_offset = 0;  // command type: message.view().substr(command_offset)
@@ -132,6 +136,16 @@ struct FkoMessage {
     std::array<uint8_t, 4> allow_ip_bytes() const {
         return {uint8_t(allow_ip >> 24), uint8_t(allow_ip >> 16), uint8_t(allow_ip >> 8),
                 uint8_t(allow_ip)};
+    }
+    // The allow-IP as the gate keys addresses (IPv6, or IPv4-mapped); false for 0.0.0.0 or ::.
+    bool allow_address(std::array<uint8_t, 16> &out) const {
+        if (has_allow_ip6) {
+            out = allow_ip6;
+            return out != std::array<uint8_t, 16>{};
+        }
+        const auto v4 = allow_ip_bytes();
+        out = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v4[0], v4[1], v4[2], v4[3]};
+        return allow_ip != 0;
     }
 };
 

@@ -103,8 +103,10 @@ TEST(AgentConfig, RefusalsNameTheKey) {
         "method": "plain", "key_base64": "AAAA"}]})")
                   .find("remotes[0].key_base64: unknown key"),
               std::string::npos);
-    EXPECT_EQ(refusal(R"({"remotes": [)" + fko_remote(R"(, "allow_ip": "2001:db8::1")") + "]}"),
-              "remotes[0].allow_ip: 'source', 'any' or an IPv4 address (fko carries IPv4 only)");
+    EXPECT_EQ(refusal(R"({"remotes": [)" + fko_remote(R"(, "allow_ip": "home.example")") + "]}"),
+              "remotes[0].allow_ip: 'source', 'any' or an IPv4 or IPv6 address");
+    EXPECT_EQ(refusal(R"({"remotes": [)" + fko_remote(R"(, "allow_ip": "2001:db8::1")") + "]}"), "")
+        << "an IPv6 allow-IP is one an fko knock carries";
     EXPECT_EQ(refusal(R"({"remotes": []})"), "remotes: name at least one remote");
     EXPECT_EQ(refusal(R"({"remotes": [{"name": "h", "fwknoprc": "home"}]})"),
               "no rc file in this test: home");

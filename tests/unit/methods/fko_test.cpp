@@ -11,6 +11,7 @@
 #include "methods/registry.hpp"
 #include "policy/config.hpp"
 #include "policy/knock_policy.hpp"
+#include "spa/fko_access.hpp"
 #include "spa/fko_decode.hpp"
 #include "spa/fko_encode.hpp"
 #include "spa/replay_digest.hpp"
@@ -121,13 +122,14 @@ policy::Config keyed_config(const std::string &hmac = "sha256") {
          "secrets": [{"label": "b", "key": "bare key"}]}]})");
 }
 
-std::string encode_for(const policy::Config &c, size_t range) {
+std::string encode_for(const policy::Config &c, size_t range,
+                       const std::string &message = "0.0.0.0,tcp/22") {
     std::string error;
     auto ctx = spa::FkoKeyContext::create(c.ranges[range].secrets[0].fko, error);
     EXPECT_TRUE(ctx) << error;
     spa::FkoRequest req;
     req.timestamp = 1000;
-    req.message = "0.0.0.0,tcp/22";
+    req.message = message;
     std::string out(spa::kMaxEncoded, '\0');
     size_t n = 0;
     EXPECT_EQ(spa::fko_encode(*ctx, req, out, n), spa::Reject::ok);
@@ -213,4 +215,42 @@ TEST(FkoMethod, UsersAndExpiryAreHonoured) {
       "ranges": [{"name": "r", "method": "fko", "open": ["tcp/22"], "users": ["a/b"],
                   "secrets": [{"label": "k", "key": "k"}]}]})"),
                  policy::ConfigError);
+}
+
+// An IPv6 allow-IP (the bare form of fwknop's IPv6 work, "2001:db8::7,tcp/22"): with proof_ip
+// it must be the knock's IPv6 source, as an IPv4 one must be its IPv4 source; "::" is "any"
+// like 0.0.0.0; brackets, zones and IPv4-mapped spellings are no allow-IP.
+TEST(FkoMethod, ProofIpJudgesAnIpv6AllowIpLikeAnIpv4One) {
+    auto verdict = [](const std::string &message, const char *src) {
+        auto c = policy::parse_config(R"({"interfaces": [{"name": "eth0"}],
+          "services": [{"name": "ssh", "port": "tcp/22"}],
+          "ranges": [{"name": "v6", "method": "fko", "open": ["tcp/22"], "proof_ip": true,
+                      "secrets": [{"label": "k", "key": "v6 key", "hmac_key": "v6 hmac"}]}]})");
+        policy::ReplayCache cache("", policy::KnockPolicy::replay_retention(c));
+        policy::KnockPolicy p(c, &cache);
+        return judge(p, encode_for(c, 0, message), src);
+    };
+    using R = spa::Reject;
+    EXPECT_EQ(verdict("2001:db8::7,tcp/22", "2001:db8::7"), R::ok);
+    EXPECT_EQ(verdict("2001:DB8:0:0:0:0:0:7,tcp/22", "2001:db8::7"), R::ok);
+    EXPECT_EQ(verdict("2001:db8::7,tcp/22", "2001:db8::8"), R::source_mismatch);
+    EXPECT_EQ(verdict("2001:db8::7,tcp/22", "192.0.2.7"), R::source_mismatch);
+    EXPECT_EQ(verdict("192.0.2.7,tcp/22", "2001:db8::7"), R::source_mismatch);
+    EXPECT_EQ(verdict("192.0.2.7,tcp/22", "192.0.2.7"), R::ok);
+    EXPECT_EQ(verdict("::,tcp/22", "2001:db8::7"), R::allow_ip_any_refused);
+    spa::FkoMessage m;
+    auto set = [&m](std::string_view text) {
+        m.message.len = static_cast<uint16_t>(text.size());
+        std::memcpy(m.message.data.data(), text.data(), text.size());
+    };
+    for (const char *bad :
+         {"[2001:db8::7],tcp/22", "fe80::1%eth0,tcp/22", "::ffff:192.0.2.7,tcp/22",
+          "2001:db8::7::1,tcp/22", "2001:db8:g::1,tcp/22"}) {
+        set(bad);
+        EXPECT_EQ(spa::parse_access_message(m), R::bad_allow_ip) << bad;
+    }
+    set("2001:db8::7,udp/53,tcp/22");
+    ASSERT_EQ(spa::parse_access_message(m), R::ok);
+    EXPECT_TRUE(m.has_allow_ip6);
+    EXPECT_EQ(m.port_count, 2u);
 }
