@@ -624,14 +624,17 @@ static __always_inline int knock(struct xdp_md *ctx, const struct xk_port *port,
 
 /* fwknop -P http: the knock is the path of a GET on a real TCP connection to a real web
  * server, so the segment always passes; a copy of it goes to userspace, on the source's
- * knock budget, when it starts a request ("GET /"). Every other segment is the web server's. */
+ * knock budget, when it starts a request whose path has an fko knock's shape ("GET /" and
+ * at least XK_FKO_MIN_LEN more bytes, the first 8, 9, '-' or '_': base64's '+' and '/' go as
+ * '-' and '_' in a path). A browser's requests spend no budget. */
 static __always_inline int http_copy(struct xdp_md *ctx, const struct xk_port *port,
                                      const struct xk_pkt *p, const void *data,
                                      const void *data_end) {
     __u32 off = p->payload_off, len = p->payload_len;
     const __u8 *g = (const __u8 *)data + (off & 0x3fff);
-    if (off > 0x3fff || len < 5 || g + 5 > (const __u8 *)data_end || g[0] != 'G' || g[1] != 'E' ||
-        g[2] != 'T' || g[3] != ' ' || g[4] != '/')
+    if (off > 0x3fff || len < 5 + XK_FKO_MIN_LEN || g + 6 > (const __u8 *)data_end || g[0] != 'G' ||
+        g[1] != 'E' || g[2] != 'T' || g[3] != ' ' || g[4] != '/' ||
+        !(g[5] == '8' || g[5] == '9' || g[5] == '-' || g[5] == '_'))
         return count(XK_CNT_TCP_PASS, XDP_PASS);
     struct xk_tick *t = tick();
     if (!knock_rate_ok(port, p, t ? t->ns : bpf_ktime_get_coarse_ns()))
@@ -707,7 +710,7 @@ int xdpknock(struct xdp_md *ctx) {
      * (a NATed flow that happens to use the port) are not the gate's. */
     if (syn && port && (flags & XK_PORT_KNOCK_TCP)) return knock(ctx, port, &p, data, data_end);
     /* Never a protected port too (config.cpp): the client must reach the web server. */
-    if (!syn && p.payload_len && (flags & XK_PORT_KNOCK_HTTP) && !p.partial)
+    if (!syn && port && p.payload_len && (flags & XK_PORT_KNOCK_HTTP) && !p.partial)
         return http_copy(ctx, port, &p, data, data_end);
 
     if (!port || !(flags & XK_PORT_PROTECT_TCP)) return count(XK_CNT_TCP_PASS, XDP_PASS);

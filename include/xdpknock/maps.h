@@ -51,7 +51,7 @@ enum xk_port_flags {
     XK_PORT_PROTECT_UDP = 1 << 5,  /* UDP to it needs an authorization or a live udp_flow */
     XK_PORT_KNOCK_TCP = 1 << 6,    /* a SYN to it is a knock candidate (fwknop -P tcpraw) */
     XK_PORT_KNOCK_ICMP = 1 << 7,   /* ports[0] only: ICMP echoes in a knock's shape are ones */
-    XK_PORT_KNOCK_HTTP = 1 << 8,   /* a TCP segment to it starting "GET /" is copied, passed */
+    XK_PORT_KNOCK_HTTP = 1 << 8,   /* a TCP segment to it starting a GET of a knock: copied */
 };
 
 /* xk_port.knock_shapes: the payload shapes a knock port's ranges accept. */
@@ -281,7 +281,7 @@ enum xk_counter {
     XK_CNT_UDP_GRANT_PASS,  /* UDP to a protected port from a source with a live grant */
     XK_CNT_UDP_DROP,        /* UDP to a protected port, no flow, source not authorized */
     XK_CNT_UDP_EXPIRED,     /* ... dropped: the source's authorization had expired */
-    XK_CNT_HTTP_COPY,       /* "GET /" to an http knock port: copied to http_events, passed */
+    XK_CNT_HTTP_COPY,       /* GET of a knock's shape to an http port: copied, passed */
     XK_CNT_HTTP_RATE_SKIP,  /* ... over its source's token bucket: passed, not copied */
     XK_CNT_HTTP_LOST,       /* ... but the http ring buffer was full: passed, not copied */
     XK_CNT__MAX,

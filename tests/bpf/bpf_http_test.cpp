@@ -1,6 +1,7 @@
 // SPA over HTTP through BPF_PROG_TEST_RUN: every segment to an http knock port passes (it is
-// a web server's); one that starts "GET /" is also copied into http_events, on its source's
-// knock bucket, whole up to XK_HTTP_COPY_MAX bytes. A SYN there is the web server's too.
+// a web server's); one that starts a GET whose path has a knock's shape is also copied into
+// http_events, on its source's knock bucket, whole up to XK_HTTP_COPY_MAX bytes. A SYN there,
+// and a browser's requests, are the web server's alone.
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 
@@ -19,9 +20,14 @@ LoadedGate &gate() {
     return catalogGate();
 }
 
-const std::string kRequest =
-    "GET /8bOdz2qM59UXXVXrqhCZI1FrSMQHEUGlPPXEM_GypcnWLgl17cvzkR9INHzSOCBZnWYuh HTTP/1.0\r\n"
-    "User-Agent: Fwknop/2.6.10\r\nAccept: */*\r\nHost: 198.51.100.1\r\nConnection: close\r\n\r\n";
+// A path of fwknop's shape: 8, 9, '-' or '_' first, XK_FKO_MIN_LEN bytes at least.
+std::string request(const std::string &first = "8") {
+    return "GET /" + first +
+           "bOdz2qM59UXXVXrqhCZI1FrSMQHEUGlPPXEM_GypcnWLgl17cvzkR9INHzSOCBZnWYuh" +
+           std::string(90, 'A') + " HTTP/1.0\r\nUser-Agent: Fwknop/2.6.10\r\nAccept: */*\r\n" +
+           "Host: 198.51.100.1\r\nConnection: close\r\n\r\n";
+}
+const std::string kRequest = request();
 
 class BpfHttp : public ::testing::Test {
   protected:
@@ -70,7 +76,16 @@ TEST_F(BpfHttp, EverythingElseJustPasses) {
     expect(segment(kV4Stranger, "POST /x HTTP/1.0\r\n\r\n"), XDP_PASS, XK_CNT_TCP_PASS);
     expect(segment(kV4Stranger, "GET "), XDP_PASS, XK_CNT_TCP_PASS);
     expect(segment(kV4Stranger, "get /x HTTP/1.0\r\n\r\n"), XDP_PASS, XK_CNT_TCP_PASS);
+    // A browser's GETs: a short path, or one no knock starts with.
+    expect(segment(kV4Stranger, "GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0\r\n\r\n"),
+           XDP_PASS, XK_CNT_TCP_PASS);
+    expect(segment(kV4Stranger, request("a")), XDP_PASS, XK_CNT_TCP_PASS);
+    expect(segment(kV4Stranger, kRequest.substr(0, 5 + XK_FKO_MIN_LEN - 1)), XDP_PASS,
+           XK_CNT_TCP_PASS);
     EXPECT_TRUE(gate().drainHttpEvents().empty());
+    for (const char *first : {"9", "-", "_"})
+        expect(segment(kV4Stranger, request(first)), XDP_PASS, XK_CNT_HTTP_COPY);
+    EXPECT_EQ(gate().drainHttpEvents().size(), 3u);
 }
 
 // kRatePort's bucket (10/s, burst 3): past it a request still reaches the web server.

@@ -210,11 +210,13 @@ Mask tcpMask(const GateUnderTest &g, const xk_port &port, const xk_pkt &p) {
     return m;
 }
 
-// A segment to an http knock port always passes (it is a web server's); one that starts a
-// request is copied too, unless its source's bucket or the ring is full.
+// A segment to an http knock port always passes (it is a web server's); one that starts a GET
+// of a knock's shape is copied too, unless its source's bucket or the ring is full.
 Mask httpMask(const xk_pkt &p, const uint8_t *f, size_t n) {
     static constexpr char kGet[] = "GET /";
-    if (p.payload_len < 5 || p.payload_off + 5 > n || std::memcmp(f + p.payload_off, kGet, 5) != 0)
+    if (p.payload_len < 5 + XK_FKO_MIN_LEN || p.payload_off + 6 > n ||
+        std::memcmp(f + p.payload_off, kGet, 5) != 0 ||
+        std::strchr("89-_", f[p.payload_off + 5]) == nullptr || f[p.payload_off + 5] == 0)
         return bit(XK_CNT_TCP_PASS);
     return bit(XK_CNT_HTTP_COPY) | bit(XK_CNT_HTTP_RATE_SKIP) | bit(XK_CNT_HTTP_LOST);
 }

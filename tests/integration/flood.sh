@@ -3,11 +3,12 @@
 # spoofed sources in 10.100.0.0/16 at the injector's maximum rate for 8 s, and meanwhile
 # 1,000 valid fko knocks (xdpknock-gen) from 1,000 distinct sources moved into
 # 10.99.128.0/17, 500/s, into the same rx queue: at least 999 must be authorized, unless the
-# queue's AF_XDP ring overflowed (rx_dropped > 0). The kernel drops a full ring's frames before
-# anyone can look at them, and a valid knock looks like the junk until its HMAC is checked, so
-# on overflow a valid knock is lost with the ring's drop rate. The bound then allows what the
-# drops could explain if every one of them fell in the valid knocks' 2 s of the 8 s flood
-# (4x the run's drop fraction), and no more: a knock lost any other way still fails the test.
+# queue's AF_XDP socket overflowed (ring_full, rx_dropped: no room in the rx ring, no free UMEM
+# frame). The kernel drops those frames before anyone can look at them, and a valid knock looks
+# like the junk until its HMAC is checked, so then a valid knock is lost at the drop rate. The
+# bound allows what the drops could explain if every one fell in the valid knocks' 2 s of the
+# 8 s flood (4x the run's drop fraction), and no more: a knock lost any other way still fails,
+# and so does losing a tenth of them whatever the drops.
 # knock_rate is raised to 100000/s per source so the junk reaches the workers at full rate
 # (at the default 20/s the 65,536 sources would each be over budget for part of the flood).
 # Both injectors run on CPU 0 (AF_PACKET: the sending CPU picks the veth rx queue, and the
@@ -67,11 +68,14 @@ check "all $VALID valid knocks were offered" test "$(jq .offered "$WORK/valid.js
 [ "$FLOOD_SECONDS" != 0 ] && [ "$FLOOD_PPS" = 0 ] &&
     check "the junk ran at full speed, >= 100k frames/s ($junk_sent)" \
         test "$junk_sent" -ge $((FLOOD_SECONDS * 100000))
-ring_dropped=$(jq '[.interfaces[0].queues[].rx_dropped] | add' "$WORK/stats.json")
-ring_frames=$(jq '[.interfaces[0].queues[].frames] | add' "$WORK/stats.json")
-lost_max=$((1 + (4 * VALID * ring_dropped + ring_frames + ring_dropped - 1) / (ring_frames + ring_dropped)))
+# Dropped unseen: no free UMEM frame (rx_dropped) or no room in the rx ring (ring_full).
+ring_dropped=$(jq '[.interfaces[0].queues[] | .rx_dropped + .ring_full] | add' "$WORK/stats.json")
+ring_seen=$(($(jq '[.interfaces[0].queues[].frames] | add' "$WORK/stats.json") + ring_dropped))
+lost_max=$((1 + (4 * VALID * ring_dropped + ring_seen - 1) / (ring_seen > 0 ? ring_seen : 1)))
 need=$((VALID - lost_max))
-check "at least $need of $VALID valid knocks authorized under the flood (ring drops: $ring_dropped of $((ring_frames + ring_dropped)) frames)" \
+# Past a tenth of the knocks the box did not keep up at all: that fails, whatever the drops.
+[ "$need" -ge $((VALID * 9 / 10)) ] || need=$((VALID * 9 / 10))
+check "at least $need of $VALID valid knocks authorized under the flood (ring drops: $ring_dropped of $ring_seen frames)" \
     wait_accepted "$need" 5
 check "the map holds them (10.99.128.0/17 sources)" \
     test "$(status_json | jq '[.interfaces[0].authorized[] | select(.source | startswith("10.99.1"))] | length')" -ge "$need"

@@ -73,9 +73,14 @@ check "the gate copied the GET (http_copy)" at_least 2 $((copies + 1)) xdp_count
 check "the web server got the knock's request too (its log)" grep -q '"GET /' "$WORK/web.log"
 check "revoked again" revoke 10.99.0.2
 
-requests=$(http_requests) not_knock=$(http_not_knock)
+requests=$(http_requests) not_knock=$(http_not_knock) copies=$(xdp_counter http_copy)
 check "a browser's GET is served" served 10.99.0.1
-check "... copied, judged no knock (not_knock)" at_least 3 $((not_knock + 1)) http_not_knock
+check "... and not copied: its path has no knock's shape (http_copy unchanged)" \
+    test "$(xdp_counter http_copy)" -eq "$copies"
+path=$(spa 10.99.0.2)
+in_ns xk-client curl -s -m 3 -A "Mozilla/5.0" "http://10.99.0.1/$path" >/dev/null
+check "a knock's path from a browser's User-Agent is copied, judged no knock (not_knock)" \
+    at_least 3 $((not_knock + 1)) http_not_knock
 check "... and opened nothing" connect_dropped 10.99.0.1 22
 
 # DESTINATION: the web server answers on 10.99.0.9 too, the range takes no knock sent there.

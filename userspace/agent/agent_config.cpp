@@ -8,6 +8,7 @@
 #include "policy/address.hpp"
 #include "policy/config_json.hpp"
 #include "policy/json_secret_fields.hpp"
+#include "spa/fko_access.hpp"
 
 namespace xk::agent {
 namespace {
@@ -38,8 +39,11 @@ void allow_ip(Remote &r, const std::string &text, const std::string &path) {
         r.allow = AllowIp::source;
     } else if (text == "any") {
         r.allow = AllowIp::any;
-    } else if (policy::parse_address(text)) {
+    } else if (uint32_t v4; spa::parse_ipv4(text, v4) && v4 != 0) {
         r.allow = AllowIp::address;
+        r.allow_addr = text;
+    } else if (std::array<uint8_t, 16> v6; spa::parse_ipv6(text, v6)) {
+        r.allow = AllowIp::address;  // as an fko knock carries it (no IPv4-mapped spelling)
         r.allow_addr = text;
     } else {
         fail(path, "'source', 'any' or an IPv4 or IPv6 address");

@@ -187,6 +187,10 @@ void read_pcap_filter(const Line &l, DaemonSettings &d) {
         fail_in("fwknopd.conf", l.number,
                 "PCAP_FILTER with a negation: xdpknock reads only \"udp port N\", \"tcp port "
                 "N\" and \"icmp\" joined by \"or\"");
+    // fwknopd reads the last PCAP_FILTER line: nothing of an earlier one stays.
+    d.port = 62201;
+    d.transports = nullptr;
+    d.tcp_captured = false;
     auto udp = filter_port(l.value, "udp"), tcp = filter_port(l.value, "tcp");
     // A bare "port N" captures UDP and TCP: knocks in datagrams, and (with SPA over HTTP)
     // requests; its raw TCP segments are left out (fewer knocks taken, never more).

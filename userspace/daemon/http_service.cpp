@@ -39,13 +39,14 @@ void HttpService::on_event(Judge &judge, const xk_http_event &e) {
     const uint64_t now_ns = monotonic_ns();
     if (now_ns > e.time_ns && now_ns - e.time_ns > kMaxEventAge_ns) return;
     // A reload swapped the sink's config (under the poller's hold): judge by the new one.
-    const policy::Config &config = judge.sink.iface->sink().config();
-    if (judge.config != &config) {
+    const std::shared_ptr<const policy::Config> &config = judge.sink.iface->sink().config_ptr();
+    if (judge.config != config) {
         judge.handler.reset();
-        judge.policy = std::make_unique<policy::KnockPolicy>(config, &replay_);
+        judge.policy.reset();
+        judge.config = config;
+        judge.policy = std::make_unique<policy::KnockPolicy>(*judge.config, &replay_);
         judge.handler =
             std::make_unique<workers::KnockHandler>(*judge.policy, judge.sink, judge.stats);
-        judge.config = &config;
     }
     const size_t len = std::min<size_t>(e.len, XK_HTTP_COPY_MAX);
     judge.handler->handle_http(

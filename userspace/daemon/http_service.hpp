@@ -35,7 +35,9 @@ class HttpService {
     struct Judge {
         IfaceSink sink;
         workers::HandlerStats stats;
-        const policy::Config *config = nullptr;  // what policy was built for
+        // What policy was built for, held: a freed config's address may come back as the next
+        // one's, which a bare pointer would take for the same config.
+        std::shared_ptr<const policy::Config> config;
         std::unique_ptr<policy::KnockPolicy> policy;
         std::unique_ptr<workers::KnockHandler> handler;
     };

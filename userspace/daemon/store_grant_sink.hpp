@@ -27,6 +27,8 @@ class StoreGrantSink : public workers::GrantSink {
 
     spa::Reject grant(const policy::Knock &knock, const policy::Decision &decision) override;
     const policy::Config &config() const { return *config_; }
+    // Shared: a holder of it keeps that config alive (an address alone could be reused).
+    const std::shared_ptr<const policy::Config> &config_ptr() const { return config_; }
     // Grants made for one range and secret since start (across reloads, while both the
     // range's name and the secret's label stay).
     uint64_t accepted(uint32_t range_id, uint32_t secret_id) const;

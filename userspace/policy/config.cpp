@@ -185,6 +185,9 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
     r.sources = parse_cidrs(j, path, "sources");
     if (r.sources.empty()) r.sources.push_back(*parse_cidr("::/0"));
     r.destinations = parse_cidrs(j, path, "destinations");
+    // Absent is "any"; an empty list would read as "none" to a reader, and be "any" here.
+    if (j.contains("destinations") && r.destinations.empty())
+        fail(path + ".destinations", "name at least one address (leave it out for any)");
     r.hooks = parse_hooks(j, path);
     if (m.judged_by_workers()) parse_worker_keys(j, path, r);
     m.parse_range(JsonSecretFields(j, path), r);

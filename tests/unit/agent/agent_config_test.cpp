@@ -107,6 +107,10 @@ TEST(AgentConfig, RefusalsNameTheKey) {
               "remotes[0].allow_ip: 'source', 'any' or an IPv4 or IPv6 address");
     EXPECT_EQ(refusal(R"({"remotes": [)" + fko_remote(R"(, "allow_ip": "2001:db8::1")") + "]}"), "")
         << "an IPv6 allow-IP is one an fko knock carries";
+    EXPECT_EQ(
+        refusal(R"({"remotes": [)" + fko_remote(R"(, "allow_ip": "::ffff:192.0.2.1")") + "]}"),
+        "remotes[0].allow_ip: 'source', 'any' or an IPv4 or IPv6 address")
+        << "an IPv4-mapped spelling no knock carries";
     EXPECT_EQ(refusal(R"({"remotes": []})"), "remotes: name at least one remote");
     EXPECT_EQ(refusal(R"({"remotes": [{"name": "h", "fwknoprc": "home"}]})"),
               "no rc file in this test: home");

@@ -512,6 +512,12 @@ TEST(ImportFwknop, SpaOverHttpCarriesOver) {
         return w.find("tcpraw knocks not carried over: tcp/8080") != std::string::npos;
     }));
     EXPECT_TRUE(xk::policy::parse_config(xff.config.dump()).http_x_forwarded_for);
+    // fwknopd reads the last PCAP_FILTER: an earlier one's tcp port adds nothing.
+    auto last = import(
+        "PCAP_FILTER tcp port 80;\nPCAP_FILTER udp port 40001;\n"
+        "ENABLE_SPA_OVER_HTTP Y;\n");
+    EXPECT_EQ(last.config["ranges"][0]["port"], 40001);
+    EXPECT_FALSE(last.config["ranges"][0].contains("transports"));
     auto udp_only = import("ENABLE_SPA_OVER_HTTP Y;\nENABLE_X_FORWARDED_FOR Y;\n");
     EXPECT_FALSE(udp_only.config["ranges"][0].contains("transports"));
     EXPECT_FALSE(udp_only.config.contains("http_x_forwarded_for"));

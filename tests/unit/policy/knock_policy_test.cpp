@@ -122,10 +122,13 @@ TEST(KnockPolicy, DestinationsNarrowWhereAKnockMayBeSent) {
     // The last range tried speaks: lan, whose secret it is, takes no knock sent there.
     EXPECT_EQ(p.check(to("198.51.100.1", bravo)).reason, Reject::destination_not_allowed);
     EXPECT_TRUE(c.ranges[1].destinations.size() == 1u);
-    EXPECT_THROW(parse_config(R"({"interfaces": [{"name": "eth0"}], "services": [],
-      "ranges": [{"name": "x", "method": "plain", "open": ["*"], "destinations": ["nowhere"],
-                  "secrets": [{"label": "a", "secret": "alpha-knock"}]}]})"),
-                 std::exception);
+    for (const char *bad : {R"(["nowhere"])", "[]"})
+        EXPECT_THROW(
+            parse_config(std::string(R"({"interfaces": [{"name": "eth0"}], "services": [],
+          "ranges": [{"name": "x", "method": "plain", "open": ["*"], "destinations": )") +
+                         bad + R"(, "secrets": [{"label": "a", "secret": "alpha-knock"}]}]})"),
+            std::exception)
+            << bad;
 }
 
 // fwknop's -P: a range hears only the transports it lists; an ICMP echo has no port.
