@@ -353,6 +353,7 @@ json destinations(Stanza &s, const Line &l) {
             refuse(s, l.number, "DESTINATION " + d + " is not an address or CIDR");
         out.push_back(d);
     }
+    if (out.empty()) refuse(s, l.number, "DESTINATION names no address (ANY for every one)");
     return out;
 }
 

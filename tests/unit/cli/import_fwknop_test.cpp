@@ -154,6 +154,9 @@ TEST(ImportFwknop, DestinationCarriesOver) {
     EXPECT_TRUE(any.warnings.size() == 1u) << any.warnings.size();  // only "no OPEN_PORTS"
     expect_refused("SOURCE ANY\nKEY k\nDESTINATION gateway.example\n", "",
                    "access.conf:3:", "DESTINATION gateway.example is not an address or CIDR");
+    // import_fwknop_fuzz: an empty DESTINATION gave "destinations": [], which the loader refuses.
+    expect_refused("SOURCE ANY\nKEY k\nDESTINATION ,\n", "",
+                   "access.conf:3:", "DESTINATION names no address");
 }
 
 // Issue 16: `udp port 70000` became port 4464; stoul also took "30s" and "-1".
