@@ -10,12 +10,10 @@ XDPKNOCKD=$1 XDPKNOCK=$2
 source "$(dirname "$0")/lab_lib.sh"
 require_root
 trap 'in_ns xk-gw pkill -f "http.server 80" 2>/dev/null; finish' EXIT
-command -v fwknop >/dev/null || { echo "SKIP: fwknop (fwknop-client) not installed"; exit 77; }
 command -v curl >/dev/null || { echo "FAIL: curl is missing (scripts/install-deps.sh)"; exit 1; }
-
-mkdir -p "$WORK/state" "$WORK/www"
-echo "hello from the web server" >"$WORK/www/index.html"
 fwknop_key_pairs
+mkdir -p "$WORK/www"
+echo "hello from the web server" >"$WORK/www/index.html"
 
 lab_up 22
 in_ns xk-gw sh -c "cd '$WORK/www' && exec python3 -m http.server 80 --bind :: >'$WORK/web.log' 2>&1" 9>&- &

@@ -8,9 +8,6 @@ XDPKNOCKD=$1 XDPKNOCK=$2
 source "$(dirname "$0")/lab_lib.sh"
 require_root
 trap finish EXIT
-command -v fwknop >/dev/null || { echo "SKIP: fwknop (fwknop-client) not installed"; exit 77; }
-
-mkdir -p "$WORK/state"
 fwknop_key_pairs
 (umask 077 && printf 'KEY_BASE64 %s\nHMAC_KEY_BASE64 %s\n' "$KEY" "$HKEY" >"$WORK/keys")
 

@@ -178,10 +178,13 @@ connect_dropped() {
     [ "$(syn_drops)" -gt "$before" ]
 }
 
-# fwknop_key_pairs: FWHOME, fwknop's $HOME (nothing may land in /root), and two key pairs from
-# `fwknop --key-gen`: KEY/HKEY the config's, WKEY/WHKEY wrong ones.
+# fwknop_key_pairs: for a lab with the real fwknop client (skipped without it): $WORK/state,
+# FWHOME, fwknop's $HOME (nothing may land in /root), and two key pairs from `fwknop
+# --key-gen`: KEY/HKEY the config's, WKEY/WHKEY wrong ones.
 fwknop_key_pairs() {
     local k
+    command -v fwknop >/dev/null || { echo "SKIP: fwknop (fwknop-client) not installed"; exit 77; }
+    mkdir -p "$WORK/state"
     FWHOME=$WORK/fwknop-home
     mkdir -p "$FWHOME"
     chmod 700 "$FWHOME"

@@ -7,9 +7,6 @@ XDPKNOCKD=$1 XDPKNOCK=$2
 source "$(dirname "$0")/lab_lib.sh"
 require_root
 trap finish EXIT
-command -v fwknop >/dev/null || { echo "SKIP: fwknop (fwknop-client) not installed"; exit 77; }
-
-mkdir -p "$WORK/state"
 fwknop_key_pairs
 
 lab_up 22
