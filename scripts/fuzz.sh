@@ -4,6 +4,8 @@
 # shared), and prints per target the executions, their rate and the findings.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 60 config_fuzz
 # RUNS=N stops each target after N executions (e.g. RUNS=10000000 scripts/fuzz.sh 86400 T).
+# Never pause a run (SIGSTOP): libFuzzer times a unit by the wall clock, so the pause becomes
+# a "timeout" finding and the run ends; let other work share the box (the fuzzers are niced).
 # Corpora grow in $BUILD_DIR/tests/fuzz/long/corpus-TARGET across runs; a finding (libFuzzer
 # stops at the first) lands in long/findings-TARGET/, the log in long/TARGET.log. Exits 1 if
 # any target found something. xdp_gate_fuzz needs root (BPF_PROG_TEST_RUN): skipped without.
