@@ -9,7 +9,7 @@
 XDPKNOCKD=$1 XDPKNOCK=$2
 source "$(dirname "$0")/lab_lib.sh"
 require_root
-trap 'in_ns xk-gw pkill -f "http.server 80" 2>/dev/null; finish' EXIT
+trap finish EXIT
 command -v curl >/dev/null || { echo "FAIL: curl is missing (scripts/install-deps.sh)"; exit 1; }
 fwknop_key_pairs
 mkdir -p "$WORK/www"

@@ -84,7 +84,8 @@ keep_logs() {
 finish() {
     local rc=$?  # an `exit 1` before the trap (e.g. the daemon did not start) must stay a failure
     stop_daemon
-    in_ns xk-gw pkill -f "nc -[46] -lk" 2>/dev/null
+    # The lab's servers: lab_up's listeners, the UDP echo and the web server some tests start.
+    in_ns xk-gw pkill -f "nc -[46] -lk|udp_echo[.]py serve|http[.]server 80" 2>/dev/null
     "$LAB" down >/dev/null
     rm -rf "$PIN_ROOT"
     if [ "$FAILS" -ne 0 ]; then
