@@ -149,7 +149,9 @@ void SendFlags::add_to(CLI::App &a) {
     a.add_option("--rc-file", rc_file, "…from this file instead of ~/.fwknoprc");
     a.add_flag("--key-gen", key_gen, "print fresh fko keys and send nothing");
     a.add_option("-A,--access", access, "fko: proto/port to open (repeat)")->delimiter(',');
-    auto *ai = a.add_option("-a,--allow-ip", allow_ip, "fko: allow-IP (default: our source address toward HOST, IPv4 or IPv6)");
+    auto *ai =
+        a.add_option("-a,--allow-ip", allow_ip,
+                     "fko: allow-IP (default: our source address toward HOST, IPv4 or IPv6)");
     a.add_flag("-s,--source-ip", any_source, "fko: allow-IP 0.0.0.0")->excludes(ai);
     a.add_option("-U,--spoof-user", user, "fko: user name in the packet");
     a.add_option("-f,--fw-timeout", client_timeout, "fko: ask for this many seconds");
