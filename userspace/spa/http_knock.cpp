@@ -1,9 +1,8 @@
 #include "spa/http_knock.hpp"
 
-#include <arpa/inet.h>
+#include "spa/fko_access.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <string_view>
 
 namespace xk::spa {
@@ -12,7 +11,6 @@ namespace {
 constexpr std::string_view kGet = "GET /";
 constexpr std::string_view kAgent = "\nUser-Agent: Fwknop";
 constexpr std::string_view kForwarded = "\nX-Forwarded-For:";
-constexpr size_t kMaxAddressText = 45;  // INET6_ADDRSTRLEN - 1
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -41,15 +39,14 @@ bool forwarded_address(std::string_view head, HttpKnock &out) {
     v = v.substr(0, v.find('\n'));
     while (!v.empty() && is_space(v.front())) v.remove_prefix(1);
     while (!v.empty() && is_space(v.back())) v.remove_suffix(1);
-    if (v.empty() || v.size() > kMaxAddressText) return false;
-    char text[kMaxAddressText + 1] = {};
-    std::memcpy(text, v.data(), v.size());
-    uint8_t v4[4];
-    if (inet_pton(AF_INET, text, v4) == 1) {
-        out.forwarded_for = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v4[0], v4[1], v4[2], v4[3]};
+    // The access message's address parsers: one spelling of an address wherever it is read.
+    if (uint32_t v4; parse_ipv4(v, v4)) {
+        out.forwarded_for = {};
+        out.forwarded_for[10] = out.forwarded_for[11] = 0xff;  // IPv4-mapped
+        for (int i = 0; i < 4; ++i) out.forwarded_for[12 + i] = uint8_t(v4 >> (24 - 8 * i));
         return true;
     }
-    return inet_pton(AF_INET6, text, out.forwarded_for.data()) == 1;
+    return parse_ipv6(v, out.forwarded_for);
 }
 
 }  // namespace
