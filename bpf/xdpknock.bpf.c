@@ -414,8 +414,9 @@ static __always_inline __u32 knock_shape(const struct xk_port *port, const struc
         /* Beyond the bitmap window the bounds alone decide: never a false drop. */
         if (bit >= XK_PLAIN_LEN_BITS || ((port->plain_lens >> bit) & 1)) return XK_CNT__MAX;
     }
-    if (!(shapes & XK_KNOCK_FKO) || len < XK_FKO_MIN_LEN || len > XK_FKO_MAX_LEN)
-        return XK_CNT_KNOCK_LEN_DROP;
+    int fko = (shapes & XK_KNOCK_FKO) && len >= XK_FKO_MIN_LEN && len <= XK_FKO_MAX_LEN;
+    int gpg = (shapes & XK_KNOCK_GPG) && len >= XK_GPG_MIN_LEN && len <= XK_FKO_MAX_LEN;
+    if (!fko && !gpg) return XK_CNT_KNOCK_LEN_DROP;
 
     /* The bound gives the verifier a range for the variable packet offset. */
     __u32 off = p->payload_off;
@@ -426,7 +427,12 @@ static __always_inline __u32 knock_shape(const struct xk_port *port, const struc
      * bits of '_' (1111) and 2 salt bits, so it is one of b64 indexes 60..63. Checked on
      * fwknop 2.6 packets of every mode (legacy IV too), with and without HMAC. */
     __u8 c = *first;
-    return (c == '8' || c == '9' || c == '+' || c == '/') ? XK_CNT__MAX : XK_CNT_KNOCK_BYTE_DROP;
+    if (fko && (c == '8' || c == '9' || c == '+' || c == '/')) return XK_CNT__MAX;
+    /* GPG: b64 of an OpenPGP message minus its "hQ" (0x85: a public-key encrypted session
+     * key packet, 2-byte length): char 3 is the length's low nibble of its high byte and 2
+     * more bits, index 0..25 for any packet under 0x700 bytes (RSA keys to 14,000 bits). */
+    if (gpg && c >= 'A' && c <= 'Z') return XK_CNT__MAX;
+    return XK_CNT_KNOCK_BYTE_DROP;
 }
 
 /* The source's slot in its set: its own, else the one least in debt, taken over with a

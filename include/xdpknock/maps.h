@@ -38,6 +38,7 @@
 /* fko payload bounds: fwknopd's (FKO-WIRE.md), which userspace enforces again. */
 #define XK_FKO_MIN_LEN 140
 #define XK_FKO_MAX_LEN 1500
+#define XK_GPG_MIN_LEN 400 /* fwknop calls a payload this long or longer GPG */
 /* Bits in xk_port.plain_lens: lengths plain_min_len .. plain_min_len + 63. */
 #define XK_PLAIN_LEN_BITS 64
 
@@ -58,6 +59,7 @@ enum xk_port_flags {
 enum xk_knock_shape {
     XK_KNOCK_FKO = 1 << 0,   /* XK_FKO_MIN_LEN..XK_FKO_MAX_LEN, first byte [89+/] */
     XK_KNOCK_PLAIN = 1 << 1, /* exactly the length of one of the port's plain secrets */
+    XK_KNOCK_GPG = 1 << 2,   /* XK_GPG_MIN_LEN..XK_FKO_MAX_LEN, first byte [A-Z] */
 };
 
 struct xk_port {

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "gpg/gpg_decryptor.hpp"
 #include "methods/knock_method.hpp"
 #include "spa/fko_decode.hpp"
+#include "spa/fko_gpg.hpp"
 #include "spa/fko_key_context.hpp"
 #include "spa/fko_plaintext.hpp"
 #include "spa/fko_secret.hpp"
@@ -24,22 +26,31 @@ class FkoJudge final : public RangeJudge {
 
   private:
     Reject record(PacketReplay &replay, const spa::FkoKeyContext &ctx);
+    Reject open(uint32_t secret, const Knock &knock, bool authenticated);
     Reject judge_message(const Knock &knock, Decision &d) const;
 
     const policy::Range &range_;
     std::vector<std::unique_ptr<spa::FkoKeyContext>> contexts_;  // one per secret
+    std::vector<std::unique_ptr<gpg::GpgDecryptor>> gpg_;        // per secret; null: Rijndael
+    std::shared_ptr<policy::SharedBudget> gpg_budget_;
     spa::FkoMessage message_;  // scratch, reused: no allocation per knock
 };
 
-FkoJudge::FkoJudge(const policy::Range &range) : range_(range) {
+FkoJudge::FkoJudge(const policy::Range &range)
+    : range_(range),
+      gpg_budget_(range.gpg_budget ? range.gpg_budget
+                                   : std::make_shared<policy::SharedBudget>(range.gpg_per_second)) {
     for (const auto &secret : range.secrets) {
         std::string error;
         auto ctx = spa::FkoKeyContext::create(secret.fko, error);
-        if (!ctx) {
+        std::unique_ptr<gpg::GpgDecryptor> gpg;
+        if (ctx && secret.fko.gpg) gpg = gpg::GpgDecryptor::create(*secret.fko.gpg, error);
+        if (!ctx || (secret.fko.gpg && !gpg)) {
             throw policy::ConfigError("range " + range.name + ", secret " + secret.label + ": " +
                                       error);
         }
         contexts_.push_back(std::move(ctx));
+        gpg_.push_back(std::move(gpg));
     }
 }
 
@@ -60,7 +71,8 @@ Reject FkoJudge::judge(const Knock &knock, PacketReplay &replay, Decision &d) {
         if (last != Reject::ok) continue;  // wrong key: try the next secret
         const bool has_tag = ctx.hmac_type() != spa::HmacType::none;
         if (Reject r = replay.check(has_tag ? &tag : nullptr); r != Reject::ok) return r;
-        last = spa::fko_open(ctx, knock.payload, message_);
+        last = open(i, knock, has_tag);
+        if (last == Reject::gpg_rate_limited) return last;
         if (last != Reject::ok) continue;
         d.secret_id = i;
         d.fko = &message_;
@@ -69,6 +81,15 @@ Reject FkoJudge::judge(const Knock &knock, PacketReplay &replay, Decision &d) {
         return judge_message(knock, d);
     }
     return last;
+}
+
+// Rijndael, or GPG: milliseconds of gpg a time, so what no HMAC vouched for draws on the
+// range's budget, shared by the workers; past it, knocks are refused as gpg_rate_limited.
+Reject FkoJudge::open(uint32_t secret, const Knock &knock, bool authenticated) {
+    spa::FkoKeyContext &ctx = *contexts_[secret];
+    if (!gpg_[secret]) return spa::fko_open(ctx, knock.payload, message_);
+    if (!authenticated && !gpg_budget_->take()) return Reject::gpg_rate_limited;
+    return spa::fko_open_gpg(ctx, knock.payload, *gpg_[secret], message_);
 }
 
 // Without an HMAC the wire is not bound to the message: fwknop's lenient unpadding accepts
@@ -126,9 +147,38 @@ Reject FkoJudge::judge_message(const Knock &knock, Decision &d) const {
     return Reject::ok;
 }
 
+constexpr const char *kGpgKeys[] = {
+    "gpg_home_dir",          "gpg_decrypt_id",  "gpg_decrypt_pw",
+    "gpg_decrypt_pw_base64", "gpg_allow_no_pw", "gpg_remote_ids",
+    "gpg_fingerprint_ids",   "gpg_require_sig", "gpg_ignore_sig_verify_error"};
+
+// access.conf's GPG_* keywords, one to one.
+spa::GpgSettings parse_gpg(const SecretFields &f) {
+    spa::GpgSettings g;
+    g.home_dir = f.text("gpg_home_dir", "", false);
+    g.decrypt_id = f.text("gpg_decrypt_id", "", true);
+    g.decrypt_pw = f.bytes("gpg_decrypt_pw", "gpg_decrypt_pw_base64", false);
+    g.allow_no_pw = f.flag("gpg_allow_no_pw", false);
+    if (f.has("gpg_remote_ids")) g.remote_ids = f.texts("gpg_remote_ids", false);
+    if (f.has("gpg_fingerprint_ids")) g.fingerprint_ids = f.texts("gpg_fingerprint_ids", false);
+    g.require_sig = f.flag("gpg_require_sig", true);
+    g.ignore_sig_verify_error = f.flag("gpg_ignore_sig_verify_error", false);
+    return g;
+}
+
 spa::FkoSecret parse_fko_secret(const SecretFields &f) {
     spa::FkoSecret s;
-    s.key = f.bytes("key", "key_base64", true);
+    const bool gpg = f.has("gpg_decrypt_id");
+    if (gpg) {
+        if (f.has("key") || f.has("key_base64"))
+            f.fail("key", "a GPG secret (gpg_decrypt_id) has no key: make a second secret for it");
+        if (f.has("mode")) f.fail("mode", "a GPG secret (gpg_decrypt_id) has no encryption mode");
+        s.gpg = parse_gpg(f);
+    } else {
+        for (const char *k : kGpgKeys)
+            if (f.has(k)) f.fail(k, "GPG keywords need gpg_decrypt_id (the gateway's key)");
+        s.key = f.bytes("key", "key_base64", true);
+    }
     s.hmac_key = f.bytes("hmac_key", "hmac_key_base64", false);
     std::string hmac = f.text("hmac", s.hmac_key.empty() ? "none" : "sha256", false);
     auto hmac_type = spa::parse_hmac_type(hmac);
@@ -137,12 +187,19 @@ spa::FkoSecret parse_fko_secret(const SecretFields &f) {
     if ((s.hmac == spa::HmacType::none) != s.hmac_key.empty()) {
         f.fail("hmac", "an HMAC type needs hmac_key, and hmac_key needs a type");
     }
-    std::string mode = f.text("mode", "cbc", false);
-    auto m = spa::parse_mode(mode);
-    if (!m) f.fail("mode", "unknown encryption mode '" + mode + "'");
-    s.mode = *m;
+    if (!gpg) {
+        std::string mode = f.text("mode", "cbc", false);
+        auto m = spa::parse_mode(mode);
+        if (!m) f.fail("mode", "unknown encryption mode '" + mode + "'");
+        s.mode = *m;
+    }
     if (const char *problem = spa::secret_problem(s)) f.fail("", problem);
     return s;
+}
+
+bool has_gpg(const policy::Range &r, bool gpg) {
+    return std::any_of(r.secrets.begin(), r.secrets.end(),
+                       [&](const policy::Secret &s) { return s.fko.gpg.has_value() == gpg; });
 }
 
 class Fko final : public KnockMethod {
@@ -150,15 +207,20 @@ class Fko final : public KnockMethod {
     std::string_view name() const override { return "fko"; }
 
     policy::Secret parse_secret(const SecretFields &f) const override {
-        f.only_keys({"label", "key", "key_base64", "hmac_key", "hmac_key_base64", "hmac", "mode"});
+        f.only_keys({"label", "key", "key_base64", "hmac_key", "hmac_key_base64", "hmac", "mode",
+                     "gpg_home_dir", "gpg_decrypt_id", "gpg_decrypt_pw", "gpg_decrypt_pw_base64",
+                     "gpg_allow_no_pw", "gpg_remote_ids", "gpg_fingerprint_ids", "gpg_require_sig",
+                     "gpg_ignore_sig_verify_error"});
         policy::Secret s;
         s.label = f.text("label", "", true);
         s.fko = parse_fko_secret(f);
         return s;
     }
 
-    std::vector<const char *> range_keys() const override { return {"users"}; }
+    std::vector<const char *> range_keys() const override { return {"users", "gpg_per_second"}; }
     void parse_range(const SecretFields &f, policy::Range &r) const override {
+        r.gpg_per_second = static_cast<uint32_t>(f.number("gpg_per_second", 10, 1, 100000));
+        r.gpg_budget = std::make_shared<policy::SharedBudget>(r.gpg_per_second);
         if (!f.has("users")) return;
         r.users = f.texts("users", true);
         for (size_t i = 0; i < r.users.size(); ++i)
@@ -168,6 +230,18 @@ class Fko final : public KnockMethod {
     }
 
     void warnings(const policy::Range &r, std::vector<std::string> &out) const override {
+        for (const auto &s : r.secrets) {
+            if (!s.fko.gpg) continue;
+            const std::string who = "range " + r.name + ", secret " + s.label + ": ";
+            if (!s.fko.gpg->require_sig)
+                out.push_back(who +
+                              "gpg_require_sig is off: anyone with the gateway's public "
+                              "key can knock");
+            else if (s.fko.gpg->ignore_sig_verify_error)
+                out.push_back(who +
+                              "gpg_ignore_sig_verify_error: the signer's key ID is "
+                              "believed without a valid signature");
+        }
         if (r.proof_ip) return;
         out.push_back("range " + r.name +
                       ": proof_ip is off: whoever sees a knock on the path can resend it first "
@@ -182,8 +256,9 @@ class Fko final : public KnockMethod {
         return one_entry_per_open_port(r);
     }
 
-    void add_shape(const policy::Range &, xk_port &port) const override {
-        port.knock_shapes |= XK_KNOCK_FKO;
+    void add_shape(const policy::Range &r, xk_port &port) const override {
+        if (has_gpg(r, false)) port.knock_shapes |= XK_KNOCK_FKO;
+        if (has_gpg(r, true)) port.knock_shapes |= XK_KNOCK_GPG;
     }
 
     bool uses_replay(const policy::Range &) const override { return true; }

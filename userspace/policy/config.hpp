@@ -5,12 +5,14 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "policy/address.hpp"
+#include "policy/shared_budget.hpp"
 #include "spa/fko_secret.hpp"
 #include "xdpknock/maps.h"
 
@@ -89,6 +91,10 @@ struct Range {
     int64_t expires_at = 0;
     // fko: "users", the only user names its knocks may carry (REQUIRE_USERNAME); empty: any.
     std::vector<std::string> users;
+    // fko with GPG secrets: "gpg_per_second", the GPG decryptions a second its knocks may
+    // cost when no HMAC vouched for them first; the budget all workers share (made at load).
+    uint32_t gpg_per_second = 10;
+    std::shared_ptr<SharedBudget> gpg_budget;
     // Most distinct sources this range may hold in the authorized map at once; a new
     // source beyond it is refused (range_full). Set at load: when the file omits it, a
     // share sized so no range can take the whole map.

@@ -13,7 +13,7 @@ namespace xk::spa {
 
 namespace {
 
-constexpr std::string_view kPrefix = "U2FsdGVkX1";  // base64 of "Salted__" minus its tail
+constexpr std::string_view kPrefix = kRijndaelPrefix;
 constexpr std::string_view kSalted = "Salted__";
 constexpr size_t kMaxRaw = b64_decoded_max(kMaxWire + kPrefix.size());
 
@@ -62,10 +62,10 @@ Reject fko_precheck(std::span<const uint8_t> wire) {
 Reject fko_verify_mac(FkoKeyContext &kc, std::span<const uint8_t> wire, ReplayDigest *tag_key) {
     // The alphabet is left to the base64 decoder after the HMAC: the MAC covers raw bytes, and
     // a per-secret scan would cost ~10% of a failing packet. fko_precheck does it once.
-    if (wire.size() < kMinWire) return Reject::too_short;
+    if (wire.size() < (kc.gpg() ? kGpgMinWire : kMinWire)) return Reject::too_short;
     if (wire.size() > kMaxWire) return Reject::too_long;
     std::string_view w = as_chars(wire);
-    if (w.starts_with(kPrefix)) return Reject::bad_prefix;
+    if (w.starts_with(kc.prefix())) return Reject::bad_prefix;
 
     // Encrypt-then-MAC: the MAC covers the base64 text with the prefix put back.
     const size_t mac_len = kc.hmac_b64_len();
@@ -74,7 +74,7 @@ Reject fko_verify_mac(FkoKeyContext &kc, std::span<const uint8_t> wire, ReplayDi
     std::string_view body = w.substr(0, w.size() - mac_len);
     std::array<uint8_t, kMaxHashLen> mac;
     std::array<char, b64_len_of(kMaxHashLen)> mac_b64;
-    if (!kc.hmac(kPrefix, body, mac.data())) return Reject::crypto_error;
+    if (!kc.hmac(kc.prefix(), body, mac.data())) return Reject::crypto_error;
     const std::span<const uint8_t> raw_mac{mac.data(), hmac_raw_len(kc.hmac_type())};
     b64_encode(raw_mac, mac_b64);
     if (!ct_equal(mac_b64.data(), w.data() + body.size(), mac_len)) return Reject::hmac_mismatch;
@@ -121,12 +121,7 @@ Reject fko_open(FkoKeyContext &kc, std::span<const uint8_t> wire, FkoMessage &ou
         if (uniform) pt_len -= v;
     }
 
-    // A wrong key shows here first: fwknop demands 16 digits and a ':' before anything else.
-    if (pt_len <= kRandLen || pt[kRandLen] != ':') return Reject::decrypt_failed;
-    for (size_t i = 0; i < kRandLen; ++i)
-        if (pt[i] < '0' || pt[i] > '9') return Reject::decrypt_failed;
-
-    return fko_parse_plaintext(kc, {reinterpret_cast<const char *>(pt.data()), pt_len}, out);
+    return fko_parse_decrypted(kc, {reinterpret_cast<const char *>(pt.data()), pt_len}, out);
 }
 
 }  // namespace xk::spa

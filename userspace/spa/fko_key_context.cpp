@@ -56,6 +56,7 @@ std::unique_ptr<FkoKeyContext> FkoKeyContext::create(const FkoSecret &secret, st
     }
     std::unique_ptr<FkoKeyContext> c(new FkoKeyContext());
     c->mode_ = secret.mode;
+    c->gpg_ = secret.gpg.has_value();
     c->hmac_ = secret.hmac;
 
     if (secret.mode == Mode::legacy) {

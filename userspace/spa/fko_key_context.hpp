@@ -24,6 +24,7 @@ namespace xk::spa {
 inline constexpr size_t kSaltLen = 8;
 inline constexpr size_t kAesBlock = 16;
 inline constexpr size_t kMaxHashLen = 64;
+inline constexpr std::string_view kRijndaelPrefix = "U2FsdGVkX1";  // b64 of "Salted__", cut
 
 class FkoKeyContext {
   public:
@@ -34,6 +35,9 @@ class FkoKeyContext {
     FkoKeyContext &operator=(const FkoKeyContext &) = delete;
 
     Mode mode() const { return mode_; }
+    bool gpg() const { return gpg_; }
+    // What fwknop cuts off the front of the base64 ciphertext: "U2FsdGVkX1", or "hQ" (GPG).
+    std::string_view prefix() const { return gpg_ ? kGpgPrefix : kRijndaelPrefix; }
     HmacType hmac_type() const { return hmac_; }
     // Characters the HMAC occupies at the end of the wire payload (0 without HMAC).
     size_t hmac_b64_len() const { return b64_len_of(hmac_raw_len(hmac_)); }
@@ -52,6 +56,7 @@ class FkoKeyContext {
     FkoKeyContext() = default;
 
     Mode mode_ = Mode::cbc;
+    bool gpg_ = false;
     HmacType hmac_ = HmacType::none;
     std::array<uint8_t, kMaxKeyLen> pw_{};
     size_t pw_len_ = 0;

@@ -240,6 +240,13 @@ Reject parse_tail(const Tokens &tok, bool nat, bool auth, bool timeout, FkoMessa
 
 }  // namespace
 
+Reject fko_parse_decrypted(FkoKeyContext &kc, std::string_view pt, FkoMessage &out) {
+    if (pt.size() <= kRandLen || pt[kRandLen] != ':') return Reject::decrypt_failed;
+    for (size_t i = 0; i < kRandLen; ++i)
+        if (pt[i] < '0' || pt[i] > '9') return Reject::decrypt_failed;
+    return fko_parse_plaintext(kc, pt, out);
+}
+
 Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &out) {
     if (pt.size() < kMinPlaintext || pt.size() > kMaxPlaintext) return Reject::bad_plaintext_length;
     Tokens tok;

@@ -14,6 +14,10 @@ namespace xk::spa {
 // even for secrets without HMAC.
 Reject fko_parse_plaintext(FkoKeyContext &kc, std::string_view pt, FkoMessage &out);
 
+// What a decryption yielded: fwknop demands 16 digits and a ':' before anything else, which
+// is where a wrong key shows first (decrypt_failed); then fko_parse_plaintext.
+Reject fko_parse_decrypted(FkoKeyContext &kc, std::string_view pt, FkoMessage &out);
+
 // Whether a knock could carry this user name: printable ASCII, 1..48 bytes, none of libfko's
 // banned characters. A range's "users" must pass, or no knock could ever match them.
 bool fko_user_name_ok(std::string_view user);

@@ -69,6 +69,10 @@ constexpr bool msg_is_local_nat(MsgType t) {
 // Limits from FKO-WIRE.md.
 inline constexpr size_t kMinWire = 140;  // fwknopd's floor for a Rijndael payload
 inline constexpr size_t kMaxWire = 1500;
+// GPG mode: fwknop calls a payload of 400 characters or more GPG, and cuts the "hQ" that
+// base64 of an OpenPGP message to an RSA key starts with (a public-key packet, 2-byte length).
+inline constexpr size_t kGpgMinWire = 400;
+inline constexpr std::string_view kGpgPrefix = "hQ";
 inline constexpr size_t kMinPlaintext = 36;
 inline constexpr size_t kMaxPlaintext = 1499;  // [36, 1500)
 inline constexpr size_t kRandLen = 16;

@@ -57,6 +57,11 @@ constexpr std::array<const char *, kRejectCount> kNames = {
     "user_not_allowed",
     "range_expired",
     "destination_not_allowed",
+    "gpg_rate_limited",
+    "gpg_decrypt_failed",
+    "gpg_no_signature",
+    "gpg_bad_signature",
+    "gpg_signer_not_allowed",
     "range_full",
     "map_full",
 };

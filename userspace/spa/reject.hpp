@@ -60,6 +60,12 @@ enum class Reject : uint8_t {
     user_not_allowed,   // the range names its users (access.conf REQUIRE_USERNAME): not this one
     range_expired,      // the range's expires_at has passed (ACCESS_EXPIRE)
     destination_not_allowed,  // sent to an address outside the range's destinations
+    // GPG mode (fwknop's GPG_* keywords).
+    gpg_rate_limited,        // no HMAC vouches for it and the range's GPG budget is spent
+    gpg_decrypt_failed,      // not an OpenPGP message to the gateway's key (or gpg failed)
+    gpg_no_signature,        // unsigned, and the secret requires a signature
+    gpg_bad_signature,       // signature bad, or by a key not known and valid (marginal+)
+    gpg_signer_not_allowed,  // a good signature, by none of gpg_remote_ids/fingerprint_ids
     // The grant, after an accepted knock.
     range_full,  // the range holds max_sources sources already: a new one is refused
     map_full,    // the authorized map itself has no room

@@ -1,0 +1,163 @@
+#include "gpg/gpg_decryptor.hpp"
+
+#include <gpgme.h>
+#include <openssl/crypto.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <string_view>
+
+namespace xk::gpg {
+
+using spa::Reject;
+
+namespace {
+
+// Both data objects of one operation, released however it ends.
+struct DataPair {
+    gpgme_data_t in = nullptr, out = nullptr;
+    ~DataPair() {
+        gpgme_data_release(in);
+        gpgme_data_release(out);
+    }
+};
+
+bool gpgme_ready(std::string &error) {
+    static std::once_flag once;
+    static gpgme_error_t engine = 0;
+    std::call_once(once, [] {
+        gpgme_check_version(nullptr);  // initialises the library; must come first
+        // gpg may exit before it has read all we write: a write error, not a killed daemon.
+        signal(SIGPIPE, SIG_IGN);
+        engine = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+    });
+    if (engine) error = std::string("gpg (GnuPG) is not usable: ") + gpgme_strerror(engine);
+    return engine == 0;
+}
+
+// Whether `id` (8 or 16 hex digits) is the end of the fingerprint, as gpg's key IDs are.
+bool id_matches(std::string_view fpr, std::string_view id, bool whole) {
+    if (whole ? fpr.size() != id.size() : fpr.size() < id.size()) return false;
+    return strncasecmp(fpr.data() + fpr.size() - id.size(), id.data(), id.size()) == 0;
+}
+
+}  // namespace
+
+std::unique_ptr<GpgDecryptor> GpgDecryptor::create(const spa::GpgSettings &settings,
+                                                   std::string &error) {
+    if (!gpgme_ready(error)) return nullptr;
+    struct stat st {};
+    if (!settings.home_dir.empty() &&
+        (stat(settings.home_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+        error = "gpg_home_dir " + settings.home_dir + " is not a directory";
+        return nullptr;
+    }
+    std::unique_ptr<GpgDecryptor> d(new GpgDecryptor(settings));
+    const char *home = settings.home_dir.empty() ? nullptr : settings.home_dir.c_str();
+    gpgme_error_t err = gpgme_new(&d->ctx_);
+    if (!err) err = gpgme_set_protocol(d->ctx_, GPGME_PROTOCOL_OpenPGP);
+    if (!err) err = gpgme_ctx_set_engine_info(d->ctx_, GPGME_PROTOCOL_OpenPGP, nullptr, home);
+    // Loopback: gpg asks us for the passphrase, never a pinentry on some terminal.
+    if (!err) err = gpgme_set_pinentry_mode(d->ctx_, GPGME_PINENTRY_MODE_LOOPBACK);
+    if (err) {
+        error = std::string("gpgme context: ") + gpgme_strerror(err);
+        return nullptr;
+    }
+    gpgme_set_armor(d->ctx_, 0);
+    gpgme_set_passphrase_cb(d->ctx_, &GpgDecryptor::passphrase, d.get());
+    if (!d->self_test(error)) return nullptr;
+    return d;
+}
+
+GpgDecryptor::~GpgDecryptor() {
+    if (ctx_) gpgme_release(ctx_);
+    if (!settings_.decrypt_pw.empty())
+        OPENSSL_cleanse(settings_.decrypt_pw.data(), settings_.decrypt_pw.size());
+}
+
+unsigned GpgDecryptor::passphrase(void *self, const char *, const char *, int prev_was_bad,
+                                  int fd) {
+    if (prev_was_bad) return GPG_ERR_CANCELED;  // one try: the configured one is all we have
+    const auto &pw = static_cast<GpgDecryptor *>(self)->settings_.decrypt_pw;
+    if ((!pw.empty() && gpgme_io_writen(fd, pw.data(), pw.size()) != 0) ||
+        gpgme_io_writen(fd, "\n", 1) != 0)
+        return GPG_ERR_CANCELED;
+    return 0;
+}
+
+// The gateway's secret key is in the keyring and the configured passphrase opens it: a
+// message to it round-trips. Found at load, not at the first knock.
+bool GpgDecryptor::self_test(std::string &error) {
+    const std::string &id = settings_.decrypt_id;
+    const std::string where =
+        settings_.home_dir.empty() ? "gpg's default keyring" : "keyring " + settings_.home_dir;
+    gpgme_key_t key = nullptr;
+    if (gpgme_get_key(ctx_, id.c_str(), &key, 1) != 0 || !key) {
+        error = "gpg_decrypt_id " + id + ": no secret key in " + where;
+        return false;
+    }
+    static constexpr std::string_view kProbe = "xdpknock gpg self-test";
+    DataPair data, back;
+    gpgme_key_t keys[2] = {key, nullptr};
+    gpgme_error_t err = gpgme_data_new_from_mem(&data.in, kProbe.data(), kProbe.size(), 0);
+    if (!err) err = gpgme_data_new(&data.out);
+    if (!err) err = gpgme_op_encrypt(ctx_, keys, GPGME_ENCRYPT_ALWAYS_TRUST, data.in, data.out);
+    gpgme_key_unref(key);
+    if (err) {
+        error = "gpg_decrypt_id " + id + ": cannot encrypt to it: " + gpgme_strerror(err);
+        return false;
+    }
+    gpgme_data_seek(data.out, 0, SEEK_SET);
+    err = gpgme_data_new(&back.out);
+    if (!err) err = gpgme_op_decrypt(ctx_, data.out, back.out);
+    if (err) {
+        error = "gpg_decrypt_id " + id + ": the key in " + where + " does not open with " +
+                (settings_.allow_no_pw ? "no passphrase (gpg_allow_no_pw)" : "gpg_decrypt_pw") +
+                ": " + gpgme_strerror(err);
+        return false;
+    }
+    return true;
+}
+
+Reject GpgDecryptor::open(std::span<const uint8_t> message, std::span<char> plain, size_t &len) {
+    DataPair data;
+    if (gpgme_data_new_from_mem(&data.in, reinterpret_cast<const char *>(message.data()),
+                                message.size(), 0) != 0 ||
+        gpgme_data_new(&data.out) != 0)
+        return Reject::crypto_error;
+    if (gpgme_op_decrypt_verify(ctx_, data.in, data.out) != 0) return Reject::gpg_decrypt_failed;
+    gpgme_decrypt_result_t dr = gpgme_op_decrypt_result(ctx_);
+    if (!dr || dr->unsupported_algorithm) return Reject::gpg_decrypt_failed;
+    if (settings_.require_sig)
+        if (Reject r = judge_signature(); r != Reject::ok) return r;
+
+    gpgme_data_seek(data.out, 0, SEEK_SET);
+    ssize_t n = gpgme_data_read(data.out, plain.data(), plain.size());
+    char more = 0;
+    if (n < 0) return Reject::crypto_error;
+    if (gpgme_data_read(data.out, &more, 1) > 0) return Reject::bad_plaintext_length;
+    len = static_cast<size_t>(n);
+    return Reject::ok;
+}
+
+// libfko's rule on the first signature (status good, signer valid at least marginally, unless
+// gpg_ignore_sig_verify_error), then fwknopd's on who signed: the fingerprint list when it is
+// given, else the key IDs.
+Reject GpgDecryptor::judge_signature() const {
+    gpgme_verify_result_t vr = gpgme_op_verify_result(ctx_);
+    gpgme_signature_t sig = vr ? vr->signatures : nullptr;
+    if (!sig) return Reject::gpg_no_signature;
+    if (!settings_.ignore_sig_verify_error && (gpgme_err_code(sig->status) != GPG_ERR_NO_ERROR ||
+                                               sig->validity < GPGME_VALIDITY_MARGINAL))
+        return Reject::gpg_bad_signature;
+    const std::string_view fpr = sig->fpr ? sig->fpr : "";
+    const bool by_fpr = !settings_.fingerprint_ids.empty();
+    for (const auto &id : by_fpr ? settings_.fingerprint_ids : settings_.remote_ids)
+        if (id_matches(fpr, id, by_fpr)) return Reject::ok;
+    return Reject::gpg_signer_not_allowed;
+}
+
+}  // namespace xk::gpg
