@@ -174,6 +174,7 @@ struct DaemonSettings {
     json transports;               // null: udp only, the ranges' default
     bool tcp_captured = false;     // PCAP_FILTER takes TCP to the knock port ("tcp port", "port")
     bool x_forwarded_for = false;  // ENABLE_X_FORWARDED_FOR Y with ENABLE_SPA_OVER_HTTP Y
+    std::string gpg_home_dir = "/root/.gnupg";  // GPG_HOME_DIR: the stanzas' default
     std::vector<std::string> warnings;
 };
 
@@ -271,6 +272,10 @@ DaemonSettings read_fwknopd_conf(const std::string &text) {
         if (l.key == "UDPSERV_PORT") udp_server_port = number("fwknopd.conf", l, 1, 65535);
         if (l.key == "ENABLE_SPA_OVER_HTTP") http_line = yes(l.value) ? l.number : 0;
         if (l.key == "ENABLE_X_FORWARDED_FOR") xff = yes(l.value);
+        if (l.key == "GPG_HOME_DIR") d.gpg_home_dir = l.value;
+        if (l.key == "GPG_EXE")
+            d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) +
+                                 ": GPG_EXE not carried over (gpgme runs the system's gpg)");
         if (l.key == "ALLOW_ANY_USER_AGENT" && yes(l.value))
             d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) +
                                  ": ALLOW_ANY_USER_AGENT Y not carried over: an http knock's "
@@ -294,9 +299,13 @@ struct Stanza {
     json range, secret = json::object();
     std::vector<policy::PortRef> restricted;  // RESTRICT_PORTS
     int restrict_line = 0;
-    spa::FkoSecret fko;    // the secret as the loader will see it (wiped when done)
-    int mode_line = 0;     // ENCRYPTION_MODE
-    int timeout_line = 0;  // FW_ACCESS_TIMEOUT
+    spa::FkoSecret fko;         // the secret as the loader will see it (wiped when done)
+    json gpg = json::object();  // GPG_*: a second secret, in GPG mode
+    spa::GpgSettings gpg_settings;
+    int gpg_line = 0;          // GPG_DECRYPT_ID
+    std::string gpg_home_dir;  // fwknopd.conf's GPG_HOME_DIR, unless the stanza has one
+    int mode_line = 0;         // ENCRYPTION_MODE
+    int timeout_line = 0;      // FW_ACCESS_TIMEOUT
     std::optional<Line> cycle_open, cycle_close;  // CMD_CYCLE_OPEN / CMD_CYCLE_CLOSE
     int timer_line = 0;                           // CMD_CYCLE_TIMER
     uint32_t timer = 0;
@@ -323,6 +332,7 @@ Stanza start_stanza(const Line &l, const DaemonSettings &daemon, size_t index) {
     Stanza s;
     s.line = l.number;
     s.source = l.value;
+    s.gpg_home_dir = daemon.gpg_home_dir;
     s.range = {{"name", "fwknop-" + std::to_string(index + 1)},
                {"method", "fko"},
                {"port", daemon.port},
@@ -617,9 +627,6 @@ void set_mode(Stanza &s, const Line &l) {
 
 void finish_secret(Stanza &s) {
     json &secret = s.secret;
-    if (!secret.contains("key") && !secret.contains("key_base64")) {
-        refuse(s, s.line, "stanza has no KEY or KEY_BASE64 (GPG stanzas are not supported)");
-    }
     const bool hmac_key = secret.contains("hmac_key") || secret.contains("hmac_key_base64");
     if (hmac_key && !secret.contains("hmac")) {
         secret["hmac"] = "sha256";  // fwknopd's default with an HMAC key
@@ -634,10 +641,45 @@ void finish_secret(Stanza &s) {
     secret["label"] = "access.conf:" + std::to_string(s.line);
 }
 
+// The stanza's GPG secret: its GPG_* keys with the stanza's HMAC key (fwknopd checks the
+// HMAC of GPG knocks with it too).
+json gpg_secret(Stanza &s) {
+    json g = s.gpg;
+    if (!g.contains("gpg_home_dir")) g["gpg_home_dir"] = s.gpg_home_dir;
+    if (g.contains("gpg_decrypt_pw")) g.erase("gpg_allow_no_pw");  // the passphrase is used
+    for (const char *k : {"hmac_key", "hmac_key_base64", "hmac"})
+        if (s.secret.contains(k)) g[k] = s.secret[k];
+    g["label"] = "access.conf:" + std::to_string(s.line) + ":gpg";
+    const spa::GpgSettings &gs = s.gpg_settings;
+    if (gs.decrypt_pw.empty() && !gs.allow_no_pw)
+        refuse(s, s.gpg_line, "GPG_DECRYPT_ID needs GPG_DECRYPT_PW or GPG_ALLOW_NO_PW Y");
+    if (gs.require_sig && gs.remote_ids.empty() && gs.fingerprint_ids.empty())
+        refuse(s, s.gpg_line,
+               "GPG_DECRYPT_ID with signatures required (fwknopd's default) needs GPG_REMOTE_ID "
+               "or GPG_FINGERPRINT_ID, as fwknopd does; GPG_DISABLE_SIG Y takes any sender");
+    return g;
+}
+
+// KEY(_BASE64) makes a Rijndael secret, GPG_DECRYPT_ID a GPG one: a stanza may have both.
+json stanza_secrets(Stanza &s, ImportResult &r) {
+    const bool rijndael = s.secret.contains("key") || s.secret.contains("key_base64");
+    const bool gpg = s.gpg.contains("gpg_decrypt_id");
+    if (!rijndael && !gpg) refuse(s, s.line, "stanza has no KEY, KEY_BASE64 or GPG_DECRYPT_ID");
+    if (!gpg && !s.gpg.empty())
+        warn(r, s.line,
+             "GPG_* keywords without GPG_DECRYPT_ID not carried over (fwknopd takes no GPG "
+             "knock for this stanza either)");
+    finish_secret(s);
+    json secrets = json::array();
+    if (gpg) secrets.push_back(gpg_secret(s));
+    if (!rijndael) return secrets;
+    secrets.insert(secrets.begin(), s.secret);
+    return secrets;
+}
+
 void finish_stanza(Stanza &s, json &ranges, ImportResult &r) {
     if (s.range.is_null()) return;
-    finish_secret(s);
-    s.range["secrets"] = json::array({s.secret});
+    s.range["secrets"] = stanza_secrets(s, r);
     apply_restrictions(s);
     carry_cmd_cycle(s, r);
     ranges.push_back(s.range);
@@ -654,11 +696,61 @@ bool cannot_carry(const std::string &key) {
 }
 
 // Keywords whose loss closes more, never opens: command messages stay refused (fko
-// refuses them in packets) and there is no GPG.
+// refuses them in packets).
 bool harmless_to_drop(const std::string &key) {
     return key == "ENABLE_CMD_EXEC" || key == "ENABLE_CMD_SUDO_EXEC" ||
-           key.rfind("CMD_EXEC_", 0) == 0 || key.rfind("CMD_SUDO_EXEC_", 0) == 0 ||
-           key.rfind("GPG_", 0) == 0;
+           key.rfind("CMD_EXEC_", 0) == 0 || key.rfind("CMD_SUDO_EXEC_", 0) == 0;
+}
+
+// GPG_REMOTE_ID / GPG_FINGERPRINT_ID: lists of key IDs, each checked here.
+void gpg_ids(Stanza &s, const Line &l, bool fingerprint, ImportResult &r) {
+    auto &ids = fingerprint ? s.gpg_settings.fingerprint_ids : s.gpg_settings.remote_ids;
+    for (const auto &id : split_list(l.value)) {
+        if (!spa::gpg_key_id_ok(id, fingerprint))
+            refuse(
+                s, l.number,
+                l.key + " " + id + " is not " + (fingerprint ? "40" : "8 or 16") + " hex digits");
+        if (!fingerprint && id.size() == 16)
+            warn(r, l.number,
+                 "GPG_REMOTE_ID " + id +
+                     ": fwknopd 2.6.10 compares only 8-digit IDs and never matched this one; "
+                     "xdpknock does");
+        ids.push_back(id);
+    }
+    s.gpg[fingerprint ? "gpg_fingerprint_ids" : "gpg_remote_ids"] = ids;
+}
+
+// The stanza's GPG_* keywords; false for any other.
+bool gpg_keyword(Stanza &s, const Line &l, ImportResult &r) {
+    const std::string &k = l.key;
+    spa::GpgSettings &g = s.gpg_settings;
+    if (k == "GPG_HOME_DIR" || k == "GPG_DECRYPT_ID" || k == "GPG_DECRYPT_PW") {
+        if (l.value.empty() || l.value.find('\0') != std::string::npos)
+            refuse(s, l.number, k + " has no value (or holds a NUL byte)");
+        s.gpg[lower(k)] = l.value;
+        if (k == "GPG_DECRYPT_ID") s.gpg_line = l.number;
+        if (k == "GPG_DECRYPT_PW") g.decrypt_pw = spa::secret_from_passphrase(l.value);
+    } else if (k == "GPG_ALLOW_NO_PW") {
+        g.allow_no_pw = yes(l.value) && g.decrypt_pw.empty();
+        if (g.allow_no_pw) s.gpg["gpg_allow_no_pw"] = true;
+    } else if (k == "GPG_DISABLE_SIG") {
+        g.require_sig = !yes(l.value);
+        if (!g.require_sig) s.gpg["gpg_require_sig"] = false;
+    } else if (k == "GPG_REQUIRE_SIG") {
+        if (!yes(l.value))
+            warn(r, l.number,
+                 "GPG_REQUIRE_SIG N changes nothing in fwknopd 2.6.10 (signatures stay "
+                 "required); GPG_DISABLE_SIG Y turns them off");
+    } else if (k == "GPG_IGNORE_SIG_VERIFY_ERROR") {
+        if (yes(l.value)) s.gpg["gpg_ignore_sig_verify_error"] = true;
+    } else if (k == "GPG_REMOTE_ID" || k == "GPG_FINGERPRINT_ID") {
+        gpg_ids(s, l, k == "GPG_FINGERPRINT_ID", r);
+    } else if (k == "GPG_EXE") {
+        warn(r, l.number, "GPG_EXE not carried over (gpgme runs the system's gpg)");
+    } else {
+        return false;
+    }
+    return true;
 }
 
 // ACCESS_EXPIRE MM/DD/YYYY: that day's local midnight, fwknopd's mktime() of it.
@@ -767,10 +859,9 @@ ImportResult import_fwknop(const std::string &access_conf, const std::string &fw
             continue;
         }
         if (s.range.is_null()) fail_in("access.conf", l.number, l.key + " before the first SOURCE");
-        if (stanza_keyword(s, l, service_ports)) continue;
+        if (stanza_keyword(s, l, service_ports) || gpg_keyword(s, l, r)) continue;
         if (harmless_to_drop(l.key)) {
-            warn(r, l.number,
-                 l.key + " not carried over (xdpknock refuses command messages and has no GPG)");
+            warn(r, l.number, l.key + " not carried over (xdpknock refuses command messages)");
             continue;
         }
         if (cannot_carry(l.key)) {

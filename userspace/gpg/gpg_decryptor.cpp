@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <mutex>
@@ -144,8 +145,7 @@ Reject GpgDecryptor::open(std::span<const uint8_t> message, std::span<char> plai
 }
 
 // libfko's rule on the first signature (status good, signer valid at least marginally, unless
-// gpg_ignore_sig_verify_error), then fwknopd's on who signed: the fingerprint list when it is
-// given, else the key IDs.
+// gpg_ignore_sig_verify_error), then fwknopd's on who signed: each list given must name it.
 Reject GpgDecryptor::judge_signature() const {
     gpgme_verify_result_t vr = gpgme_op_verify_result(ctx_);
     gpgme_signature_t sig = vr ? vr->signatures : nullptr;
@@ -154,10 +154,14 @@ Reject GpgDecryptor::judge_signature() const {
                                                sig->validity < GPGME_VALIDITY_MARGINAL))
         return Reject::gpg_bad_signature;
     const std::string_view fpr = sig->fpr ? sig->fpr : "";
-    const bool by_fpr = !settings_.fingerprint_ids.empty();
-    for (const auto &id : by_fpr ? settings_.fingerprint_ids : settings_.remote_ids)
-        if (id_matches(fpr, id, by_fpr)) return Reject::ok;
-    return Reject::gpg_signer_not_allowed;
+    auto named = [&](const std::vector<std::string> &ids, bool whole) {
+        return ids.empty() || std::any_of(ids.begin(), ids.end(), [&](const std::string &id) {
+                   return id_matches(fpr, id, whole);
+               });
+    };
+    if (!named(settings_.remote_ids, false) || !named(settings_.fingerprint_ids, true))
+        return Reject::gpg_signer_not_allowed;
+    return Reject::ok;
 }
 
 }  // namespace xk::gpg

@@ -83,13 +83,27 @@ Reject FkoJudge::judge(const Knock &knock, PacketReplay &replay, Decision &d) {
     return last;
 }
 
-// Rijndael, or GPG: milliseconds of gpg a time, so what no HMAC vouched for draws on the
-// range's budget, shared by the workers; past it, knocks are refused as gpg_rate_limited.
+// The gpg run of one knock, paid from the range's budget (shared by the workers) unless an
+// HMAC vouched for the knock: past it, knocks are refused as gpg_rate_limited.
+class BudgetedOpener final : public spa::GpgOpener {
+  public:
+    BudgetedOpener(spa::GpgOpener &gpg, policy::SharedBudget *budget)
+        : gpg_(gpg), budget_(budget) {}
+    Reject open(std::span<const uint8_t> m, std::span<char> plain, size_t &len) override {
+        if (budget_ && !budget_->take()) return Reject::gpg_rate_limited;
+        return gpg_.open(m, plain, len);
+    }
+
+  private:
+    spa::GpgOpener &gpg_;
+    policy::SharedBudget *budget_;
+};
+
 Reject FkoJudge::open(uint32_t secret, const Knock &knock, bool authenticated) {
     spa::FkoKeyContext &ctx = *contexts_[secret];
     if (!gpg_[secret]) return spa::fko_open(ctx, knock.payload, message_);
-    if (!authenticated && !gpg_budget_->take()) return Reject::gpg_rate_limited;
-    return spa::fko_open_gpg(ctx, knock.payload, *gpg_[secret], message_);
+    BudgetedOpener opener(*gpg_[secret], authenticated ? nullptr : gpg_budget_.get());
+    return spa::fko_open_gpg(ctx, knock.payload, opener, message_);
 }
 
 // Without an HMAC the wire is not bound to the message: fwknop's lenient unpadding accepts

@@ -104,7 +104,8 @@ Reject fko_seal(FkoKeyContext &kc, std::span<const uint8_t> plaintext, std::span
     return Reject::ok;
 }
 
-Reject fko_encode(FkoKeyContext &kc, const FkoRequest &req, std::span<char> out, size_t &out_len) {
+Reject fko_encode_plaintext(FkoKeyContext &kc, const FkoRequest &req, std::span<char> out,
+                            size_t &out_len) {
     std::array<char, kRandLen> rand;
     if (req.rand)
         rand = *req.rand;
@@ -116,8 +117,7 @@ Reject fko_encode(FkoKeyContext &kc, const FkoRequest &req, std::span<char> out,
     if (req.timestamp < 0) return Reject::bad_timestamp;
     if (timeout && req.client_timeout > kMaxClientTimeout) return Reject::bad_client_timeout;
 
-    std::array<char, kMaxPlainBuf> buf;
-    Writer w{buf.data(), buf.size()};
+    Writer w{out.data(), out.size()};
     char num[24];
     w.put({rand.data(), rand.size()});
     w.put(":");
@@ -157,9 +157,41 @@ Reject fko_encode(FkoKeyContext &kc, const FkoRequest &req, std::span<char> out,
     // Refuse to build what a receiver (us) would refuse.
     FkoMessage check;
     if (Reject r = fko_parse_plaintext(kc, w.view(), check); r != Reject::ok) return r;
+    out_len = w.len;
+    return Reject::ok;
+}
 
-    return fko_seal(kc, {reinterpret_cast<const uint8_t *>(buf.data()), w.len}, out, out_len,
-                    req.salt);
+Reject fko_encode(FkoKeyContext &kc, const FkoRequest &req, std::span<char> out, size_t &out_len) {
+    std::array<char, kMaxPlainBuf> buf;
+    size_t len = 0;
+    Reject r = fko_encode_plaintext(kc, req, buf, len);
+    if (r == Reject::ok)
+        r = fko_seal(kc, {reinterpret_cast<const uint8_t *>(buf.data()), len}, out, out_len,
+                     req.salt);
+    OPENSSL_cleanse(buf.data(), buf.size());
+    return r;
+}
+
+Reject fko_wrap_gpg(FkoKeyContext &kc, std::span<const uint8_t> message, std::span<char> out,
+                    size_t &out_len) {
+    const size_t text_len = b64_encoded_len(message.size());
+    if (!kc.gpg() || message.size() > kMaxWire) return Reject::bad_secret;
+    std::array<char, b64_encoded_len(kMaxWire)> text;
+    b64_encode(message, text);
+    std::string_view t(text.data(), text_len);
+    if (!t.starts_with(kGpgPrefix)) return Reject::bad_prefix;  // not to an RSA key
+    std::string_view body = t.substr(kGpgPrefix.size());
+    const size_t mac_len = kc.hmac_b64_len();
+    if (body.size() + mac_len > kMaxWire) return Reject::too_long;
+    if (out.size() < body.size() + mac_len) return Reject::buffer_too_small;
+    std::memcpy(out.data(), body.data(), body.size());
+    if (mac_len != 0) {
+        std::array<uint8_t, kMaxHashLen> mac;
+        if (!kc.hmac(kGpgPrefix, body, mac.data())) return Reject::crypto_error;
+        b64_encode({mac.data(), hmac_raw_len(kc.hmac_type())}, out.subspan(body.size(), mac_len));
+    }
+    out_len = body.size() + mac_len;
+    return Reject::ok;
 }
 
 Reject fko_knock(const FkoSecret &secret, const FkoRequest &req, std::vector<uint8_t> &payload,

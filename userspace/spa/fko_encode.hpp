@@ -36,6 +36,16 @@ inline constexpr size_t kMaxEncoded = kMaxWire;
 // through our own parser, so we never send what we would refuse.
 Reject fko_encode(FkoKeyContext &kc, const FkoRequest &req, std::span<char> out, size_t &out_len);
 
+// Just the plaintext ("encoded data" with its digest) of fko_encode, checked the same way:
+// what GPG mode encrypts to the gateway's key.
+Reject fko_encode_plaintext(FkoKeyContext &kc, const FkoRequest &req, std::span<char> out,
+                            size_t &out_len);
+
+// GPG mode's wire from a binary OpenPGP message (made by gpg): its base64 without the "hQ",
+// then the HMAC if the secret has one. bad_prefix when the message does not start with it.
+Reject fko_wrap_gpg(FkoKeyContext &kc, std::span<const uint8_t> message, std::span<char> out,
+                    size_t &out_len);
+
 // One knock with a key context of its own (what a sender does once per knock): the payload,
 // or the reason it cannot be made (a key context error goes to `error`, Reject::crypto_error).
 Reject fko_knock(const FkoSecret &secret, const FkoRequest &req, std::vector<uint8_t> &payload,

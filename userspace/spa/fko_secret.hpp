@@ -24,7 +24,8 @@ struct GpgSettings {
     std::vector<uint8_t> decrypt_pw;  // GPG_DECRYPT_PW: its passphrase (wiped) …
     bool allow_no_pw = false;         // … or GPG_ALLOW_NO_PW: it has none
     // GPG_REMOTE_ID (a signer's key ID: the fingerprint's last 8 or 16 hex digits) and
-    // GPG_FINGERPRINT_ID (its whole 40): a signature must be by one of them.
+    // GPG_FINGERPRINT_ID (its whole 40): each list given must name the signer, as fwknopd
+    // checks both; a required signature needs at least one list (fwknopd refuses none).
     std::vector<std::string> remote_ids, fingerprint_ids;
     bool require_sig = true;               // GPG_REQUIRE_SIG (GPG_DISABLE_SIG turns it off)
     bool ignore_sig_verify_error = false;  // GPG_IGNORE_SIG_VERIFY_ERROR

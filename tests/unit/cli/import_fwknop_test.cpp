@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -79,9 +80,9 @@ TEST(ImportFwknop, RefusesWhatCannotBeCarriedOver) {
             EXPECT_EQ(std::string(e.what()).rfind(where, 0), 0u) << e.what();
         }
     };
-    refuses("KEY k\nSOURCE ANY\n", "access.conf:1");                            // before a stanza
-    refuses("SOURCE 192.0.2.0/33\nKEY k\n", "access.conf:1");                   // bad source
-    refuses("SOURCE ANY\nGPG_REMOTE_ID ABCD\n", "access.conf:1");               // GPG only: no key
+    refuses("KEY k\nSOURCE ANY\n", "access.conf:1");                   // before a stanza
+    refuses("SOURCE 192.0.2.0/33\nKEY k\n", "access.conf:1");          // bad source
+    refuses("SOURCE ANY\nGPG_REMOTE_ID ABCD1234\n", "access.conf:1");  // neither key nor GPG ID
     refuses("SOURCE ANY\nKEY k\nOPEN_PORTS tcp/99999\n", "access.conf:3");      // bad port
     refuses("SOURCE ANY\nKEY k\nACCESS_EXPIRE 2020-01-01\n", "access.conf:3");  // not MM/DD/YYYY
     refuses("SOURCE ANY\nKEY k\nACCESS_EXPIRE_EPOCH soon\n", "access.conf:3");
@@ -550,4 +551,66 @@ TEST(ImportFwknop, RequireUsernameAndAccessExpireCarryOver) {
     const auto loaded = xk::policy::parse_config(r.config.dump());
     EXPECT_EQ(loaded.ranges[0].users, std::vector<std::string>{"alice"});
     EXPECT_EQ(loaded.ranges[0].expires_at, 1801353600);
+}
+
+// GPG_*: a GPG secret beside the stanza's Rijndael one (both take its HMAC key), the home
+// directory from fwknopd.conf unless the stanza names one, and fwknopd's own refusals.
+TEST(ImportFwknop, GpgStanzasCarryOver) {
+    const std::string server = "3DAF6B95F70233C338DDB3C42EA672FFFFA552D7";
+    const std::string client = "C74830300312D44E71665D1F21CDB137C1703B86";
+    auto r = import_fwknop(
+        "SOURCE ANY\nKEY_BASE64 wzNP62oPPgEc+kXDPQLHPOayQBuNbYUTPP+QrErNDmg=\n"
+        "HMAC_KEY hmac-key\nGPG_DECRYPT_ID " +
+            server +
+            "\nGPG_DECRYPT_PW pw\nGPG_REMOTE_ID C1703B86, 21CDB137C1703B86\n"
+            "GPG_FINGERPRINT_ID " +
+            client +
+            "\nGPG_IGNORE_SIG_VERIFY_ERROR Y\n"
+            "\nSOURCE 10.0.0.0/8\nGPG_HOME_DIR /etc/xk/gnupg\nGPG_DECRYPT_ID " +
+            server + "\nGPG_ALLOW_NO_PW Y\nGPG_DISABLE_SIG Y\nGPG_EXE /bin/gpg\n",
+        "GPG_HOME_DIR /var/lib/fwknop/gnupg;\n", "eth0");
+    const auto &a = r.config["ranges"][0]["secrets"];
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_TRUE(a[0].contains("key_base64"));
+    EXPECT_EQ(
+        a[1],
+        nlohmann::json({{"label", "access.conf:1:gpg"},
+                        {"gpg_home_dir", "/var/lib/fwknop/gnupg"},
+                        {"gpg_decrypt_id", server},
+                        {"gpg_decrypt_pw", "pw"},
+                        {"gpg_remote_ids", nlohmann::json::array({"C1703B86", "21CDB137C1703B86"})},
+                        {"gpg_fingerprint_ids", nlohmann::json::array({client})},
+                        {"gpg_ignore_sig_verify_error", true},
+                        {"hmac_key", "hmac-key"},
+                        {"hmac", "sha256"}}));
+    const auto &b = r.config["ranges"][1]["secrets"];
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(b[0]["gpg_home_dir"], "/etc/xk/gnupg");
+    EXPECT_EQ(b[0]["gpg_allow_no_pw"], true);
+    EXPECT_EQ(b[0]["gpg_require_sig"], false);
+    auto warned = [&](const std::string &what) {
+        return std::any_of(r.warnings.begin(), r.warnings.end(),
+                           [&](const std::string &w) { return w.find(what) != std::string::npos; });
+    };
+    EXPECT_TRUE(warned("access.conf:6: GPG_REMOTE_ID 21CDB137C1703B86: fwknopd 2.6.10 compares"));
+    EXPECT_TRUE(warned("access.conf:15: GPG_EXE not carried over"));
+    // What the loader makes of it (the keyring itself is checked when the workers start).
+    const auto c = xk::policy::parse_config(r.config.dump());
+    ASSERT_TRUE(c.ranges[0].secrets[1].fko.gpg);
+    EXPECT_EQ(c.ranges[0].secrets[1].fko.gpg->remote_ids.size(), 2u);
+    EXPECT_FALSE(c.ranges[1].secrets[0].fko.gpg->require_sig);
+
+    const std::string id = "GPG_DECRYPT_ID " + server + "\n";
+    expect_refused("SOURCE ANY\n" + id + "GPG_REMOTE_ID C1703B86\n", "",
+                   "access.conf:2:", "GPG_DECRYPT_ID needs GPG_DECRYPT_PW or GPG_ALLOW_NO_PW Y");
+    expect_refused("SOURCE ANY\n" + id + "GPG_ALLOW_NO_PW Y\n", "",
+                   "access.conf:2:", "needs GPG_REMOTE_ID or GPG_FINGERPRINT_ID");
+    expect_refused("SOURCE ANY\n" + id + "GPG_ALLOW_NO_PW Y\nGPG_REMOTE_ID C1703B8\n", "",
+                   "access.conf:4:", "GPG_REMOTE_ID C1703B8 is not 8 or 16 hex digits");
+    expect_refused("SOURCE ANY\n" + id + "GPG_ALLOW_NO_PW Y\nGPG_FINGERPRINT_ID C1703B86\n", "",
+                   "access.conf:4:", "GPG_FINGERPRINT_ID C1703B86 is not 40 hex digits");
+    auto loose = import_fwknop("SOURCE ANY\nKEY k\nGPG_REMOTE_ID C1703B86\n", "", "eth0");
+    EXPECT_EQ(loose.config["ranges"][0]["secrets"].size(), 1u);
+    EXPECT_NE(loose.warnings[0].find("GPG_* keywords without GPG_DECRYPT_ID not carried over"),
+              std::string::npos);
 }

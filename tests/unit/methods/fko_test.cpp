@@ -64,6 +64,58 @@ TEST(FkoMethod, ShapeIsFkoOnly) {
     EXPECT_EQ(e.plain_lens, 0u);
 }
 
+// GPG secrets: access.conf's GPG_* keywords as gpg_* keys, checked by key; their own XDP shape
+// beside Rijndael's; a warning for each signature rule switched off.
+TEST(FkoMethod, GpgSecretsAreGpgKeysCheckedByKey) {
+    const std::string gpg =
+        R"({"label": "g", "gpg_decrypt_id": "3DAF6B95F70233C338DDB3C42EA672FFFFA552D7",
+        "gpg_home_dir": "/etc/xdpknock/gnupg", "gpg_decrypt_pw": "pw",
+        "gpg_remote_ids": ["C1703B86"], "hmac_key": "h")";
+    auto c = policy::parse_config(fko_text(R"(, "proof_ip": true, "gpg_per_second": 25)", "\"*\"",
+                                           R"({"label": "k", "key": "p"}, )" + gpg + "}"));
+    const auto &r = c.ranges[0];
+    ASSERT_TRUE(r.secrets[1].fko.gpg);
+    const auto &g = *r.secrets[1].fko.gpg;
+    EXPECT_EQ(g.home_dir, "/etc/xdpknock/gnupg");
+    EXPECT_EQ(g.decrypt_pw.size(), 2u);
+    EXPECT_TRUE(g.require_sig);
+    EXPECT_EQ(r.secrets[1].fko.hmac, spa::HmacType::sha256);
+    EXPECT_FALSE(r.secrets[0].fko.gpg);
+    EXPECT_EQ(r.gpg_per_second, 25u);
+    ASSERT_TRUE(r.gpg_budget);
+    xk_port e{};
+    methods::method_of(r).add_shape(r, e);
+    EXPECT_EQ(e.knock_shapes, XK_KNOCK_FKO | XK_KNOCK_GPG);
+    EXPECT_TRUE(policy::config_warnings(c).empty());
+
+    auto lax = policy::config_warnings(policy::parse_config(
+        fko_text(R"(, "proof_ip": true)", "\"*\"",
+                 gpg + R"(, "gpg_ignore_sig_verify_error": true}, )" +
+                     gpg.substr(0, gpg.size() - 1) + R"(1", "gpg_require_sig": false})")));
+    ASSERT_EQ(lax.size(), 2u);
+    EXPECT_NE(lax[0].find("gpg_ignore_sig_verify_error"), std::string::npos);
+    EXPECT_NE(lax[1].find("gpg_require_sig is off"), std::string::npos);
+
+    const std::string id =
+        R"({"label": "g", "gpg_decrypt_id": "3DAF6B95F70233C338DDB3C42EA672FFFFA552D7", )";
+    expect_error(
+        fko_text("", "\"*\"",
+                 id + R"("key": "p", "gpg_allow_no_pw": true, "gpg_remote_ids": ["C1703B86"]})"),
+        "ranges[0].secrets[0].key");
+    expect_error(
+        fko_text("", "\"*\"",
+                 id + R"("mode": "cbc", "gpg_allow_no_pw": true, "gpg_remote_ids": ["C1703B86"]})"),
+        "ranges[0].secrets[0].mode");
+    expect_error(fko_text("", "\"*\"", id + R"("gpg_remote_ids": ["C1703B86"]})"),
+                 "ranges[0].secrets[0]: GPG mode needs either gpg_decrypt_pw or gpg_allow_no_pw");
+    expect_error(fko_text("", "\"*\"", id + R"("gpg_allow_no_pw": true})"),
+                 "ranges[0].secrets[0]: a required signature needs the signers");
+    expect_error(
+        fko_text("", "\"*\"", R"({"label": "k", "key": "p", "gpg_remote_ids": ["C1703B86"]})"),
+        "ranges[0].secrets[0].gpg_remote_ids");
+    expect_error(fko_text(R"(, "gpg_per_second": 0)"), "ranges[0].gpg_per_second");
+}
+
 TEST(FkoMethod, AStarTakesOneEntryPerProtectedService) {
     auto star = fko_config("");
     EXPECT_EQ(policy::entries_per_source(star.ranges[0], star), 3u);
