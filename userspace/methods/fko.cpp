@@ -87,22 +87,23 @@ Reject FkoJudge::judge(const Knock &knock, PacketReplay &replay, Decision &d) {
 // HMAC vouched for the knock: past it, knocks are refused as gpg_rate_limited.
 class BudgetedOpener final : public spa::GpgOpener {
   public:
-    BudgetedOpener(spa::GpgOpener &gpg, policy::SharedBudget *budget)
-        : gpg_(gpg), budget_(budget) {}
+    BudgetedOpener(spa::GpgOpener &gpg, policy::SharedBudget *budget, int64_t now)
+        : gpg_(gpg), budget_(budget), now_(now) {}
     Reject open(std::span<const uint8_t> m, std::span<char> plain, size_t &len) override {
-        if (budget_ && !budget_->take()) return Reject::gpg_rate_limited;
+        if (budget_ && !budget_->take(now_)) return Reject::gpg_rate_limited;
         return gpg_.open(m, plain, len);
     }
 
   private:
     spa::GpgOpener &gpg_;
     policy::SharedBudget *budget_;
+    int64_t now_;  // the knock's clock
 };
 
 Reject FkoJudge::open(uint32_t secret, const Knock &knock, bool authenticated) {
     spa::FkoKeyContext &ctx = *contexts_[secret];
     if (!gpg_[secret]) return spa::fko_open(ctx, knock.payload, message_);
-    BudgetedOpener opener(*gpg_[secret], authenticated ? nullptr : gpg_budget_.get());
+    BudgetedOpener opener(*gpg_[secret], authenticated ? nullptr : gpg_budget_.get(), knock.now);
     return spa::fko_open_gpg(ctx, knock.payload, opener, message_);
 }
 

@@ -1,9 +1,11 @@
-// A per-second budget every worker draws on (a token bucket holding one second's worth):
-// bounds work that costs milliseconds a time, such as a GPG decryption nothing vouched for.
+// A per-second budget every worker draws on: at most `per_second` units of work in any one
+// second of the knocks' clock (Unix seconds). It bounds work that costs milliseconds a time,
+// such as a GPG decryption nothing vouched for. Counting per second, not by a bucket that
+// refills as time moves on, keeps it independent of the order in which workers judge
+// knocks of different seconds: a capture replayed by several workers is judged as it was live.
 #pragma once
 
-#include <algorithm>
-#include <chrono>
+#include <array>
 #include <cstdint>
 #include <mutex>
 
@@ -11,28 +13,28 @@ namespace xk::policy {
 
 class SharedBudget {
   public:
-    using Clock = std::chrono::steady_clock;
-    explicit SharedBudget(uint32_t per_second) : rate_(per_second), tokens_(per_second) {}
+    explicit SharedBudget(uint32_t per_second) : rate_(per_second) {}
 
-    // One unit of work, if the budget has it now. The lock is taken once per costly unit.
-    bool take(Clock::time_point now = Clock::now()) {
+    // One unit of work in second `now`, if that second has one left. The lock is taken once
+    // per costly unit.
+    bool take(int64_t now) {
         std::lock_guard lock(mutex_);
-        if (last_ != Clock::time_point{}) {
-            const double s = std::chrono::duration<double>(now - last_).count();
-            tokens_ = std::min<double>(rate_, tokens_ + std::max(0.0, s) * rate_);
-        }
-        last_ = now;
-        if (tokens_ < 1) return false;
-        tokens_ -= 1;
+        Second &s = seconds_[static_cast<uint64_t>(now) % seconds_.size()];
+        if (s.at != now) s = {now, 0};
+        if (s.used >= rate_) return false;
+        ++s.used;
         return true;
     }
     uint32_t per_second() const { return rate_; }
 
   private:
+    struct Second {
+        int64_t at = -1;
+        uint32_t used = 0;
+    };
     std::mutex mutex_;
     const uint32_t rate_;
-    double tokens_;
-    Clock::time_point last_{};
+    std::array<Second, 8> seconds_{};  // workers a few seconds apart still count their own
 };
 
 }  // namespace xk::policy
