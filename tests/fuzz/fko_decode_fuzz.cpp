@@ -1,6 +1,7 @@
 // libFuzzer target for the fko receive path. Inputs reach the field parser through a valid
 // digest and encryption (the fuzzer could never forge those), and raw wire bytes exercise the
-// structure, HMAC and decryption steps.
+// structure, HMAC and decryption steps — and GPG mode's, with a stand-in for gpg that takes
+// the OpenPGP bytes after a fixed header as the plaintext (gpg itself is not fuzzed here).
 #include <openssl/evp.h>
 
 #include <array>
@@ -13,6 +14,7 @@
 #include "spa/base64.hpp"
 #include "spa/fko_decode.hpp"
 #include "spa/fko_encode.hpp"
+#include "spa/fko_gpg.hpp"
 
 using namespace xk::spa;
 using namespace xk::spa::fuzz;
@@ -21,6 +23,7 @@ namespace {
 
 struct Contexts {
     std::unique_ptr<FkoKeyContext> kc[3] = {fuzz_context(0), fuzz_context(1), fuzz_context(2)};
+    std::unique_ptr<FkoKeyContext> gpg[2] = {fuzz_gpg_context(false), fuzz_gpg_context(true)};
 };
 
 void check_decoded(const FkoMessage &m) {
@@ -43,6 +46,27 @@ void seal_and_decode(FkoKeyContext &kc, std::string_view pt) {
         check_decoded(m);
 }
 
+// The message after its header as the plaintext (fuzz_keys.hpp: kGpgHeader).
+class HeaderOpener final : public GpgOpener {
+  public:
+    Reject open(std::span<const uint8_t> m, std::span<char> plain, size_t &len) override {
+        if (m.size() < sizeof kGpgHeader || std::memcmp(m.data(), kGpgHeader, sizeof kGpgHeader))
+            return Reject::gpg_decrypt_failed;
+        m = m.subspan(sizeof kGpgHeader);
+        if (m.size() > plain.size()) return Reject::bad_plaintext_length;
+        std::memcpy(plain.data(), m.data(), m.size());
+        len = m.size();
+        return Reject::ok;
+    }
+};
+
+void decode_gpg(FkoKeyContext &kc, std::span<const uint8_t> wire) {
+    HeaderOpener opener;
+    FkoMessage m;
+    if (fko_verify_mac(kc, wire) == Reject::ok && fko_open_gpg(kc, wire, opener, m) == Reject::ok)
+        check_decoded(m);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -55,6 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case Input::wire:
             for (auto &kc : ctx.kc)
                 if (fko_decode(*kc, {data + 1, size - 1}, m) == Reject::ok) check_decoded(m);
+            for (auto &kc : ctx.gpg) decode_gpg(*kc, {data + 1, size - 1});
             break;
         case Input::fields: {
             if (rest.size() > 1200) return 0;

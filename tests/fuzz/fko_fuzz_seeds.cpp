@@ -1,6 +1,7 @@
 // Writes the fuzz target's seed corpus: packets from the real fwknop client and from our
 // encoder (all keyed with fuzz_keys.hpp), their plaintext fields, and fwknop's KAT packets.
 // Any source that yields nothing fails the build step: an empty seed is no seed.
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -84,6 +85,26 @@ int main(int argc, char **argv) {
     size_t len = 0;
     if (fko_encode(*kc, req, out, len) != Reject::ok) len = 0;
     ok &= seed(dir, Input::wire, {out.data(), len}, "our encoder");
+
+    // GPG mode, as the fuzz target's stand-in for gpg would open it: a request long enough
+    // (many ports, a long user) for the 400-character floor real OpenPGP messages clear.
+    std::string ports = "1.2.3.4";
+    for (int p = 1; p <= 20; ++p) ports += ",tcp/" + std::to_string(1000 + p);
+    req.message = ports;
+    req.user = "fuzz-user-with-a-rather-long-name-0123456789";
+    std::array<char, kMaxEncoded> plain;
+    if (fko_encode_plaintext(*kc, req, plain, len) != Reject::ok) {
+        std::fprintf(stderr, "fko_fuzz_seeds: the GPG seed's request does not encode\n");
+        return 1;
+    }
+    std::vector<uint8_t> message(std::begin(kGpgHeader), std::end(kGpgHeader));
+    message.insert(message.end(), plain.begin(), plain.begin() + static_cast<long>(len));
+    for (bool hmac : {false, true}) {
+        auto gpg = fuzz_gpg_context(hmac);
+        size_t n = 0;
+        if (!gpg || fko_wrap_gpg(*gpg, message, out, n) != Reject::ok) n = 0;
+        ok &= seed(dir, Input::wire, {out.data(), n}, hmac ? "GPG with HMAC" : "GPG");
+    }
 
     std::ifstream k(kat);
     std::string line;

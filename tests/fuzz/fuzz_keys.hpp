@@ -22,9 +22,27 @@ inline std::unique_ptr<FkoKeyContext> fuzz_context(int which) {
     return FkoKeyContext::create(s, err);
 }
 
+// GPG mode, without (false) and with an HMAC; signatures are gpg's business, not fuzzed.
+inline std::unique_ptr<FkoKeyContext> fuzz_gpg_context(bool hmac) {
+    FkoSecret s;
+    s.gpg = GpgSettings{};
+    s.gpg->decrypt_id = "3DAF6B95F70233C338DDB3C42EA672FFFFA552D7";
+    s.gpg->allow_no_pw = true;
+    s.gpg->require_sig = false;
+    s.hmac = hmac ? HmacType::sha256 : HmacType::none;
+    if (hmac) s.hmac_key = secret_from_passphrase(kHmacKey);
+    std::string err;
+    return FkoKeyContext::create(s, err);
+}
+
+// The fuzz target's stand-in for gpg: an OpenPGP message is its 3-byte header (0x85 and a
+// length, as gpg writes a session-key packet to an RSA key) and then, "decrypted", the
+// plaintext itself.
+inline constexpr uint8_t kGpgHeader[3] = {0x85, 0x01, 0x8c};
+
 // First input byte picks what the rest is.
 enum class Input : uint8_t {
-    wire = 0,       // a UDP payload, decoded with all three contexts
+    wire = 0,       // a UDP payload, decoded with all three contexts and both GPG ones
     fields = 1,     // plaintext fields; the target appends a valid digest, seals, decodes
     plaintext = 2,  // a whole plaintext (digest included), sealed and decoded
 };
