@@ -643,9 +643,16 @@ void finish_secret(Stanza &s) {
 
 // The stanza's GPG secret: its GPG_* keys with the stanza's HMAC key (fwknopd checks the
 // HMAC of GPG knocks with it too).
-json gpg_secret(Stanza &s) {
+json gpg_secret(Stanza &s, ImportResult &r) {
     json g = s.gpg;
     if (!g.contains("gpg_home_dir")) g["gpg_home_dir"] = s.gpg_home_dir;
+    const std::string home = g["gpg_home_dir"];
+    if (home.rfind("/var/lib/xdpknock/", 0) != 0)
+        warn(r, s.gpg_line,
+             "the keyring " + home +
+                 " is out of xdpknockd.service's reach (it sees only /var/lib/xdpknock "
+                 "writable, /root not at all): copy it to /var/lib/xdpknock/gnupg and set "
+                 "gpg_home_dir");
     if (g.contains("gpg_decrypt_pw")) g.erase("gpg_allow_no_pw");  // the passphrase is used
     for (const char *k : {"hmac_key", "hmac_key_base64", "hmac"})
         if (s.secret.contains(k)) g[k] = s.secret[k];
@@ -671,7 +678,7 @@ json stanza_secrets(Stanza &s, ImportResult &r) {
              "knock for this stanza either)");
     finish_secret(s);
     json secrets = json::array();
-    if (gpg) secrets.push_back(gpg_secret(s));
+    if (gpg) secrets.push_back(gpg_secret(s, r));
     if (!rijndael) return secrets;
     secrets.insert(secrets.begin(), s.secret);
     return secrets;

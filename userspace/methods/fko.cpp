@@ -248,6 +248,8 @@ class Fko final : public KnockMethod {
         for (const auto &s : r.secrets) {
             if (!s.fko.gpg) continue;
             const std::string who = "range " + r.name + ", secret " + s.label + ": ";
+            if (r.takes(policy::Transport::http))
+                out.push_back(who + "GPG knocks never come over http (only udp, tcpraw, icmp)");
             if (!s.fko.gpg->require_sig)
                 out.push_back(who +
                               "gpg_require_sig is off: anyone with the gateway's public "

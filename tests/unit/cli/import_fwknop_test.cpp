@@ -594,6 +594,7 @@ TEST(ImportFwknop, GpgStanzasCarryOver) {
     };
     EXPECT_TRUE(warned("access.conf:6: GPG_REMOTE_ID 21CDB137C1703B86: fwknopd 2.6.10 compares"));
     EXPECT_TRUE(warned("access.conf:15: GPG_EXE not carried over"));
+    EXPECT_TRUE(warned("access.conf:4: the keyring /var/lib/fwknop/gnupg is out of"));
     // What the loader makes of it (the keyring itself is checked when the workers start).
     const auto c = xk::policy::parse_config(r.config.dump());
     ASSERT_TRUE(c.ranges[0].secrets[1].fko.gpg);

@@ -54,15 +54,22 @@ class GpgKeys : public ::testing::Test {
     static std::string gpg(const std::string &who) {
         return "gpg --homedir " + home(who) + " --batch --yes --quiet ";
     }
-    static std::string make_key(const std::string &who, const std::string &pw = "") {
+    // The gateway: RSA-2048 with an RSA encryption subkey (fwknop's wire needs RSA; gpg's
+    // default RSA-3072 takes seconds to make). The rest: curve keys, judged alike by gpgme.
+    static std::string make_key(const std::string &who, const std::string &algo,
+                                const std::string &pw = "", const std::string &subkey = "") {
         fs::create_directories(home(who));
         fs::permissions(home(who), fs::perms::owner_all);
-        run(gpg(who) + "--pinentry-mode loopback --passphrase '" + pw + "' --quick-gen-key 'xk " +
-            who + " <" + who + "@xk.test>' default default never 2>/dev/null");
+        // A fixed passphrase-hashing count: calibrating it costs the agent seconds.
+        std::ofstream(fs::path(home(who)) / "gpg-agent.conf") << "s2k-count 65536\n";
+        const std::string batch = gpg(who) + "--pinentry-mode loopback --passphrase '" + pw + "' ";
+        run(batch + "--quick-gen-key 'xk " + who + " <" + who + "@xk.test>' " + algo +
+            " 2>/dev/null");
         std::string fpr = run(gpg(who) +
                               "--list-secret-keys --with-colons | awk -F: "
                               "'/^fpr/ {print $10; exit}'");
         fpr.erase(fpr.find_last_not_of('\n') + 1);
+        if (!subkey.empty()) run(batch + "--quick-add-key " + fpr + " " + subkey + " 2>/dev/null");
         return fpr;
     }
     static void give(const std::string &from, const std::string &fpr, const std::string &to) {
@@ -73,11 +80,11 @@ class GpgKeys : public ::testing::Test {
         char tmpl[] = "/tmp/xk-gpg-XXXXXX";
         ASSERT_NE(mkdtemp(tmpl), nullptr);
         dir = tmpl;
-        server = make_key("server");
-        locked = make_key("locked", "s3cret");
-        client = make_key("client");
-        uncertified = make_key("uncertified");
-        stranger = make_key("stranger");
+        server = make_key("server", "rsa2048 cert never", "", "rsa2048 encr never");
+        locked = make_key("locked", "future-default default never", "s3cret");
+        client = make_key("client", "ed25519 sign never");
+        uncertified = make_key("uncertified", "ed25519 sign never");
+        stranger = make_key("stranger", "ed25519 sign never");
         for (const auto &[who, fpr] : {std::pair{"client", client}, {"uncertified", uncertified}})
             give(who, fpr, "server");
         give("server", server, "client");
