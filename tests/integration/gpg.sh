@@ -72,6 +72,15 @@ config() {
         '.state_dir = $s | .ranges[1].gpg_per_second = $n' <<<"$imported"
 }
 
+config | write_private "$WORK/check.json"
+check "xdpknock check-config opens the keyring: ok" sh -c "'$XDPKNOCK' check-config '$WORK/check.json' | grep -q ': ok'"
+config | jq '.ranges[0].secrets[0].gpg_decrypt_id = "'"$FPR_STRANGER"'"' | write_private "$WORK/wrong-id.json"
+rc=0
+err=$("$XDPKNOCK" check-config "$WORK/wrong-id.json" 2>&1) || rc=$?
+check "check-config: a key the keyring lacks exits 2" test "$rc" = 2
+check "…naming the secret and gpg_decrypt_id" sh -c 'printf %s "$1" | grep -qF "$2"' _ "$err" \
+    "secret access.conf:1:gpg: gpg_decrypt_id $FPR_STRANGER: no secret key"
+
 # knock WHO [fwknop args…]: the real client from xk-client with WHO's keyring, signed by WHO
 # unless WHO is "unsigned" (the client's keyring, no signer).
 knock() {

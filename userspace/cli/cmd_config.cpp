@@ -6,6 +6,8 @@
 #include "cli/import_fwknop.hpp"
 #include "log/private_file.hpp"
 #include "policy/config.hpp"
+#include "policy/knock_policy.hpp"
+#include "policy/replay_cache.hpp"
 
 namespace xk::cli {
 namespace {
@@ -46,6 +48,10 @@ void add_check_config(CLI::App &app, Globals &g) {
     c->callback([&g] {
         g.rc = guarded([] {
             auto cfg = policy::load_config(path);
+            // What the workers build at start: keys keyed, GPG keyrings opened (a missing key
+            // or a wrong passphrase is found here, not when the daemon starts).
+            policy::ReplayCache replay("", policy::KnockPolicy::replay_retention(cfg));
+            policy::KnockPolicy judges(cfg, &replay);
             printf("%s: ok — %zu interface(s), %zu range(s), %zu protected service(s)\n",
                    path.c_str(), cfg.interfaces.size(), cfg.ranges.size(), cfg.services.size());
             return 0;

@@ -734,6 +734,7 @@ bool gpg_keyword(Stanza &s, const Line &l, ImportResult &r) {
     if (k == "GPG_HOME_DIR" || k == "GPG_DECRYPT_ID" || k == "GPG_DECRYPT_PW") {
         if (l.value.empty() || l.value.find('\0') != std::string::npos)
             refuse(s, l.number, k + " has no value (or holds a NUL byte)");
+        if (l.value == "__CHANGEME__") refuse(s, l.number, k + " is still __CHANGEME__");
         s.gpg[lower(k)] = l.value;
         if (k == "GPG_DECRYPT_ID") s.gpg_line = l.number;
         if (k == "GPG_DECRYPT_PW") g.decrypt_pw = spa::secret_from_passphrase(l.value);

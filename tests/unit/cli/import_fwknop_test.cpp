@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -614,4 +615,40 @@ TEST(ImportFwknop, GpgStanzasCarryOver) {
     EXPECT_EQ(loose.config["ranges"][0]["secrets"].size(), 1u);
     EXPECT_NE(loose.warnings[0].find("GPG_* keywords without GPG_DECRYPT_ID not carried over"),
               std::string::npos);
+}
+
+// Debian's own /etc/fwknop/access.conf (fwknop-server): as shipped it is refused for its
+// placeholder keys; with keys, and its GPG example uncommented, for the placeholder
+// passphrase; with that filled in, it imports as fwknopd reads it.
+TEST(ImportFwknop, DebiansShippedAccessConfAndItsGpgExample) {
+    std::ifstream f("/etc/fwknop/access.conf");
+    ASSERT_TRUE(f) << "fwknop-server is not installed (scripts/install-deps.sh)";
+    std::string shipped((std::istreambuf_iterator<char>(f)), {}), text = shipped;
+    const int source_line = 1 + static_cast<int>(std::count(
+                                    text.begin(), text.begin() + text.find("\nSOURCE") + 1, '\n'));
+    expect_refused(shipped, "", "access.conf:" + std::to_string(source_line + 1) + ":",
+                   "KEY_BASE64 is still __CHANGEME__");
+
+    auto replace = [&](const std::string &from, const std::string &to) {
+        const auto at = text.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        text.replace(at, from.size(), to);
+    };
+    replace("KEY_BASE64          __CHANGEME__",
+            "KEY_BASE64          wzNP62oPPgEc+kXDPQLHPOayQBuNbYUTPP+QrErNDmg=");
+    replace("HMAC_KEY_BASE64     __CHANGEME__", "HMAC_KEY_BASE64     aG1hYy1rZXk=");
+    for (const char *k : {"#GPG_HOME_DIR", "#GPG_DECRYPT_ID", "#GPG_DECRYPT_PW", "#GPG_REQUIRE_SIG",
+                          "#GPG_IGNORE_SIG_VERIFY_ERROR", "#GPG_REMOTE_ID"})
+        replace(k, k + 1);
+    expect_refused(text, "", "access.conf:", "GPG_DECRYPT_PW is still __CHANGEME__");
+    replace("GPG_DECRYPT_PW         __CHANGEME__", "GPG_DECRYPT_PW         server-key-pw");
+    auto r = import_fwknop(text, "", "eth0");
+    const auto &secrets = r.config["ranges"][0]["secrets"];
+    ASSERT_EQ(secrets.size(), 2u);
+    EXPECT_EQ(secrets[1]["gpg_decrypt_id"], "ABCD1234");
+    EXPECT_EQ(secrets[1]["gpg_home_dir"], "/homedir/path/.gnupg");
+    EXPECT_EQ(secrets[1]["gpg_remote_ids"], nlohmann::json::array({"1234ABCD"}));
+    EXPECT_FALSE(secrets[1].contains("gpg_ignore_sig_verify_error"));
+    EXPECT_EQ(secrets[1]["hmac_key_base64"], "aG1hYy1rZXk=");
+    EXPECT_TRUE(xk::policy::parse_config(r.config.dump()).ranges[0].secrets[1].fko.gpg);
 }
