@@ -166,8 +166,8 @@ check_eq "import-fwknop -o: exit 0" 0 "$?"
 check_eq "import-fwknop -o: the file is mode 0600 under umask 022" 600 "$(stat -c %a "$WORK/imported.json")"
 check_eq "import-fwknop: tcp/22 and udp/53 become protected services" '["tcp/22","udp/53"]' \
     "$(jq -c '[.services[].port]' "$WORK/imported.json")"
-check "import-fwknop: stderr warns GPG_REMOTE_ID is not carried over (line 7)" \
-    grep -qF "xdpknock: access.conf:7: GPG_REMOTE_ID not carried over" "$WORK/import.err"
+check "import-fwknop: stderr warns GPG_REMOTE_ID is not carried over without GPG_DECRYPT_ID (line 7)" \
+    grep -qF "xdpknock: access.conf:7: GPG_* keywords without GPG_DECRYPT_ID not carried over" "$WORK/import.err"
 check "import-fwknop: stderr warns FOO_BAR is ignored (line 8)" \
     grep -qF "xdpknock: access.conf:8: unknown FOO_BAR ignored" "$WORK/import.err"
 check_eq "import-fwknop: the range opens tcp/22 and udp/53 for 10.99.0.0/24 for 30 s" \

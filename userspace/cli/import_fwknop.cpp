@@ -303,6 +303,7 @@ struct Stanza {
     json gpg = json::object();  // GPG_*: a second secret, in GPG mode
     spa::GpgSettings gpg_settings;
     int gpg_line = 0;          // GPG_DECRYPT_ID
+    int gpg_first_line = 0;    // the first GPG_* keyword
     std::string gpg_home_dir;  // fwknopd.conf's GPG_HOME_DIR, unless the stanza has one
     int mode_line = 0;         // ENCRYPTION_MODE
     int timeout_line = 0;      // FW_ACCESS_TIMEOUT
@@ -673,7 +674,7 @@ json stanza_secrets(Stanza &s, ImportResult &r) {
     const bool gpg = s.gpg.contains("gpg_decrypt_id");
     if (!rijndael && !gpg) refuse(s, s.line, "stanza has no KEY, KEY_BASE64 or GPG_DECRYPT_ID");
     if (!gpg && !s.gpg.empty())
-        warn(r, s.line,
+        warn(r, s.gpg_first_line,
              "GPG_* keywords without GPG_DECRYPT_ID not carried over (fwknopd takes no GPG "
              "knock for this stanza either)");
     finish_secret(s);
@@ -730,6 +731,7 @@ void gpg_ids(Stanza &s, const Line &l, bool fingerprint, ImportResult &r) {
 // The stanza's GPG_* keywords; false for any other.
 bool gpg_keyword(Stanza &s, const Line &l, ImportResult &r) {
     const std::string &k = l.key;
+    if (k.rfind("GPG_", 0) == 0 && !s.gpg_first_line) s.gpg_first_line = l.number;
     spa::GpgSettings &g = s.gpg_settings;
     if (k == "GPG_HOME_DIR" || k == "GPG_DECRYPT_ID" || k == "GPG_DECRYPT_PW") {
         if (l.value.empty() || l.value.find('\0') != std::string::npos)
