@@ -84,16 +84,6 @@ revoke_all() {
 # until the sweeper runs).
 no_active() { status_json | jq -e '.interfaces[0].authorized | type == "array" and all(.expired)' >/dev/null; }
 
-# log_mark; …; log_since_mark PATTERN: PATTERN shows up in the daemon log after the mark
-# (within 2 s: workers log asynchronously).
-log_mark() { MARK=$(wc -l <"$WORK/daemon.log"); }
-log_since_mark() {
-    for _ in $(seq 20); do
-        tail -n +"$((MARK + 1))" "$WORK/daemon.log" | grep -qE "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # refused_for REASON ADDR: a refusal with that reason was logged since the mark.
 refused_for() { log_since_mark "knock refused from $2 to udp/62201: $1\$"; }

@@ -92,14 +92,6 @@ knock() {
         --gpg-home-dir "$KEYS/$home" --gpg-recipient-key "${GPG_TO:-$FPR_GATEWAY}" "${sign[@]}" \
         -A tcp/22 -a "$CLIENT" -D "$GW" "$@" >>"$WORK/fwknop.log" 2>&1
 }
-log_mark() { MARK=$(wc -l <"$WORK/daemon.log"); }
-log_since_mark() {
-    for _ in $(seq 30); do
-        tail -n +"$((MARK + 1))" "$WORK/daemon.log" | grep -qE "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
 no_active() { [ "$(active_grants)" -eq 0 ]; }
 
 lab_up 22 23

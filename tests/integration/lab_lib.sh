@@ -98,6 +98,18 @@ finish() {
     exit $((FAILS == 0 && rc == 0 ? 0 : 1))
 }
 
+# log_mark; …; log_since_mark PATTERN: PATTERN (grep -E) shows up in the daemon log after the
+# mark within 3 s (workers log asynchronously); log_count_since_mark PATTERN: lines since.
+log_mark() { MARK=$(wc -l <"$WORK/daemon.log"); }
+log_since_mark() {
+    for _ in $(seq 30); do
+        tail -n +"$((MARK + 1))" "$WORK/daemon.log" | grep -qE "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+log_count_since_mark() { tail -n +"$((MARK + 1))" "$WORK/daemon.log" | grep -c "$1"; }
+
 # connect_ok ADDR PORT: succeeds within about a second (the SYN passes).
 connect_ok() {
     for _ in 1 2 3 4 5; do

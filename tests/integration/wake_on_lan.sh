@@ -99,9 +99,6 @@ burst_stopped() {
     [ "$(magic_count)" -eq "$n" ]
 }
 
-# log_mark; …; log_count_since_mark PATTERN: lines matching PATTERN logged after the mark.
-log_mark() { MARK=$(wc -l <"$WORK/daemon.log"); }
-log_count_since_mark() { tail -n +"$((MARK + 1))" "$WORK/daemon.log" | grep -c "$1"; }
 
 # --- IPv4 ---------------------------------------------------------------------------------
 sleep4

@@ -253,6 +253,14 @@ void carry_http(int line, bool xff, DaemonSettings &d) {
     d.x_forwarded_for = xff;
 }
 
+// fwknopd.conf's GPG keywords: the stanzas' default keyring; its own gpg binary is not ours.
+void read_gpg_default(const Line &l, DaemonSettings &d) {
+    if (l.key == "GPG_HOME_DIR") d.gpg_home_dir = l.value;
+    if (l.key == "GPG_EXE")
+        d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) +
+                             ": GPG_EXE not carried over (gpgme runs the system's gpg)");
+}
+
 DaemonSettings read_fwknopd_conf(const std::string &text) {
     DaemonSettings d;
     bool aging = true, udp_server = false, xff = false;
@@ -272,10 +280,7 @@ DaemonSettings read_fwknopd_conf(const std::string &text) {
         if (l.key == "UDPSERV_PORT") udp_server_port = number("fwknopd.conf", l, 1, 65535);
         if (l.key == "ENABLE_SPA_OVER_HTTP") http_line = yes(l.value) ? l.number : 0;
         if (l.key == "ENABLE_X_FORWARDED_FOR") xff = yes(l.value);
-        if (l.key == "GPG_HOME_DIR") d.gpg_home_dir = l.value;
-        if (l.key == "GPG_EXE")
-            d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) +
-                                 ": GPG_EXE not carried over (gpgme runs the system's gpg)");
+        read_gpg_default(l, d);
         if (l.key == "ALLOW_ANY_USER_AGENT" && yes(l.value))
             d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) +
                                  ": ALLOW_ANY_USER_AGENT Y not carried over: an http knock's "
@@ -302,11 +307,13 @@ struct Stanza {
     spa::FkoSecret fko;         // the secret as the loader will see it (wiped when done)
     json gpg = json::object();  // GPG_*: a second secret, in GPG mode
     spa::GpgSettings gpg_settings;
-    int gpg_line = 0;          // GPG_DECRYPT_ID
-    int gpg_first_line = 0;    // the first GPG_* keyword
-    std::string gpg_home_dir;  // fwknopd.conf's GPG_HOME_DIR, unless the stanza has one
-    int mode_line = 0;         // ENCRYPTION_MODE
-    int timeout_line = 0;      // FW_ACCESS_TIMEOUT
+    int gpg_line = 0;              // GPG_DECRYPT_ID
+    int gpg_first_line = 0;        // the first GPG_* keyword
+    bool gpg_require_sig = false;  // GPG_REQUIRE_SIG Y
+    bool gpg_disable_sig = false;  // GPG_DISABLE_SIG Y
+    std::string gpg_home_dir;      // fwknopd.conf's GPG_HOME_DIR, unless the stanza has one
+    int mode_line = 0;             // ENCRYPTION_MODE
+    int timeout_line = 0;          // FW_ACCESS_TIMEOUT
     std::optional<Line> cycle_open, cycle_close;  // CMD_CYCLE_OPEN / CMD_CYCLE_CLOSE
     int timer_line = 0;                           // CMD_CYCLE_TIMER
     uint32_t timer = 0;
@@ -654,11 +661,18 @@ json gpg_secret(Stanza &s, ImportResult &r) {
                  " is out of xdpknockd.service's reach (it sees only /var/lib/xdpknock "
                  "writable, /root not at all): copy it to /var/lib/xdpknock/gnupg and set "
                  "gpg_home_dir");
-    if (g.contains("gpg_decrypt_pw")) g.erase("gpg_allow_no_pw");  // the passphrase is used
     for (const char *k : {"hmac_key", "hmac_key_base64", "hmac"})
         if (s.secret.contains(k)) g[k] = s.secret[k];
     g["label"] = "access.conf:" + std::to_string(s.line) + ":gpg";
-    const spa::GpgSettings &gs = s.gpg_settings;
+    // As fwknopd settles them (last line wins; GPG_REQUIRE_SIG Y beats GPG_DISABLE_SIG Y).
+    spa::GpgSettings &gs = s.gpg_settings;
+    gs.require_sig = s.gpg_require_sig || !s.gpg_disable_sig;
+    if (!gs.require_sig) g["gpg_require_sig"] = false;
+    if (gs.ignore_sig_verify_error) g["gpg_ignore_sig_verify_error"] = true;
+    if (gs.allow_no_pw && gs.decrypt_pw.empty()) g["gpg_allow_no_pw"] = true;  // else the pw
+    gs.allow_no_pw = gs.allow_no_pw && gs.decrypt_pw.empty();
+    if (!gs.remote_ids.empty()) g["gpg_remote_ids"] = gs.remote_ids;
+    if (!gs.fingerprint_ids.empty()) g["gpg_fingerprint_ids"] = gs.fingerprint_ids;
     if (gs.decrypt_pw.empty() && !gs.allow_no_pw)
         refuse(s, s.gpg_line, "GPG_DECRYPT_ID needs GPG_DECRYPT_PW or GPG_ALLOW_NO_PW Y");
     if (gs.require_sig && gs.remote_ids.empty() && gs.fingerprint_ids.empty())
@@ -673,7 +687,7 @@ json stanza_secrets(Stanza &s, ImportResult &r) {
     const bool rijndael = s.secret.contains("key") || s.secret.contains("key_base64");
     const bool gpg = s.gpg.contains("gpg_decrypt_id");
     if (!rijndael && !gpg) refuse(s, s.line, "stanza has no KEY, KEY_BASE64 or GPG_DECRYPT_ID");
-    if (!gpg && !s.gpg.empty())
+    if (!gpg && s.gpg_first_line)
         warn(r, s.gpg_first_line,
              "GPG_* keywords without GPG_DECRYPT_ID not carried over (fwknopd takes no GPG "
              "knock for this stanza either)");
@@ -710,22 +724,20 @@ bool harmless_to_drop(const std::string &key) {
            key.rfind("CMD_EXEC_", 0) == 0 || key.rfind("CMD_SUDO_EXEC_", 0) == 0;
 }
 
-// GPG_REMOTE_ID / GPG_FINGERPRINT_ID: lists of key IDs, each checked here.
-void gpg_ids(Stanza &s, const Line &l, bool fingerprint, ImportResult &r) {
+// GPG_REMOTE_ID / GPG_FINGERPRINT_ID: lists of key IDs, each checked here; a later line
+// replaces an earlier one, as in fwknopd.
+void gpg_ids(Stanza &s, const Line &l, bool fingerprint) {
     auto &ids = fingerprint ? s.gpg_settings.fingerprint_ids : s.gpg_settings.remote_ids;
+    ids.clear();
     for (const auto &id : split_list(l.value)) {
-        if (!spa::gpg_key_id_ok(id, fingerprint))
-            refuse(
-                s, l.number,
-                l.key + " " + id + " is not " + (fingerprint ? "40" : "8 or 16") + " hex digits");
-        if (!fingerprint && id.size() == 16)
-            warn(r, l.number,
-                 "GPG_REMOTE_ID " + id +
-                     ": fwknopd 2.6.10 compares only 8-digit IDs and never matched this one; "
-                     "xdpknock does");
+        if (!spa::gpg_key_id_ok(id, fingerprint) || (!fingerprint && id.size() != 8))
+            refuse(s, l.number,
+                   l.key + " " + id + " is not " + (fingerprint ? "40" : "8") + " hex digits" +
+                       (fingerprint ? ""
+                                    : " (fwknopd 2.6.10 matches only the last 8 of a "
+                                      "fingerprint; give those, or GPG_FINGERPRINT_ID)"));
         ids.push_back(id);
     }
-    s.gpg[fingerprint ? "gpg_fingerprint_ids" : "gpg_remote_ids"] = ids;
 }
 
 // The stanza's GPG_* keywords; false for any other.
@@ -741,20 +753,19 @@ bool gpg_keyword(Stanza &s, const Line &l, ImportResult &r) {
         if (k == "GPG_DECRYPT_ID") s.gpg_line = l.number;
         if (k == "GPG_DECRYPT_PW") g.decrypt_pw = spa::secret_from_passphrase(l.value);
     } else if (k == "GPG_ALLOW_NO_PW") {
-        g.allow_no_pw = yes(l.value) && g.decrypt_pw.empty();
-        if (g.allow_no_pw) s.gpg["gpg_allow_no_pw"] = true;
+        g.allow_no_pw = yes(l.value);
     } else if (k == "GPG_DISABLE_SIG") {
-        g.require_sig = !yes(l.value);
-        if (!g.require_sig) s.gpg["gpg_require_sig"] = false;
+        s.gpg_disable_sig = yes(l.value);
     } else if (k == "GPG_REQUIRE_SIG") {
-        if (!yes(l.value))
+        s.gpg_require_sig = yes(l.value);
+        if (!s.gpg_require_sig)
             warn(r, l.number,
                  "GPG_REQUIRE_SIG N changes nothing in fwknopd 2.6.10 (signatures stay "
                  "required); GPG_DISABLE_SIG Y turns them off");
     } else if (k == "GPG_IGNORE_SIG_VERIFY_ERROR") {
-        if (yes(l.value)) s.gpg["gpg_ignore_sig_verify_error"] = true;
+        g.ignore_sig_verify_error = yes(l.value);
     } else if (k == "GPG_REMOTE_ID" || k == "GPG_FINGERPRINT_ID") {
-        gpg_ids(s, l, k == "GPG_FINGERPRINT_ID", r);
+        gpg_ids(s, l, k == "GPG_FINGERPRINT_ID");
     } else if (k == "GPG_EXE") {
         warn(r, l.number, "GPG_EXE not carried over (gpgme runs the system's gpg)");
     } else {

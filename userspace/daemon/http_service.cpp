@@ -43,11 +43,21 @@ void HttpService::on_event(Judge &judge, const xk_http_event &e) {
     if (judge.config != config) {
         judge.handler.reset();
         judge.policy.reset();
+        // Set first: building the judges can fail for reasons outside the config (a GPG
+        // keyring gone); then this config judges no http knock, and is not retried per event.
         judge.config = config;
-        judge.policy = std::make_unique<policy::KnockPolicy>(*judge.config, &replay_);
-        judge.handler =
-            std::make_unique<workers::KnockHandler>(*judge.policy, judge.sink, judge.stats);
+        try {
+            auto policy = std::make_unique<policy::KnockPolicy>(*config, &replay_);
+            judge.handler =
+                std::make_unique<workers::KnockHandler>(*policy, judge.sink, judge.stats);
+            judge.policy = std::move(policy);
+        } catch (const std::exception &ex) {
+            judge.handler.reset();
+            XK_ERROR("%s: http knocks are refused until the next reload: %s",
+                     judge.sink.iface->name().c_str(), ex.what());
+        }
     }
+    if (!judge.handler) return;
     const size_t len = std::min<size_t>(e.len, XK_HTTP_COPY_MAX);
     judge.handler->handle_http(
         {policy::Address::from_bytes(e.saddr), policy::Address::from_bytes(e.daddr), e.dport},

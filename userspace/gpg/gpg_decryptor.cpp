@@ -1,15 +1,16 @@
 #include "gpg/gpg_decryptor.hpp"
 
 #include <gpgme.h>
-#include <openssl/crypto.h>
 #include <strings.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <string_view>
+#include <vector>
 
 namespace xk::gpg {
 
@@ -45,6 +46,20 @@ bool id_matches(std::string_view fpr, std::string_view id, bool whole) {
     return strncasecmp(fpr.data() + fpr.size() - id.size(), id.data(), id.size()) == 0;
 }
 
+// gpg-agent keeps a passphrase once it opened a key, and would answer for a wrong one: make
+// it forget (gpgconf --reload gpg-agent), so the self-test tries the configured one.
+void forget_cached_passphrases(const std::string &home) {
+    gpgme_ctx_t c = nullptr;
+    const char *gpgconf = gpgme_get_dirinfo("gpgconf-name");
+    if (!gpgconf || gpgme_new(&c) != 0) return;
+    std::vector<const char *> argv = {"gpgconf"};
+    if (!home.empty()) argv.insert(argv.end(), {"--homedir", home.c_str()});
+    argv.insert(argv.end(), {"--reload", "gpg-agent", nullptr});
+    if (gpgme_set_protocol(c, GPGME_PROTOCOL_SPAWN) == 0)
+        gpgme_op_spawn(c, gpgconf, argv.data(), nullptr, nullptr, nullptr, 0);
+    gpgme_release(c);
+}
+
 }  // namespace
 
 std::unique_ptr<GpgDecryptor> GpgDecryptor::create(const spa::GpgSettings &settings,
@@ -64,7 +79,9 @@ std::unique_ptr<GpgDecryptor> GpgDecryptor::create(const spa::GpgSettings &setti
     // Loopback: gpg asks us for the passphrase, never a pinentry on some terminal.
     if (!err) err = gpgme_set_pinentry_mode(d->ctx_, GPGME_PINENTRY_MODE_LOOPBACK);
     if (err) {
-        error = std::string("gpgme context: ") + gpgme_strerror(err);
+        error = "gpg_home_dir " +
+                (settings.home_dir.empty() ? std::string("(gpg's default)") : settings.home_dir) +
+                ": no gpgme context: " + gpgme_strerror(err);
         return nullptr;
     }
     gpgme_set_armor(d->ctx_, 0);
@@ -75,14 +92,18 @@ std::unique_ptr<GpgDecryptor> GpgDecryptor::create(const spa::GpgSettings &setti
 
 GpgDecryptor::~GpgDecryptor() {
     if (ctx_) gpgme_release(ctx_);
-    if (!settings_.decrypt_pw.empty())
-        OPENSSL_cleanse(settings_.decrypt_pw.data(), settings_.decrypt_pw.size());
 }
 
-unsigned GpgDecryptor::passphrase(void *self, const char *, const char *, int prev_was_bad,
+// Answers only for the gateway's key ("KEYID USER" hint, KEYID one of its keys), once: a
+// message may ask for a symmetric passphrase (no hint) or another key's, at a hashing cost its
+// sender chose, and gets nothing.
+unsigned GpgDecryptor::passphrase(void *self, const char *uid_hint, const char *, int prev_was_bad,
                                   int fd) {
-    if (prev_was_bad) return GPG_ERR_CANCELED;  // one try: the configured one is all we have
-    const auto &pw = static_cast<GpgDecryptor *>(self)->settings_.decrypt_pw;
+    const auto &d = *static_cast<GpgDecryptor *>(self);
+    if (prev_was_bad || !uid_hint) return GPG_ERR_CANCELED;
+    const std::string_view hint(uid_hint);
+    if (!d.ours(hint.substr(0, hint.find(' ')))) return GPG_ERR_CANCELED;
+    const auto &pw = d.settings_.decrypt_pw;
     if ((!pw.empty() && gpgme_io_writen(fd, pw.data(), pw.size()) != 0) ||
         gpgme_io_writen(fd, "\n", 1) != 0)
         return GPG_ERR_CANCELED;
@@ -96,10 +117,15 @@ bool GpgDecryptor::self_test(std::string &error) {
     const std::string where =
         settings_.home_dir.empty() ? "gpg's default keyring" : "keyring " + settings_.home_dir;
     gpgme_key_t key = nullptr;
-    if (gpgme_get_key(ctx_, id.c_str(), &key, 1) != 0 || !key) {
-        error = "gpg_decrypt_id " + id + ": no secret key in " + where;
+    if (gpgme_error_t e = gpgme_get_key(ctx_, id.c_str(), &key, 1); e != 0 || !key) {
+        error =
+            "gpg_decrypt_id " + id + ": no secret key in " + where +
+            (gpgme_err_code(e) == GPG_ERR_EOF ? "" : std::string(" (") + gpgme_strerror(e) + ")");
         return false;
     }
+    for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next)
+        if (sk->keyid) key_ids_.emplace_back(sk->keyid);
+    forget_cached_passphrases(settings_.home_dir);
     static constexpr std::string_view kProbe = "xdpknock gpg self-test";
     DataPair data, back;
     gpgme_key_t keys[2] = {key, nullptr};
@@ -123,25 +149,59 @@ bool GpgDecryptor::self_test(std::string &error) {
     return true;
 }
 
+bool GpgDecryptor::ours(std::string_view keyid) const {
+    return std::any_of(key_ids_.begin(), key_ids_.end(), [&](const std::string &k) {
+        return k.size() == keyid.size() && strncasecmp(k.data(), keyid.data(), k.size()) == 0;
+    });
+}
+
+namespace {
+// gpg's output goes straight into the caller's buffer; one byte more than fits fails the
+// operation, so a small message that decompresses to gigabytes stops there.
+struct Sink {
+    std::span<char> buf;
+    size_t len = 0;
+    bool overflow = false;
+    static ssize_t write(void *self, const void *data, size_t size) {
+        auto &s = *static_cast<Sink *>(self);
+        if (size > s.buf.size() - s.len) {
+            s.overflow = true;
+            errno = EFBIG;
+            return -1;
+        }
+        std::memcpy(s.buf.data() + s.len, data, size);
+        s.len += size;
+        return static_cast<ssize_t>(size);
+    }
+};
+}  // namespace
+
 Reject GpgDecryptor::open(std::span<const uint8_t> message, std::span<char> plain, size_t &len) {
     DataPair data;
+    Sink sink{plain};
+    gpgme_data_cbs cbs{};
+    cbs.write = &Sink::write;
     if (gpgme_data_new_from_mem(&data.in, reinterpret_cast<const char *>(message.data()),
                                 message.size(), 0) != 0 ||
-        gpgme_data_new(&data.out) != 0)
+        gpgme_data_new_from_cbs(&data.out, &cbs, &sink) != 0)
         return Reject::crypto_error;
-    if (gpgme_op_decrypt_verify(ctx_, data.in, data.out) != 0) return Reject::gpg_decrypt_failed;
-    gpgme_decrypt_result_t dr = gpgme_op_decrypt_result(ctx_);
-    if (!dr || dr->unsupported_algorithm) return Reject::gpg_decrypt_failed;
+    const gpgme_error_t err = gpgme_op_decrypt_verify(ctx_, data.in, data.out);
+    if (sink.overflow) return Reject::bad_plaintext_length;
+    if (err != 0 || !opened_by_our_key()) return Reject::gpg_decrypt_failed;
     if (settings_.require_sig)
         if (Reject r = judge_signature(); r != Reject::ok) return r;
-
-    gpgme_data_seek(data.out, 0, SEEK_SET);
-    ssize_t n = gpgme_data_read(data.out, plain.data(), plain.size());
-    char more = 0;
-    if (n < 0) return Reject::crypto_error;
-    if (gpgme_data_read(data.out, &more, 1) > 0) return Reject::bad_plaintext_length;
-    len = static_cast<size_t>(n);
+    len = sink.len;
     return Reject::ok;
+}
+
+// The session key came from the gateway's key: not from a passphrase, not from another key.
+bool GpgDecryptor::opened_by_our_key() const {
+    gpgme_decrypt_result_t dr = gpgme_op_decrypt_result(ctx_);
+    if (!dr || dr->unsupported_algorithm) return false;
+    for (gpgme_recipient_t r = dr->recipients; r; r = r->next)
+        if (r->keyid && gpgme_err_code(r->status) == GPG_ERR_NO_ERROR && ours(r->keyid))
+            return true;
+    return false;
 }
 
 // libfko's rule on the first signature (status good, signer valid at least marginally, unless

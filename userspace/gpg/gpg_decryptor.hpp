@@ -6,6 +6,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "spa/fko_gpg.hpp"
 #include "spa/fko_secret.hpp"
@@ -29,10 +31,13 @@ class GpgDecryptor final : public spa::GpgOpener {
   private:
     explicit GpgDecryptor(const spa::GpgSettings &settings) : settings_(settings) {}
     bool self_test(std::string &error);
+    bool ours(std::string_view keyid) const;
+    bool opened_by_our_key() const;
     spa::Reject judge_signature() const;
     static unsigned passphrase(void *self, const char *, const char *, int prev_was_bad, int fd);
 
-    spa::GpgSettings settings_;  // holds the passphrase; wiped with the secret's copy
+    spa::GpgSettings settings_;         // holds the passphrase (wiped by ~GpgSettings)
+    std::vector<std::string> key_ids_;  // the gateway key's and its subkeys' 16-digit IDs
     gpgme_context *ctx_ = nullptr;
 };
 

@@ -64,6 +64,7 @@ FkoJudge::FkoJudge(const policy::Range &range)
 Reject FkoJudge::judge(const Knock &knock, PacketReplay &replay, Decision &d) {
     if (Reject r = spa::fko_precheck(knock.payload); r != Reject::ok) return r;
     Reject last = Reject::no_secret_matched;
+    bool limited = false;  // a GPG secret's budget was spent: the knock was not fully judged
     for (uint32_t i = 0; i < contexts_.size(); ++i) {
         spa::FkoKeyContext &ctx = *contexts_[i];
         spa::ReplayDigest tag;
@@ -72,15 +73,21 @@ Reject FkoJudge::judge(const Knock &knock, PacketReplay &replay, Decision &d) {
         const bool has_tag = ctx.hmac_type() != spa::HmacType::none;
         if (Reject r = replay.check(has_tag ? &tag : nullptr); r != Reject::ok) return r;
         last = open(i, knock, has_tag);
-        if (last == Reject::gpg_rate_limited) return last;
-        if (last != Reject::ok) continue;
+        limited |= last == Reject::gpg_rate_limited;
+        if (last != Reject::ok) {
+            // An authentic GPG knock gpg refused is remembered all the same: each copy of it
+            // would cost a gpg run outside the budget.
+            if (has_tag && ctx.gpg())
+                if (Reject r = replay.record({}, knock.now); r != Reject::ok) return r;
+            continue;
+        }
         d.secret_id = i;
         d.fko = &message_;
         // Authentic: remember it before judging, so even a refused packet never counts twice.
         if (Reject r = record(replay, ctx); r != Reject::ok) return r;
         return judge_message(knock, d);
     }
-    return last;
+    return limited ? Reject::gpg_rate_limited : last;
 }
 
 // The gpg run of one knock, paid from the range's budget (shared by the workers) unless an

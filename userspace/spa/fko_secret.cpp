@@ -9,8 +9,10 @@ namespace xk::spa {
 FkoSecret::~FkoSecret() {
     if (!key.empty()) OPENSSL_cleanse(key.data(), key.size());
     if (!hmac_key.empty()) OPENSSL_cleanse(hmac_key.data(), hmac_key.size());
-    if (gpg && !gpg->decrypt_pw.empty())
-        OPENSSL_cleanse(gpg->decrypt_pw.data(), gpg->decrypt_pw.size());
+}
+
+GpgSettings::~GpgSettings() {
+    if (!decrypt_pw.empty()) OPENSSL_cleanse(decrypt_pw.data(), decrypt_pw.size());
 }
 
 std::vector<uint8_t> secret_from_passphrase(std::string_view pw) {

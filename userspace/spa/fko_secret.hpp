@@ -29,6 +29,11 @@ struct GpgSettings {
     std::vector<std::string> remote_ids, fingerprint_ids;
     bool require_sig = true;               // GPG_REQUIRE_SIG (GPG_DISABLE_SIG turns it off)
     bool ignore_sig_verify_error = false;  // GPG_IGNORE_SIG_VERIFY_ERROR
+
+    GpgSettings() = default;
+    GpgSettings(const GpgSettings &) = default;
+    GpgSettings &operator=(const GpgSettings &) = default;
+    ~GpgSettings();  // wipes the passphrase
 };
 
 struct FkoSecret {

@@ -192,6 +192,40 @@ TEST_F(GpgKeys, MessagesNotForTheGatewayFail) {
     EXPECT_EQ(open(settings(), junk), Reject::gpg_decrypt_failed);
 }
 
+// The passphrase goes to the gateway's key only: a message sealed with that same text as a
+// symmetric passphrase (alone, or beside a session key for another key) opens nothing.
+TEST_F(GpgKeys, ThePassphraseGoesOnlyToTheGatewaysKey) {
+    spa::GpgSettings g = settings();
+    g.home_dir = home("locked");
+    g.decrypt_id = locked;
+    g.allow_no_pw = false;
+    g.decrypt_pw = spa::secret_from_passphrase("s3cret");
+    g.require_sig = false;
+    EXPECT_EQ(open(g, message("x", locked, "")), Reject::ok);
+    const fs::path in = dir / "plain", out = dir / "sym.gpg";
+    std::ofstream(in) << "x";
+    const std::string sym = gpg("client") + "--pinentry-mode loopback --passphrase s3cret ";
+    run(sym + "-o " + out.string() + " --symmetric " + in.string());
+    auto read = [&] {
+        std::ifstream f(out, std::ios::binary);
+        return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+    };
+    EXPECT_EQ(open(g, read()), Reject::gpg_decrypt_failed);
+    run(sym + "--trust-model always -r " + server + " -o " + out.string() +
+        " --symmetric --encrypt " + in.string());
+    EXPECT_EQ(open(g, read()), Reject::gpg_decrypt_failed);
+}
+
+// gpg writes into the caller's buffer and is stopped one byte past it: a small message that
+// decompresses to far more than any knock costs no memory.
+TEST_F(GpgKeys, APlaintextThatDoesNotFitStopsGpg) {
+    const std::string big(200000, 'A');
+    const auto m = message(big, server, "client");
+    EXPECT_LT(m.size(), 1500u);  // compressed: it would fit in a datagram
+    EXPECT_EQ(open(settings(), m), Reject::bad_plaintext_length);
+    EXPECT_EQ(open(settings(), message(std::string(1500, 'A'), server, "client")), Reject::ok);
+}
+
 TEST_F(GpgKeys, LoadNamesTheKeywordThatIsWrong) {
     spa::GpgSettings g = settings();
     g.home_dir = home("nowhere");
@@ -282,7 +316,8 @@ TEST_F(GpgKeys, RangeBudgetBoundsGpgWorkNoHmacVouchedFor) {
     std::string plain(1500, '\0'), wire(1500, '\0');
     size_t n = 0;
     ASSERT_EQ(spa::fko_encode_plaintext(*kc, req, plain, n), Reject::ok);
-    const auto m = message(plain.substr(0, n), server, "client");
+    plain.resize(n);
+    const auto m = message(plain, server, "client");
     ASSERT_EQ(spa::fko_wrap_gpg(*kc, m, wire, n), Reject::ok);
     wire.resize(n);
     methods::Decision d = q.check(knock(wire));
@@ -290,6 +325,14 @@ TEST_F(GpgKeys, RangeBudgetBoundsGpgWorkNoHmacVouchedFor) {
     ASSERT_EQ(d.nports, 1u);
     EXPECT_EQ(d.ports[0], (policy::PortRef{6, 22}));
     EXPECT_EQ(q.check(knock(wire)).reason, Reject::replay);
+
+    // An authentic knock gpg refuses (here: signed by a key the gateway never certified) is
+    // remembered too: its copies cost no gpg run.
+    std::string bad(1500, '\0');
+    ASSERT_EQ(spa::fko_wrap_gpg(*kc, message(plain, server, "uncertified"), bad, n), Reject::ok);
+    bad.resize(n);
+    EXPECT_EQ(q.check(knock(bad)).reason, Reject::gpg_bad_signature);
+    EXPECT_EQ(q.check(knock(bad)).reason, Reject::replay);
 }
 
 }  // namespace
