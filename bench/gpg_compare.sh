@@ -120,27 +120,30 @@ fwknopd_run() {
         -d "$work/run/digest.cache" -p "$work/run/fwknopd.pid" -r "$work/run" >"$work/fwknopd.log" 2>&1 || true
     echo "$(secs_since "$t0") $(grep -c -- '--test mode enabled, skipping firewall manipulation' "$work/fwknopd.log" || true)"
 }
-# xdpknockd CONFIG PCAP WORKERS: "seconds accepted gpg_decrypt_failed gpg_rate_limited".
+# xdpknockd CONFIG PCAP WORKERS: "seconds accepted gpg_decrypt_failed gpg_rate_limited"; its
+# own rate (judging only: no process start, no keyring opened) goes to $work/inner.
 xdpknockd_run() {
     local t0 s; t0=$(now_ns)
     s=$("$xdpknockd" --config "$1" --pcap "$2" --dry-run -q --workers "$3" | jq -c .summary)
+    jq -r .knocks_per_second <<<"$s" >"$work/inner"
     echo "$(secs_since "$t0") $(jq -r '[.accepted, (.rejected.gpg_decrypt_failed // 0), (.rejected.gpg_rate_limited // 0)] | join(" ")' <<<"$s")"
 }
 
-declare -A t acc
+declare -A t acc inner
 rows=(fw_valid xk_valid_1 xk_valid_w fw_junk_plain xk_junk_plain fw_junk_hmac xk_junk_hmac)
 for ((r = 0; r < runs; r++)); do
     echo "round $((r + 1)) of $runs"
     read -r s a <<<"$(fwknopd_run "$work/hmac.conf" "$work/valid.pcap" "$n_valid")"; t[fw_valid]+="$s "; acc[fw_valid]=$a
-    read -r s a _ <<<"$(xdpknockd_run "$work/hmac.json" "$work/valid.pcap" 1)"; t[xk_valid_1]+="$s "; acc[xk_valid_1]=$a
-    read -r s a _ <<<"$(xdpknockd_run "$work/hmac.json" "$work/valid.pcap" "$workers")"; t[xk_valid_w]+="$s "; acc[xk_valid_w]=$a
+    read -r s a _ <<<"$(xdpknockd_run "$work/hmac.json" "$work/valid.pcap" 1)"; t[xk_valid_1]+="$s "; acc[xk_valid_1]=$a; inner[xk_valid_1]+="$(cat "$work/inner") "
+    read -r s a _ <<<"$(xdpknockd_run "$work/hmac.json" "$work/valid.pcap" "$workers")"; t[xk_valid_w]+="$s "; acc[xk_valid_w]=$a; inner[xk_valid_w]+="$(cat "$work/inner") "
     read -r s a <<<"$(fwknopd_run "$work/plain.conf" "$work/junk.pcap" "$n_junk")"; t[fw_junk_plain]+="$s "; acc[fw_junk_plain]=$a
     read -r s a gpg_runs limited <<<"$(xdpknockd_run "$work/plain.json" "$work/junk.pcap" "$workers")"
-    t[xk_junk_plain]+="$s "; acc[xk_junk_plain]=$a
+    t[xk_junk_plain]+="$s "; acc[xk_junk_plain]=$a; inner[xk_junk_plain]+="$(cat "$work/inner") "
     read -r s a <<<"$(fwknopd_run "$work/hmac.conf" "$work/junk.pcap" "$n_junk")"; t[fw_junk_hmac]+="$s "; acc[fw_junk_hmac]=$a
-    read -r s a _ <<<"$(xdpknockd_run "$work/hmac.json" "$work/junk.pcap" "$workers")"; t[xk_junk_hmac]+="$s "; acc[xk_junk_hmac]=$a
+    read -r s a _ <<<"$(xdpknockd_run "$work/hmac.json" "$work/junk.pcap" "$workers")"; t[xk_junk_hmac]+="$s "; acc[xk_junk_hmac]=$a; inner[xk_junk_hmac]+="$(cat "$work/inner") "
 done
 med() { tr ' ' '\n' <<<"${t[$1]}" | grep . | median; }
+own() { tr ' ' '\n' <<<"${inner[$1]}" | grep . | median | xargs printf '%.1f'; }
 rate() { awk -v n="$1" -v s="$(med "$2")" 'BEGIN { printf "%.1f", n / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 junk_span=$(tshark -r "$work/junk.pcap" -T fields -e frame.time_epoch 2>/dev/null |
@@ -149,6 +152,7 @@ junk_span=$(tshark -r "$work/junk.pcap" -T fields -e frame.time_epoch 2>/dev/nul
 fw_valid=$(rate "$n_valid" fw_valid) xk1=$(rate "$n_valid" xk_valid_1) xkw=$(rate "$n_valid" xk_valid_w)
 fw_jp=$(rate "$n_junk" fw_junk_plain) xk_jp=$(rate "$n_junk" xk_junk_plain)
 fw_jh=$(rate "$n_junk" fw_junk_hmac) xk_jh=$(rate "$n_junk" xk_junk_hmac)
+own1=$(own xk_valid_1) ownw=$(own xk_valid_w) own_jp=$(own xk_junk_plain) own_jh=$(own xk_junk_hmac)
 rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$root" diff --quiet HEAD 2>/dev/null || rev="$rev+uncommitted"
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
@@ -163,9 +167,11 @@ jq -n --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg rev "$rev" --arg cpu "$c
     --argjson fw_valid "$fw_valid" --argjson xk1 "$xk1" --argjson xkw "$xkw" \
     --argjson fw_jp "$fw_jp" --argjson xk_jp "$xk_jp" --argjson fw_jh "$fw_jh" --argjson xk_jh "$xk_jh" \
     --argjson acc_fw "${acc[fw_valid]}" --argjson acc_xk1 "${acc[xk_valid_1]}" --argjson acc_xkw "${acc[xk_valid_w]}" \
-    --argjson gpg_runs "$gpg_runs" --argjson limited "$limited" '{
+    --argjson gpg_runs "$gpg_runs" --argjson limited "$limited" --argjson own1 "$own1" \
+    --argjson ownw "$ownw" --argjson own_jp "$own_jp" --argjson own_jh "$own_jh" '{
   date: $date, xdpknock: $rev, host: {cpu: $cpu, nproc: $nproc, kernel: $kernel, loadavg_after: $load},
   command: $command, runs: $runs, key: "gpg --quick-gen-key ... default default (RSA-3072), signed, HMAC sha256",
+  xdpknockd_own_timing: {valid_1: $own1, valid_workers: $ownw, junk_no_hmac: $own_jp, junk_hmac: $own_jh},
   valid: {frames: $valid, fwknopd_kps: $fw_valid, xdpknockd_1_kps: $xk1, xdpknockd_workers_kps: $xkw,
           workers: $workers, accepted: {fwknopd: $acc_fw, xdpknockd_1: $acc_xk1, xdpknockd_workers: $acc_xkw}},
   junk: {frames: $junk, capture_seconds: ($junk_span | tonumber),
@@ -173,7 +179,8 @@ jq -n --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg rev "$rev" --arg cpu "$c
                    xdpknockd_gpg_runs: $gpg_runs, xdpknockd_rate_limited: $limited},
          hmac: {fwknopd_per_second: $fw_jh, xdpknockd_per_second: $xk_jh}},
   ratios: {valid_1_worker: ($xk1 / $fw_valid), valid_workers_vs_1: ($xkw / $xk1),
-           junk_no_hmac: ($xk_jp / $fw_jp), junk_hmac: ($xk_jh / $fw_jh)}}' >"$base.json"
+           junk_no_hmac: ($xk_jp / $fw_jp), junk_hmac: ($xk_jh / $fw_jh),
+           junk_hmac_own_timing: ($own_jh / $fw_jh)}}' >"$base.json"
 
 cat >"$base.md" <<EOF
 # fwknop GPG mode: fwknopd 2.6.10 vs xdpknockd, offline on the same captures ($day)
@@ -186,17 +193,23 @@ xdpknockd opens the keyring once per worker — and judging); taken in turns eac
 
 | capture | fwknopd -t (PCAP_LOOP_SLEEP 1) | xdpknockd --dry-run, 1 worker | xdpknockd, $workers workers |
 |---|---:|---:|---:|
-| $n_valid valid knocks (gpg decrypt + verify each): knocks/s | $fw_valid (${acc[fw_valid]} accepted) | $xk1 (${acc[xk_valid_1]}) | $xkw (${acc[xk_valid_w]}) |
-| $n_junk GPG-shaped junk, stanza without HMAC: junk/s | $fw_jp | – | $xk_jp |
-| the same junk, stanza with HMAC: junk/s | $fw_jh | – | $xk_jh |
+| $n_valid valid knocks (gpg decrypt + verify each): knocks/s | $fw_valid (${acc[fw_valid]} accepted) | $xk1 (${acc[xk_valid_1]}; own timing $own1) | $xkw (${acc[xk_valid_w]}; own timing $ownw) |
+| $n_junk GPG-shaped junk, stanza without HMAC: junk/s | $fw_jp | – | $xk_jp (own timing $own_jp) |
+| the same junk, stanza with HMAC: junk/s | $fw_jh | – | $xk_jh (own timing $own_jh) |
+
+"Own timing" is xdpknockd's summary: judging only, without process start and the load-time
+keyring check (per worker: an agent cache flush, a message encrypted to the gateway's key
+and opened), which dominate a small capture.
 
 - Valid knocks: ${xk1} / ${fw_valid} = **$(ratio "$xk1" "$fw_valid")×** fwknopd with one worker
-  (both run gpg once a knock: its fork/exec and RSA decryption dominate); $workers workers
-  vs 1: **$(ratio "$xkw" "$xk1")×**.
+  (both run gpg once a knock: its fork/exec and the RSA decryption in gpg-agent dominate);
+  $workers workers vs 1: **$(ratio "$xkw" "$xk1")×** — one keyring has one gpg-agent, which
+  does the private-key work one message at a time.
 - Junk without HMAC: fwknopd runs gpg for every datagram; xdpknockd ran it $gpg_runs times
   (the range's gpg_per_second, 10, in each second of the ${junk_span} s capture) and refused
   $limited as \`gpg_rate_limited\`: **$(ratio "$xk_jp" "$fw_jp")×** fwknopd's rate. An HMAC
-  makes junk cheap for both (**$(ratio "$xk_jh" "$fw_jh")×**); use one.
+  makes junk cheap for both (**$(ratio "$xk_jh" "$fw_jh")×** start to exit, **$(ratio "$own_jh" "$fw_jh")×** by
+  xdpknockd's own timing); use one.
 
 Reproduce: \`bench/gpg_compare.sh $args\` (needs fwknop-client, fwknop-server, gnupg,
 tshark; root for dumpcap on loopback).
