@@ -46,6 +46,15 @@ expect "every ratio of issue 10 with its goal" \
 if command -v knockd >/dev/null || [ "${CI:-}" = true ]; then
     expect "knockd vs xdpknockd sequences" '(.knockd_sequences.points | length) >= 4 and all(.knockd_sequences.points[]; .attempted > 0)'
 fi
+# GPG mode (bench/gpg_compare.sh, a run of its own): tiny, every figure there.
+if "$(dirname "$0")/gpg_compare.sh" --build "$build" --knocks 3 --junk 40 --runs 1 \
+    --results "$out/gpg" >"$out/gpg.log" 2>&1; then
+    json=$(ls "$out"/gpg/*-gpg.json)
+    expect "GPG mode: fwknopd and xdpknockd accepted every valid knock, junk rates and gpg runs" \
+        '.valid.accepted.fwknopd == .valid.frames and .valid.accepted.xdpknockd_1 == .valid.frames and .valid.accepted.xdpknockd_workers == .valid.frames and .junk.no_hmac.xdpknockd_per_second > 0 and .junk.hmac.fwknopd_per_second > 0 and .junk.no_hmac.xdpknockd_gpg_runs > 0'
+else
+    fail=$((fail + 1)); echo "FAIL bench/gpg_compare.sh exited non-zero"; tail -5 "$out/gpg.log"
+fi
 [ -s "$out/smoke.md" ] && { pass=$((pass + 1)); echo "ok   markdown table written"; } || { fail=$((fail + 1)); echo "FAIL markdown table"; }
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
