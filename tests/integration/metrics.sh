@@ -91,7 +91,9 @@ from_outside() { in_ns xk-client curl -s --max-time 2 -o /dev/null "http://10.99
 check "not served on the gateway's outside address (loopback only)" eval '! from_outside'
 
 # mapped PID NAME: a mapping of the process is a file named NAME (libcpp-httplib: any version).
-mapped() { awk '{ print $6 }' "/proc/$1/maps" | grep -q "/$2"; }
+# One awk, no pipe: `awk | grep -q` fails under pipefail when grep quits before awk has written
+# everything (SIGPIPE), which a process with more libraries mapped makes likely.
+mapped() { awk -v n="/$2" 'index($6, n) { found = 1 } END { exit !found }' "/proc/$1/maps"; }
 check "metrics on: the daemon mapped xdpknock-metrics.so" mapped "$DAEMON_PID" xdpknock-metrics.so
 check "metrics on: the daemon mapped libcpp-httplib" mapped "$DAEMON_PID" libcpp-httplib.so
 
