@@ -3,7 +3,8 @@
 # build), then runs each for SECONDS (default 600), one at a time and niced (the box is
 # shared), and prints per target the executions, their rate and the findings.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 60 config_fuzz
-# RUNS=N stops each target after N executions (e.g. RUNS=10000000 scripts/fuzz.sh 86400 T).
+# RUNS=N stops each target after N executions, whatever SECONDS says (e.g. RUNS=10000000
+# scripts/fuzz.sh 0 T).
 # Never pause a run (SIGSTOP): libFuzzer times a unit by the wall clock, so the pause becomes
 # a "timeout" finding and the run ends; let other work share the box (the fuzzers are niced).
 # Corpora grow in $BUILD_DIR/tests/fuzz/long/corpus-TARGET across runs; a finding (libFuzzer
@@ -35,7 +36,11 @@ while IFS='|' read -r name bin flags seeds; do
     corpus="$long/corpus-$name" art="$long/findings-$name" log="$long/$name.log"
     mkdir -p "$corpus" "$art"
     # shellcheck disable=SC2086 # flags and seeds are word lists
-    nice -n 10 "$bin" -max_total_time="$secs" ${RUNS:+-runs="$RUNS"} -timeout=10 -rss_limit_mb=2048 \
+    # With RUNS the count ends the run, not the wall clock: libFuzzer times the run by it, and
+    # a clock stepped back makes the elapsed time negative, read as huge (a run ended so).
+    limit=$secs
+    [ -n "${RUNS:-}" ] && limit=0
+    nice -n 10 "$bin" -max_total_time="$limit" ${RUNS:+-runs="$RUNS"} -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$art/" $flags "$corpus" $seeds \
         </dev/null >"$log" 2>&1 || true
     execs=$(awk '/^stat::number_of_executed_units:/ {print $2}' "$log")
