@@ -37,7 +37,8 @@ while IFS='|' read -r name bin flags seeds; do
     mkdir -p "$corpus" "$art"
     # shellcheck disable=SC2086 # flags and seeds are word lists
     # With RUNS the count ends the run, not the wall clock: libFuzzer times the run by it, and
-    # a clock stepped back makes the elapsed time negative, read as huge (a run ended so).
+    # a clock stepped back (lab_faults_clock steps it ±1 h) makes the elapsed time negative,
+    # read as huge: a run sharing the box with the labs ended so.
     limit=$secs
     [ -n "${RUNS:-}" ] && limit=0
     nice -n 10 "$bin" -max_total_time="$limit" ${RUNS:+-runs="$RUNS"} -timeout=10 -rss_limit_mb=2048 \
