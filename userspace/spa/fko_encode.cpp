@@ -55,10 +55,23 @@ bool random_digits(std::array<char, kRandLen> &out) {
     return true;
 }
 
+// The wire: the base64 body (its prefix already cut), then the HMAC of the text with the
+// prefix put back, when the secret has one. `out` has room for both.
+Reject put_wire(FkoKeyContext &kc, std::string_view body, std::span<char> out) {
+    std::memcpy(out.data(), body.data(), body.size());
+    const size_t mac_len = kc.hmac_b64_len();
+    if (mac_len == 0) return Reject::ok;
+    std::array<uint8_t, kMaxHashLen> mac;
+    if (!kc.hmac(kc.prefix(), body, mac.data())) return Reject::crypto_error;
+    b64_encode({mac.data(), hmac_raw_len(kc.hmac_type())}, out.subspan(body.size(), mac_len));
+    return Reject::ok;
+}
+
 }  // namespace
 
 Reject fko_seal(FkoKeyContext &kc, std::span<const uint8_t> plaintext, std::span<char> out,
                 size_t &out_len, const std::array<uint8_t, kSaltLen> *salt, bool pad) {
+    if (kc.gpg()) return Reject::bad_secret;  // GPG mode: fko_wrap_gpg
     const size_t head = kSalted.size() + kSaltLen;
     const size_t pad_len = pad ? kAesBlock - plaintext.size() % kAesBlock : 0;
     const size_t ct_len = plaintext.size() + pad_len;
@@ -94,12 +107,7 @@ Reject fko_seal(FkoKeyContext &kc, std::span<const uint8_t> plaintext, std::span
     std::array<char, b64_encoded_len(kMaxPlainBuf + 32)> text;
     b64_encode({raw.data(), raw_len}, text);
     std::string_view body(text.data() + kPrefix.size(), text_len - kPrefix.size());
-    std::memcpy(out.data(), body.data(), body.size());
-    if (mac_len != 0) {
-        std::array<uint8_t, kMaxHashLen> mac;
-        if (!kc.hmac(kPrefix, body, mac.data())) return Reject::crypto_error;
-        b64_encode({mac.data(), hmac_raw_len(kc.hmac_type())}, out.subspan(body.size(), mac_len));
-    }
+    if (Reject r = put_wire(kc, body, out); r != Reject::ok) return r;
     out_len = wire_len;
     return Reject::ok;
 }
@@ -184,12 +192,7 @@ Reject fko_wrap_gpg(FkoKeyContext &kc, std::span<const uint8_t> message, std::sp
     const size_t mac_len = kc.hmac_b64_len();
     if (body.size() + mac_len > kMaxWire) return Reject::too_long;
     if (out.size() < body.size() + mac_len) return Reject::buffer_too_small;
-    std::memcpy(out.data(), body.data(), body.size());
-    if (mac_len != 0) {
-        std::array<uint8_t, kMaxHashLen> mac;
-        if (!kc.hmac(kGpgPrefix, body, mac.data())) return Reject::crypto_error;
-        b64_encode({mac.data(), hmac_raw_len(kc.hmac_type())}, out.subspan(body.size(), mac_len));
-    }
+    if (Reject r = put_wire(kc, body, out); r != Reject::ok) return r;
     out_len = body.size() + mac_len;
     return Reject::ok;
 }
