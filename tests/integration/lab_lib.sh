@@ -29,7 +29,7 @@ lab_up() {
     exec 9>/run/xdpknock-lab.lock
     flock -w 900 9 || { echo "FAIL: the lab stayed busy for 15 minutes"; exit 1; }
     LAB_T0=$(cut -d' ' -f1 /proc/uptime)  # not the wall clock: a test may step it
-    "$LAB" up >/dev/null
+    "$LAB" up ${LAB_KIND:-} >/dev/null  # LAB_KIND=cluster: a second gateway
     # A dual-stack listener on each protected port: a refused connect can only be the gate.
     for port in "$@"; do
         in_ns xk-gw sh -c "nc -4 -lk -p $port >/dev/null 2>&1 & nc -6 -lk -p $port >/dev/null 2>&1 &" 9>&-

@@ -36,6 +36,11 @@ struct RangeUsage {
     uint64_t refused_map_full = 0;    // grants refused: the store itself had no room
 };
 
+// range_id of entries no local range made: by hand (`xdpknock allow`), or by another gateway
+// of the cluster. Neither counts to a range's quota.
+inline constexpr uint32_t kHandRange = UINT32_MAX;
+inline constexpr uint32_t kClusterRange = UINT32_MAX - 1;
+
 class AuthorizationStore {
   public:
     // grant() results besides 0 and other -errno values.

@@ -10,6 +10,8 @@
 #include "auth/auth_filter.hpp"
 #include "auth/authorized.hpp"
 #include "cli/commands.hpp"
+#include "cluster/cluster.hpp"
+#include "log/clock.hpp"
 #include "cli/status.hpp"
 #include "gate/gate.hpp"
 #include "xdpknock/maps.h"
@@ -18,9 +20,30 @@ namespace xk::cli {
 namespace {
 
 struct HandEdit {
-    std::string ifname, address, port = "*";
+    std::string ifname, address, port = "*", config;
     uint32_t timeout = 30;
 };
+
+// With --config naming a config with a cluster, the edit goes to the other gateways too.
+// The local map is edited first either way; a Redis that does not answer is said, exit 1.
+int share(const HandEdit &e, const cluster::Event &event) {
+    if (e.config.empty()) return 0;
+    const policy::Config config = policy::load_config(e.config);
+    if (!config.cluster.enabled()) {
+        fprintf(stderr, "xdpknock: %s has no cluster: the edit stays on this gateway\n",
+                e.config.c_str());
+        return 0;
+    }
+    if (std::string why = cluster::publish_now(config.cluster, event); !why.empty()) {
+        fprintf(stderr,
+                "xdpknock: not sent to the cluster (Redis %s: %s): other gateways keep "
+                "their entries\n",
+                config.cluster.redis.c_str(), why.c_str());
+        return 1;
+    }
+    printf("sent to the cluster as node %s\n", config.cluster.node.c_str());
+    return 0;
+}
 
 // Runs fn on the interface's store (the pinned authorized map), which the CLI owns only
 // for this call. Hand-made entries carry no range or secret.
@@ -50,6 +73,8 @@ int with_store(const Globals &g, const HandEdit &e,
 void add_edit_flags(CLI::App *c, HandEdit &e) {
     c->add_option("address", e.address, "IPv4 or IPv6 source")->required();
     c->add_option("-i,--interface", e.ifname, "gated interface")->required();
+    c->add_option("-c,--config", e.config,
+                  "xdpknockd's config: with a \"cluster\", tell the other gateways too");
 }
 
 }  // namespace
@@ -79,7 +104,7 @@ void add_allow(CLI::App &app, Globals &g) {
                 }
                 printf("authorized %s for %s for %us\n", e.address.c_str(),
                        policy::format_port(ref).c_str(), e.timeout);
-                return 0;
+                return share(e, cluster::grant_event(a, {&ref, 1}, e.timeout, wall_us()));
             });
         });
     });
@@ -93,7 +118,7 @@ void add_revoke(CLI::App &app, Globals &g) {
         g.rc = guarded([&] {
             return with_store(g, e, [](auth::AuthorizationStore &s, const policy::Address &a) {
                 printf("revoked %zu authorization(s) of %s\n", s.revoke(a), e.address.c_str());
-                return 0;
+                return share(e, cluster::revoke_event(a, wall_us()));
             });
         });
     });

@@ -60,7 +60,8 @@ stats::Interface pinned_interface(const fs::path &dir) {
 }  // namespace
 
 // The pinned maps are the truth for the gate (fresh, and there with no daemon); the
-// daemon's stats.json adds what only it knows: queues, workers, latency, wake hosts.
+// daemon's stats.json adds what only it knows: queues, workers, latency, wake hosts, the
+// cluster.
 int run_status(const std::string &pin_root, const std::string &run_dir, bool as_json) {
     std::error_code ec;
     if (!fs::is_directory(pin_root, ec)) {
@@ -82,6 +83,7 @@ int run_status(const std::string &pin_root, const std::string &run_dir, bool as_
         all.interfaces.push_back(std::move(i));
     }
     if (daemon) all.hosts = daemon->hosts;
+    if (daemon) all.cluster = daemon->cluster;
     if (as_json) {
         printf("%s\n", stats::to_json(all, 2).c_str());
     } else {

@@ -77,6 +77,7 @@ std::string restart_key(const policy::Config &running, const policy::Config &nex
         {"config.udp_stream_timeout", a.udp_stream_timeout_s == b.udp_stream_timeout_s},
         {"config.replay_capacity", a.replay_capacity == b.replay_capacity},
         {"config.umem_frames", a.umem_frames == b.umem_frames},
+        {"config.cluster", a.cluster == b.cluster},
         {"metrics.listen", a.metrics.host == b.metrics.host && a.metrics.port == b.metrics.port},
         {"metrics.allow_remote", a.metrics.allow_remote == b.metrics.allow_remote},
     };

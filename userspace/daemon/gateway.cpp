@@ -12,8 +12,11 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
+#include "cluster/cluster.hpp"
+#include "cluster/cluster_replay.hpp"
 #include "daemon/config_change.hpp"
 #include "daemon/guarded_interface.hpp"
 #include "daemon/metrics_server.hpp"
@@ -41,6 +44,8 @@ struct Gateway {
     ConfigPtr config;                // the running one; a reload replaces it whole
     int64_t replay_retention_s = 0;  // what the replay cache was built with
     std::unique_ptr<policy::ReplayCache> replay;
+    std::unique_ptr<cluster::Cluster> cluster;               // "cluster": Redis shared
+    std::unique_ptr<cluster::ClusterReplay> cluster_replay;  // the replay backend then
     hooks::HookRunner hooks;  // ranges' commands; outlives the workers that queue them
     std::vector<std::unique_ptr<GuardedInterface>> ifaces;
     std::unique_ptr<SequenceService> sequences;  // completed port-knock sequences -> grants
@@ -66,6 +71,20 @@ std::string render_metrics(Gateway &gw, const stats::BuildInfo &build) {
     return stats::to_prometheus(s ? *s : stats::Snapshot{}, build);
 }
 
+// The replay backend the knock judges use: the local cache, or with a cluster the cluster's
+// (the local cache in front of Redis). Reading the password file may throw: before any gate.
+policy::ReplayStore &start_cluster(Gateway &gw) {
+    const policy::Config &config = *gw.config;
+    if (!config.cluster.enabled()) return *gw.replay;
+    const size_t per_iface = config.workers ? config.workers : std::thread::hardware_concurrency();
+    // The judges that may ask Redis at once: every worker, the http and sequence services.
+    gw.cluster = std::make_unique<cluster::Cluster>(
+        config.cluster, std::max<size_t>(per_iface, 1) * config.interfaces.size() + 2);
+    gw.cluster_replay =
+        std::make_unique<cluster::ClusterReplay>(*gw.replay, *gw.cluster, gw.replay_retention_s);
+    return *gw.cluster_replay;
+}
+
 // Everything that can fail comes before the first gate: the wake links, the state folder,
 // the replay journal. A failure after a gate attached leaves that gate closed.
 void start(const GatewayOptions &options, Gateway &gw) {
@@ -88,26 +107,30 @@ void start(const GatewayOptions &options, Gateway &gw) {
             });
         gw.metrics->start();
     }
+    policy::ReplayStore &replay = start_cluster(gw);
     gw.sequences = std::make_unique<SequenceService>(config.state_dir);
-    gw.http = std::make_unique<HttpService>(*gw.replay);
+    gw.http = std::make_unique<HttpService>(replay);
     gw.events = std::make_unique<RingPoller>();
     for (const auto &iface : config.interfaces) {
-        gw.ifaces.push_back(std::make_unique<GuardedInterface>(gw.config, *gw.replay, iface,
-                                                               options.pin_root, &gw.hooks,
-                                                               gw.sequences->currents(config)));
+        gw.ifaces.push_back(std::make_unique<GuardedInterface>(
+            gw.config, replay, iface, options.pin_root, &gw.hooks, gw.sequences->currents(config),
+            gw.cluster.get()));
         if (gw.wake) gw.wake->watch(gw.ifaces.back()->wake_events_fd());
         gw.sequences->watch(*gw.ifaces.back(), *gw.events);
         gw.http->watch(*gw.ifaces.back(), *gw.events);
     }
     if (gw.wake) gw.wake->start();
     gw.events->start();
+    // After the gates: the live grants it loads go into their stores.
+    if (gw.cluster) gw.cluster->start();
 }
 
 // The snapshot for stats.json and the metrics endpoint.
 void publish(const std::string &run_dir, bool stats_ok, Gateway &gw) {
     if (!stats_ok && !gw.metrics) return;
-    auto s = std::make_shared<const stats::Snapshot>(
-        stats::collect(gw.ifaces, gw.wake.get(), gw.replay.get(), gw.http.get()));
+    stats::Snapshot snap = stats::collect(gw.ifaces, gw.wake.get(), gw.replay.get(), gw.http.get());
+    if (gw.cluster) snap.cluster = gw.cluster->state();
+    auto s = std::make_shared<const stats::Snapshot>(std::move(snap));
     if (stats_ok) stats::write_file(run_dir, *s);
     std::lock_guard lock(gw.latest_mu);
     gw.latest = std::move(s);
@@ -346,6 +369,7 @@ int run_gateway(const policy::Config &config, const GatewayOptions &options) {
     if (gw.wake) gw.wake->stop();
     gw.events->stop();
     for (auto &i : gw.ifaces) i->stop();
+    if (gw.cluster) gw.cluster->stop();  // after the workers: their last grants are sent
     std::error_code ec;
     for (const char *file : {"stats.json", kPidFile, kReloadStatusFile})
         std::filesystem::remove(options.run_dir + "/" + file, ec);

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "auth/auth_filter.hpp"
+#include "cluster/cluster_store.hpp"
 #include "gate/counters.hpp"
 #include "gate/flow_seed.hpp"
 #include "gate/ports.hpp"
@@ -94,9 +95,10 @@ int claim_interface(const std::string &ifname) {
 }  // namespace
 
 GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
-                                   policy::ReplayCache &replay, const policy::Interface &iface,
+                                   policy::ReplayStore &replay, const policy::Interface &iface,
                                    const std::string &pin_root, hooks::HookRunner *hooks,
-                                   const std::vector<gate::SeqCurrent> &sequences)
+                                   const std::vector<gate::SeqCurrent> &sequences,
+                                   cluster::Cluster *cluster)
     : name_(iface.name), claim_fd_(claim_interface(iface.name)), hooks_(hooks) {
     const policy::Config &config = *shared;
     gate::GateOptions options{iface.name, iface.mode, pin_root, config.authorized_max,
@@ -110,7 +112,11 @@ GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
         std::make_unique<auth::Authorized>(gate_->authorized_fd(), auth::quotas_for(config));
     // The gate's pre-filter of this map: this store owns it (builds it, rebuilds it on sweep).
     store->use_filter(auth::AuthFilter::open(gate_->auth_filter_fd()), true);
-    store_ = std::move(store);
+    if (cluster) {
+        store_ = std::make_unique<cluster::ClusterStore>(std::move(store), *cluster);
+    } else {
+        store_ = std::move(store);
+    }
     sink_ = std::make_shared<StoreGrantSink>(shared, *store_, iface.name, nullptr, hooks_);
 
     uint32_t queues = xsk::rx_queue_count(iface.name);

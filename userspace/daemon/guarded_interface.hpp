@@ -14,16 +14,22 @@
 #include "gate/sequences.hpp"
 #include "workers/worker_pool.hpp"
 
+namespace xk::cluster {
+class Cluster;
+}
+
 namespace xk::daemon {
 
 class GuardedInterface {
   public:
     // hooks: where the ranges' on_authorize / on_expire commands go (null: none run).
+    // cluster: shares this gate's grants and revokes with the other gateways (null: none).
     // sequences: what the gate's sequence ranges take at attach (SequenceService::currents).
-    GuardedInterface(std::shared_ptr<const policy::Config> config, policy::ReplayCache &replay,
+    GuardedInterface(std::shared_ptr<const policy::Config> config, policy::ReplayStore &replay,
                      const policy::Interface &iface, const std::string &pin_root,
                      hooks::HookRunner *hooks = nullptr,
-                     const std::vector<gate::SeqCurrent> &sequences = {});
+                     const std::vector<gate::SeqCurrent> &sequences = {},
+                     cluster::Cluster *cluster = nullptr);
     ~GuardedInterface();
 
     // A reload, in steps that keep the old config whole until the last one:

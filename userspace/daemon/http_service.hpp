@@ -18,7 +18,7 @@ class GuardedInterface;
 
 class HttpService {
   public:
-    explicit HttpService(policy::ReplayCache &replay) : replay_(replay) {}
+    explicit HttpService(policy::ReplayStore &replay) : replay_(replay) {}
     HttpService(const HttpService &) = delete;
     HttpService &operator=(const HttpService &) = delete;
 
@@ -43,7 +43,7 @@ class HttpService {
     };
     void on_event(Judge &judge, const xk_http_event &e);
 
-    policy::ReplayCache &replay_;
+    policy::ReplayStore &replay_;
     std::vector<std::unique_ptr<Judge>> judges_;
 };
 

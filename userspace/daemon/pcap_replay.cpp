@@ -17,6 +17,7 @@
 
 #include "auth/memory_store.hpp"
 #include "policy/knock_policy.hpp"
+#include "policy/replay_cache.hpp"
 #include "workers/knock_handler.hpp"
 #include "xdpknock/parse.h"
 

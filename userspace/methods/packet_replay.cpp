@@ -46,13 +46,13 @@ Reject PacketReplay::record(std::span<const uint8_t> said, int64_t stamp) {
 // a packet stamped ahead (too_new today) must still be a replay once its window opens.
 Reject PacketReplay::remember(const spa::ReplayDigest &d, int64_t stamp) {
     switch (cache_->insert(d, now_, stamp)) {
-        case policy::ReplayCache::Insert::added:
+        case policy::ReplayStore::Insert::added:
             return Reject::ok;
-        case policy::ReplayCache::Insert::present:
+        case policy::ReplayStore::Insert::present:
             return Reject::replay;  // seen before, or another worker won
-        case policy::ReplayCache::Insert::full:
+        case policy::ReplayStore::Insert::full:
             return Reject::replay_cache_full;
-        case policy::ReplayCache::Insert::journal_error:
+        case policy::ReplayStore::Insert::journal_error:
             return Reject::journal_error;  // fail closed: a restart would forget it
     }
     return Reject::journal_error;

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <span>
 
-#include "policy/replay_cache.hpp"
+#include "policy/replay_store.hpp"
 #include "spa/reject.hpp"
 #include "spa/replay_digest.hpp"
 
@@ -21,7 +21,7 @@ namespace xk::methods {
 class PacketReplay {
   public:
     // cache may be null when no range of the config keeps replays (then nothing calls us).
-    PacketReplay(policy::ReplayCache *cache, spa::ReplayDigester &digester,
+    PacketReplay(policy::ReplayStore *cache, spa::ReplayDigester &digester,
                  std::span<const uint8_t> wire, int64_t now)
         : cache_(cache), digester_(digester), wire_(wire), now_(now) {}
 
@@ -46,7 +46,7 @@ class PacketReplay {
         return verdict_ = r;
     }
 
-    policy::ReplayCache *cache_;
+    policy::ReplayStore *cache_;
     spa::ReplayDigester &digester_;
     std::span<const uint8_t> wire_;
     int64_t now_;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -345,6 +346,47 @@ void parse_metrics(const json &root, Config &c) {
     c.metrics.port = static_cast<uint16_t>(port);
 }
 
+// A node or prefix name: it goes into Redis keys and logs, so a plain word.
+void check_word(const std::string &value, const std::string &key) {
+    bool ok = !value.empty() && value.size() <= 64 &&
+              std::all_of(value.begin(), value.end(), [](char ch) {
+                  return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ||
+                         ch == '.';
+              });
+    if (!ok) fail(key, "must be 1..64 letters, digits, '-', '_' or '.'");
+}
+
+// "cluster": {"redis": "127.0.0.1:6379" | "unix:/run/redis/redis.sock", "node": "gw-a",
+// "prefix": "xdpknock", "password_file": "...", "timeout_ms": 5, "tls": false}.
+void parse_cluster(const json &root, Config &c) {
+    if (!root.contains("cluster")) return;
+    const json &m = root.at("cluster");
+    if (!m.is_object()) fail("config.cluster", "must be an object");
+    only_keys(m, "cluster", {"redis", "node", "prefix", "password_file", "timeout_ms", "tls"});
+    Cluster &k = c.cluster;
+    k.redis = get_string(m, "cluster", "redis", "", true);
+    if (k.redis.rfind("unix:", 0) == 0) {
+        if (k.redis.size() < 7 || k.redis[5] != '/')
+            fail("cluster.redis", "a unix socket needs an absolute path: unix:/run/redis.sock");
+    } else if (k.redis.rfind(':') == std::string::npos || k.redis.back() == ':') {
+        fail("cluster.redis", "must be HOST:PORT, [IPV6]:PORT or unix:/PATH");
+    }
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    k.node = get_string(m, "cluster", "node", host, false);
+    check_word(k.node, "cluster.node");
+    k.prefix = get_string(m, "cluster", "prefix", k.prefix, false);
+    check_word(k.prefix, "cluster.prefix");
+    k.password_file = get_string(m, "cluster", "password_file", "", false);
+    k.timeout_ms =
+        static_cast<uint32_t>(get_uint(m, "cluster", "timeout_ms", k.timeout_ms, 1, 1000));
+    if (get_bool(m, "cluster", "tls", false)) {
+        fail("cluster.tls",
+             "not in this build (Debian 12's hiredis 0.14 has no TLS): reach Redis over a unix "
+             "socket or loopback, or tunnel it (stunnel, spiped)");
+    }
+}
+
 }  // namespace
 
 uint32_t entries_per_source(const Range &range, const Config &config) {
@@ -524,10 +566,11 @@ Config parse_config(std::string_view json_text) {
               {"interfaces", "ranges", "services", "hosts", "state_dir", "workers", "cpus",
                "busy_poll", "log_level", "knock_rate", "authorized_max", "flow_idle_timeout",
                "udp_timeout", "udp_stream_timeout", "replay_capacity", "umem_frames", "metrics",
-               "http_x_forwarded_for"});
+               "http_x_forwarded_for", "cluster"});
     Config c;
     parse_limits(root, c);
     parse_metrics(root, c);
+    parse_cluster(root, c);
     parse_runtime(root, c);
     const json &ifaces = get_array(root, "config", "interfaces", true);
     if (ifaces.empty()) fail("config.interfaces", "needs at least one interface");

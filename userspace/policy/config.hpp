@@ -148,6 +148,17 @@ struct Metrics {
     bool enabled() const { return port != 0; }
 };
 
+// Several gateways acting as one through Redis ("cluster"); off when redis is empty.
+struct Cluster {
+    std::string redis;  // "HOST:PORT", "[V6]:PORT" or "unix:/PATH"
+    std::string node;   // this gateway's name (default: the host name)
+    std::string prefix = "xdpknock";
+    std::string password_file;  // Redis AUTH password, read at start like a secret file
+    uint32_t timeout_ms = 5;    // the longest a knock waits on Redis
+    bool enabled() const { return !redis.empty(); }
+    bool operator==(const Cluster &) const = default;
+};
+
 struct Config {
     std::vector<Interface> interfaces;
     std::vector<Range> ranges;
@@ -174,6 +185,7 @@ struct Config {
     // the burst a queue absorbs while its worker is busy.
     uint32_t umem_frames = 1024;
     Metrics metrics;
+    Cluster cluster;
 };
 
 class ConfigError : public std::runtime_error {

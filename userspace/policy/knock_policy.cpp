@@ -16,7 +16,7 @@ uint32_t listen_key(Transport t, uint16_t port) {
 }
 }  // namespace
 
-KnockPolicy::KnockPolicy(const Config &config, ReplayCache *replay)
+KnockPolicy::KnockPolicy(const Config &config, ReplayStore *replay)
     : config_(config), replay_(replay) {
     for (uint32_t i = 0; i < config.ranges.size(); ++i) {
         const Range &r = config.ranges[i];

@@ -14,7 +14,7 @@
 #include "methods/knock.hpp"
 #include "methods/knock_method.hpp"
 #include "policy/config.hpp"
-#include "policy/replay_cache.hpp"
+#include "policy/replay_store.hpp"
 #include "spa/replay_digest.hpp"
 
 namespace xk::policy {
@@ -26,7 +26,7 @@ using methods::kMaxGrantPorts;
 class KnockPolicy {
   public:
     // replay may be null only for configs whose methods keep no replays (plain only).
-    KnockPolicy(const Config &config, ReplayCache *replay);
+    KnockPolicy(const Config &config, ReplayStore *replay);
     ~KnockPolicy();
 
     Decision check(const Knock &knock);
@@ -38,7 +38,7 @@ class KnockPolicy {
 
   private:
     const Config &config_;
-    ReplayCache *replay_;
+    ReplayStore *replay_;
     // Sorted (transport << 16 | port, range index): a range once per transport it takes.
     std::vector<std::pair<uint32_t, uint32_t>> by_port_;
     std::vector<std::unique_ptr<methods::RangeJudge>> judges_;  // one per range

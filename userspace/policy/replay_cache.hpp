@@ -20,16 +20,13 @@
 #include <shared_mutex>
 #include <string>
 
+#include "policy/replay_store.hpp"
 #include "spa/replay_digest.hpp"
 
 namespace xk::policy {
 
-class ReplayCache {
+class ReplayCache : public ReplayStore {
   public:
-    // journal_error: the digest is held in memory but could not be written to the journal;
-    // the caller refuses the knock (a restart would forget it).
-    enum class Insert { added, present, full, journal_error };
-
     // journal_path "" keeps the cache in memory only (tests, dry runs). capacity is the
     // most live keys held at once: 2 × capacity slots of 40 bytes (rounded up to a power of
     // two per shard) are reserved, resident as they fill (65,536 → at most 5 MiB).
@@ -38,13 +35,9 @@ class ReplayCache {
     ReplayCache(const ReplayCache &) = delete;
     ReplayCache &operator=(const ReplayCache &) = delete;
 
-    bool contains(const spa::ReplayDigest &d, int64_t now_unix) const;
-    // stamp_unix: the packet's own timestamp; the digest lives until
-    // max(now, stamp) + retention.
-    Insert insert(const spa::ReplayDigest &d, int64_t now_unix, int64_t stamp_unix);
-    Insert insert(const spa::ReplayDigest &d, int64_t now_unix) {
-        return insert(d, now_unix, now_unix);
-    }
+    bool contains(const spa::ReplayDigest &d, int64_t now_unix) const override;
+    Insert insert(const spa::ReplayDigest &d, int64_t now_unix, int64_t stamp_unix) override;
+    using ReplayStore::insert;
     // Compacts every shard (drops expired entries and their probe chains) and rewrites
     // the journal; returns entries kept. Throws if the journal cannot be rewritten (the
     // old journal and the digests in memory stay).
@@ -53,9 +46,8 @@ class ReplayCache {
     // Bytes reserved for the tables (what a full cache keeps resident).
     size_t reserved_bytes() const { return kShards * (mask_ + 1) * sizeof(Slot); }
 
-    // True while a journal written before tag keys (version 1 or 2: wire digests only) may
-    // still hold a live entry: HMAC packets are then also checked by their wire digest.
-    bool holds_wire_digests(int64_t now_unix) const { return now_unix <= wire_until_; }
+    // Version 1 and 2 journals held wire digests only.
+    bool holds_wire_digests(int64_t now_unix) const override { return now_unix <= wire_until_; }
 
     // Entries still live at unix_s are kept (never compacted away or reused) even by a caller
     // whose clock is later, so threads judging a capture out of order agree on what the cache

@@ -117,6 +117,25 @@ json host_json(const wake::HostStatus &h) {
     return j;
 }
 
+json cluster_json(const ClusterState &c) {
+    return {{"node", c.node},
+            {"redis", c.redis},
+            {"connected", c.connected},
+            {"down_since", c.down_since},
+            {"outages", c.outages},
+            {"published", c.published},
+            {"queued", c.queued},
+            {"dropped", c.dropped},
+            {"applied", c.applied},
+            {"replay_remote", c.replay_remote},
+            {"replay_local_only", c.replay_local_only},
+            {"lag_samples", c.lag_samples},
+            {"lag_p50_us", c.lag_p50_us},
+            {"lag_p99_us", c.lag_p99_us},
+            {"lag_max_us", c.lag_max_us},
+            {"peers", c.peers}};
+}
+
 }  // namespace
 
 std::string to_json(const Snapshot &s, int indent) {
@@ -127,6 +146,7 @@ std::string to_json(const Snapshot &s, int indent) {
         j["hosts"] = json::array();
         for (const auto &h : *s.hosts) j["hosts"].push_back(host_json(h));
     }
+    if (s.cluster) j["cluster"] = cluster_json(*s.cluster);
     return j.dump(indent);
 }
 

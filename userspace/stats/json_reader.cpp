@@ -124,6 +124,28 @@ wake::HostStatus read_host(const json &j) {
     return h;
 }
 
+ClusterState read_cluster(const json &j) {
+    ClusterState c;
+    c.node = j.at("node").get<std::string>();
+    c.redis = j.at("redis").get<std::string>();
+    c.connected = j.at("connected").get<bool>();
+    c.down_since = j.at("down_since").get<int64_t>();
+    for (auto [key, field] : {std::pair{"outages", &c.outages},
+                              {"published", &c.published},
+                              {"queued", &c.queued},
+                              {"dropped", &c.dropped},
+                              {"applied", &c.applied},
+                              {"replay_remote", &c.replay_remote},
+                              {"replay_local_only", &c.replay_local_only},
+                              {"lag_samples", &c.lag_samples}})
+        *field = j.at(key).get<uint64_t>();
+    c.lag_p50_us = j.at("lag_p50_us").get<uint32_t>();
+    c.lag_p99_us = j.at("lag_p99_us").get<uint32_t>();
+    c.lag_max_us = j.at("lag_max_us").get<uint32_t>();
+    c.peers = j.at("peers").get<std::vector<std::string>>();
+    return c;
+}
+
 }  // namespace
 
 std::optional<Snapshot> from_json(std::string_view text) {
@@ -137,6 +159,7 @@ std::optional<Snapshot> from_json(std::string_view text) {
             s.hosts.emplace();
             for (const auto &h : j["hosts"]) s.hosts->push_back(read_host(h));
         }
+        if (j.contains("cluster")) s.cluster = read_cluster(j["cluster"]);
         return s;
     } catch (const std::exception &) {  // json type errors, a bad address or port
         return std::nullopt;

@@ -293,6 +293,37 @@ void add_hosts(const Snapshot &s, std::vector<Family> &out) {
     for (Family *f : {&wakes, &state, &probed}) out.push_back(std::move(*f));
 }
 
+void add_cluster(const ClusterState &c, std::vector<Family> &out) {
+    const Labels node{{"node", c.node}};
+    out.emplace_back("xdpknock_cluster_connected", "gauge",
+                     "1 while Redis answers; 0: this gateway judges alone (local replays only).");
+    out.back().add(node, uint64_t{c.connected});
+    out.emplace_back("xdpknock_cluster_outages_total", "counter", "Times Redis stopped answering.");
+    out.back().add(node, c.outages);
+    out.emplace_back("xdpknock_cluster_events_total", "counter",
+                     "Grants and revokes: this gateway's sent to Redis (published), not sent for "
+                     "a full backlog (dropped), other gateways' written here (applied).");
+    out.back().add(with(node, "event", "published"), c.published);
+    out.back().add(with(node, "event", "dropped"), c.dropped);
+    out.back().add(with(node, "event", "applied"), c.applied);
+    out.emplace_back("xdpknock_cluster_queued", "gauge",
+                     "Grants, revokes and digests waiting for Redis.");
+    out.back().add(node, c.queued);
+    out.emplace_back("xdpknock_cluster_replay_total", "counter",
+                     "Knocks another gateway had seen first (remote), judged without Redis "
+                     "(local_only).");
+    out.back().add(with(node, "decided", "remote"), c.replay_remote);
+    out.back().add(with(node, "decided", "local_only"), c.replay_local_only);
+    out.emplace_back("xdpknock_cluster_peers", "gauge",
+                     "Other gateways heard from in the last 5 s.");
+    out.back().add(node, uint64_t{c.peers.size()});
+    out.emplace_back("xdpknock_cluster_lag_seconds", "gauge",
+                     "A peer's grant: accepted there -> written here, over the last samples.");
+    for (auto [q, v] :
+         {std::pair{"0.5", c.lag_p50_us}, {"0.99", c.lag_p99_us}, {"1", c.lag_max_us}})
+        out.back().add(with(node, "quantile", q), v / 1e6);
+}
+
 }  // namespace
 
 std::string to_prometheus(const Snapshot &s, const BuildInfo &build) {
@@ -318,6 +349,7 @@ std::string to_prometheus(const Snapshot &s, const BuildInfo &build) {
                   "Live digests in the replay cache (fko knocks remembered).");
     if (s.replay_entries) replay.add({}, *s.replay_entries);
     families.push_back(std::move(replay));
+    if (s.cluster) add_cluster(*s.cluster, families);
 
     std::string out;
     for (const Family &f : families) f.write(out);

@@ -80,12 +80,32 @@ struct Interface {
     std::optional<uint32_t> authorized_max;
 };
 
+// The cluster as this gateway sees it (config "cluster").
+struct ClusterState {
+    std::string node, redis;
+    bool connected = false;
+    int64_t down_since = 0;  // unix seconds the current outage began; 0 while connected
+    uint64_t outages = 0;
+    uint64_t published = 0;          // grants and revokes of this gateway sent to Redis
+    uint64_t queued = 0;             // waiting to be sent (an outage's backlog)
+    uint64_t dropped = 0;            // not sent: the backlog was full
+    uint64_t applied = 0;            // other gateways' grants and revokes written here
+    uint64_t replay_remote = 0;      // knocks refused: another gateway had seen them first
+    uint64_t replay_local_only = 0;  // knocks judged without Redis (during an outage)
+    // Knock accepted at its gateway -> written into this one's map (wall clocks, so across
+    // hosts it includes their difference), over the last samples.
+    uint64_t lag_samples = 0;
+    uint32_t lag_p50_us = 0, lag_p99_us = 0, lag_max_us = 0;
+    std::vector<std::string> peers;  // other nodes heard from in the last 5 s
+};
+
 struct Snapshot {
     int pid = 0;  // the daemon's; 0 in status output
     std::vector<Interface> interfaces;
     std::optional<std::vector<wake::HostStatus>> hosts;  // absent: no wake hosts configured
     // Live digests in the replay cache (not in stats.json); absent: not read.
     std::optional<uint64_t> replay_entries;
+    std::optional<ClusterState> cluster;  // absent: no cluster configured
 };
 
 inline uint64_t latency_count(const Latency &c) {

@@ -100,10 +100,29 @@ void add_hosts(std::string &out, const std::vector<wake::HostStatus> &hosts) {
 
 }  // namespace
 
+// Connected or since when not, what it sent and got, how fast the others' grants arrive.
+void add_cluster(std::string &out, const ClusterState &c) {
+    std::string peers;
+    for (const auto &p : c.peers) peers += (peers.empty() ? "" : " ") + p;
+    add(out, "cluster: node %s, Redis %s: %s\n", c.node.c_str(), c.redis.c_str(),
+        c.connected ? "connected" : "NOT connected (this gateway judges alone)");
+    add(out, "  peers seen: %s\n", peers.empty() ? "none" : peers.c_str());
+    add(out,
+        "  published=%llu queued=%llu dropped=%llu applied=%llu outages=%llu "
+        "replay_remote=%llu replay_local_only=%llu\n",
+        ull(c.published), ull(c.queued), ull(c.dropped), ull(c.applied), ull(c.outages),
+        ull(c.replay_remote), ull(c.replay_local_only));
+    if (c.lag_samples) {
+        add(out, "  lag (knock at a peer -> map here): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+            c.lag_p50_us / 1000.0, c.lag_p99_us / 1000.0, c.lag_max_us / 1000.0);
+    }
+}
+
 std::string to_table(const Snapshot &s) {
     std::string out;
     for (const Interface &i : s.interfaces) add_interface(out, i);
     if (s.hosts) add_hosts(out, *s.hosts);
+    if (s.cluster) add_cluster(out, *s.cluster);
     return out;
 }
 

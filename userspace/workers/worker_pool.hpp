@@ -43,10 +43,10 @@ class WorkerPool {
     };
 
     // The caller keeps config and sink alive for the pool's life.
-    WorkerPool(const policy::Config &config, policy::ReplayCache &replay, GrantSink &sink)
+    WorkerPool(const policy::Config &config, policy::ReplayStore &replay, GrantSink &sink)
         : WorkerPool(std::shared_ptr<const policy::Config>(std::shared_ptr<void>(), &config),
                      replay, std::shared_ptr<GrantSink>(std::shared_ptr<void>(), &sink)) {}
-    WorkerPool(std::shared_ptr<const policy::Config> config, policy::ReplayCache &replay,
+    WorkerPool(std::shared_ptr<const policy::Config> config, policy::ReplayStore &replay,
                std::shared_ptr<GrantSink> sink)
         : config_(std::move(config)), replay_(replay), sink_(std::move(sink)) {}
     ~WorkerPool() { stop(); }
@@ -97,7 +97,7 @@ class WorkerPool {
     void judge(Worker &w, const xsk::Frame *frames, size_t n);
 
     std::shared_ptr<const policy::Config> config_;  // the first generation's
-    policy::ReplayCache &replay_;
+    policy::ReplayStore &replay_;
     std::shared_ptr<GrantSink> sink_;
     // The current generation. Workers read generation_ once per batch (one atomic load)
     // and take the mutex only when it moved: never per packet.

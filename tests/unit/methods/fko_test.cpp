@@ -11,6 +11,7 @@
 #include "methods/registry.hpp"
 #include "policy/config.hpp"
 #include "policy/knock_policy.hpp"
+#include "policy/replay_cache.hpp"
 #include "spa/fko_access.hpp"
 #include "spa/fko_decode.hpp"
 #include "spa/fko_encode.hpp"

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "policy/knock_policy.hpp"
+#include "policy/replay_cache.hpp"
 #include "spa/base64.hpp"
 #include "spa/fko_decode.hpp"
 #include "spa/fko_encode.hpp"
