@@ -55,6 +55,15 @@ if "$(dirname "$0")/gpg_compare.sh" --build "$build" --knocks 3 --junk 40 --runs
 else
     fail=$((fail + 1)); echo "FAIL bench/gpg_compare.sh exited non-zero"; tail -5 "$out/gpg.log"
 fi
+# The cluster (bench/cluster_propagation.sh, two gateways and a Redis): tiny, every figure there.
+if "$(dirname "$0")/cluster_propagation.sh" --build "$build" --smoke --out "$out/cluster" \
+    >"$out/cluster.log" 2>&1; then
+    json=$(ls "$out"/cluster/*-cluster.json)
+    expect "cluster: gw-b applied every grant gw-a made, lag figures" \
+        'all(.points[]; .gw_a.cluster.published == .knocks and .gw_b.applied == .knocks and .gw_b.lag_samples > 0 and .gw_b.lag_p99_us > 0)'
+else
+    fail=$((fail + 1)); echo "FAIL bench/cluster_propagation.sh exited non-zero"; tail -5 "$out/cluster.log"
+fi
 [ -s "$out/smoke.md" ] && { pass=$((pass + 1)); echo "ok   markdown table written"; } || { fail=$((fail + 1)); echo "FAIL markdown table"; }
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/import_fwknop.hpp"
+#include "cluster/cluster.hpp"
 #include "log/private_file.hpp"
 #include "policy/config.hpp"
 #include "policy/knock_policy.hpp"
@@ -52,6 +53,9 @@ void add_check_config(CLI::App &app, Globals &g) {
             // or a wrong passphrase is found here, not when the daemon starts).
             policy::ReplayCache replay("", policy::KnockPolicy::replay_retention(cfg));
             policy::KnockPolicy judges(cfg, &replay);
+            // The cluster's password file is read as at start (Redis itself is not asked:
+            // a gateway starts, and judges alone, without it).
+            if (cfg.cluster.enabled()) cluster::Cluster check(cfg.cluster, 0);
             printf("%s: ok — %zu interface(s), %zu range(s), %zu protected service(s)\n",
                    path.c_str(), cfg.interfaces.size(), cfg.ranges.size(), cfg.services.size());
             return 0;

@@ -25,7 +25,12 @@ constexpr int kBlock_ms = 250;           // XREAD BLOCK: how soon stop() is hear
 
 std::string password_of(const policy::Cluster &c) {
     if (c.password_file.empty()) return "";
-    std::string text = policy::read_secret_file(c.password_file);
+    std::string text;
+    try {
+        text = policy::read_secret_file(c.password_file);
+    } catch (const policy::ConfigError &e) {
+        throw policy::ConfigError(std::string("cluster.password_file: ") + e.what());
+    }
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     if (text.empty() || text.find('\n') != std::string::npos)
         throw policy::ConfigError("cluster.password_file: must hold one line, the password");
@@ -33,11 +38,7 @@ std::string password_of(const policy::Cluster &c) {
 }
 
 Endpoint endpoint_of(const policy::Cluster &c) {
-    try {
-        return parse_endpoint(c.redis);
-    } catch (const std::invalid_argument &e) {
-        throw policy::ConfigError(std::string("cluster.redis: ") + e.what());
-    }
+    return Endpoint{c.host, c.port, c.unix_path};
 }
 
 bool is_array(const redisReply *r, size_t at_least = 0) {

@@ -1,8 +1,5 @@
 #include "cluster/redis_link.hpp"
 
-#include <charconv>
-#include <stdexcept>
-
 namespace xk::cluster {
 namespace {
 
@@ -17,28 +14,6 @@ std::string Endpoint::describe() const {
     if (!unix_path.empty()) return "unix:" + unix_path;
     return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
            std::to_string(port);
-}
-
-Endpoint parse_endpoint(const std::string &text) {
-    Endpoint e;
-    if (text.rfind("unix:", 0) == 0) {
-        e.unix_path = text.substr(5);
-        if (e.unix_path.empty() || e.unix_path[0] != '/')
-            throw std::invalid_argument("a unix socket needs an absolute path: unix:/PATH");
-        return e;
-    }
-    const size_t colon = text.rfind(':');
-    if (colon == std::string::npos) throw std::invalid_argument("must be HOST:PORT");
-    e.host = text.substr(0, colon);
-    if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']')
-        e.host = e.host.substr(1, e.host.size() - 2);
-    else if (e.host.find(':') != std::string::npos)
-        throw std::invalid_argument("write an IPv6 address in brackets: [::1]:6379");
-    const char *digits = text.c_str() + colon + 1, *end = text.c_str() + text.size();
-    auto [at, ec] = std::from_chars(digits, end, e.port);
-    if (e.host.empty() || ec != std::errc() || at != end || e.port < 1 || e.port > 65535)
-        throw std::invalid_argument("must be HOST:PORT with a port 1..65535");
-    return e;
 }
 
 std::string_view reply_text(const redisReply *r) {

@@ -22,9 +22,6 @@ struct Endpoint {
     std::string describe() const;
 };
 
-// "HOST:PORT", "[V6]:PORT", "unix:/PATH". Throws std::invalid_argument.
-Endpoint parse_endpoint(const std::string &text);
-
 struct ReplyFree {
     void operator()(redisReply *r) const { freeReplyObject(r); }
 };

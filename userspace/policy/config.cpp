@@ -356,6 +356,30 @@ void check_word(const std::string &value, const std::string &key) {
     if (!ok) fail(key, "must be 1..64 letters, digits, '-', '_' or '.'");
 }
 
+// "unix:/PATH", "HOST:PORT" or "[V6]:PORT" into the endpoint's parts.
+void parse_redis_endpoint(Cluster &k) {
+    if (k.redis.rfind("unix:", 0) == 0) {
+        k.unix_path = k.redis.substr(5);
+        if (k.unix_path.empty() || k.unix_path[0] != '/')
+            fail("cluster.redis", "a unix socket needs an absolute path: unix:/run/redis.sock");
+        return;
+    }
+    const size_t colon = k.redis.rfind(':');
+    k.host = colon == std::string::npos ? "" : k.redis.substr(0, colon);
+    if (k.host.size() > 2 && k.host.front() == '[' && k.host.back() == ']') {
+        k.host = k.host.substr(1, k.host.size() - 2);
+    } else if (k.host.find(':') != std::string::npos) {
+        fail("cluster.redis", "write an IPv6 address in brackets: [::1]:6379");
+    }
+    unsigned port = 0;
+    const char *digits = k.redis.c_str() + colon + 1, *end = k.redis.c_str() + k.redis.size();
+    auto [at, ec] = std::from_chars(digits, end, port);
+    if (k.host.empty() || colon == std::string::npos || ec != std::errc() || at != end ||
+        port == 0 || port > 65535)
+        fail("cluster.redis", "must be HOST:PORT, [IPV6]:PORT or unix:/PATH, e.g. 127.0.0.1:6379");
+    k.port = static_cast<uint16_t>(port);
+}
+
 // "cluster": {"redis": "127.0.0.1:6379" | "unix:/run/redis/redis.sock", "node": "gw-a",
 // "prefix": "xdpknock", "password_file": "...", "timeout_ms": 5, "tls": false}.
 void parse_cluster(const json &root, Config &c) {
@@ -365,12 +389,7 @@ void parse_cluster(const json &root, Config &c) {
     only_keys(m, "cluster", {"redis", "node", "prefix", "password_file", "timeout_ms", "tls"});
     Cluster &k = c.cluster;
     k.redis = get_string(m, "cluster", "redis", "", true);
-    if (k.redis.rfind("unix:", 0) == 0) {
-        if (k.redis.size() < 7 || k.redis[5] != '/')
-            fail("cluster.redis", "a unix socket needs an absolute path: unix:/run/redis.sock");
-    } else if (k.redis.rfind(':') == std::string::npos || k.redis.back() == ':') {
-        fail("cluster.redis", "must be HOST:PORT, [IPV6]:PORT or unix:/PATH");
-    }
+    parse_redis_endpoint(k);
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);
     k.node = get_string(m, "cluster", "node", host, false);

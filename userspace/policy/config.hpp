@@ -150,8 +150,11 @@ struct Metrics {
 
 // Several gateways acting as one through Redis ("cluster"); off when redis is empty.
 struct Cluster {
-    std::string redis;  // "HOST:PORT", "[V6]:PORT" or "unix:/PATH"
-    std::string node;   // this gateway's name (default: the host name)
+    std::string redis;  // "HOST:PORT", "[V6]:PORT" or "unix:/PATH", as written
+    std::string host;   // parsed from it: a TCP host and port,
+    uint16_t port = 0;
+    std::string unix_path;  // or a unix socket
+    std::string node;       // this gateway's name (default: the host name)
     std::string prefix = "xdpknock";
     std::string password_file;  // Redis AUTH password, read at start like a secret file
     uint32_t timeout_ms = 5;    // the longest a knock waits on Redis

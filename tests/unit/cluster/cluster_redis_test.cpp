@@ -22,16 +22,23 @@ using testing::eventually;
 using testing::RedisServer;
 
 // One gateway: its local cache and store, wrapped by the cluster's.
+policy::Cluster over_unix(const std::string &redis, const std::string &node,
+                          const std::string &password_file = "") {
+    policy::Cluster c;
+    c.redis = redis;
+    c.unix_path = redis.substr(5);  // "unix:/…", as config parsing splits it
+    c.node = node;
+    c.prefix = "t";
+    c.password_file = password_file;
+    c.timeout_ms = 50;
+    return c;
+}
+
 struct Gateway {
     Gateway(const std::string &redis, const std::string &node,
             const std::string &password_file = "")
-        : cache("", 120) {
-        policy::Cluster c;
-        c.redis = redis;
-        c.node = node;
-        c.prefix = "t";
-        c.password_file = password_file;
-        c.timeout_ms = 50;
+        : Gateway(over_unix(redis, node, password_file)) {}
+    explicit Gateway(const policy::Cluster &c) : cache("", 120) {
         cluster = std::make_unique<Cluster>(c, 4);
         auto local = std::make_unique<auth::MemoryStore>();
         memory = local.get();
@@ -206,7 +213,7 @@ TEST_F(ClusterRedis, AMalformedEventIsIgnored) {
     XK_START_REDIS(redis);
     Gateway b(redis.endpoint(), "gw-b");
     ASSERT_TRUE(eventually([&] { return b.cluster->connected(); }));
-    RedisLink link(parse_endpoint(redis.endpoint()), "", std::chrono::milliseconds(500));
+    RedisLink link(Endpoint{"", 0, redis.socket()}, "", std::chrono::milliseconds(500));
     ASSERT_EQ(link.connect(), "");
     const std::string at = std::to_string(wall_us());
     const std::string exp = std::to_string(wall_us() / 1000 + 30000);
@@ -231,6 +238,51 @@ TEST_F(ClusterRedis, APasswordFileAuthenticates) {
     Gateway b(locked.endpoint(), "gw-b", pw);
     EXPECT_TRUE(eventually([&] { return b.cluster->state().outages == 1; }));
     EXPECT_FALSE(b.cluster->connected());
+}
+
+// Over TCP too, IPv6 loopback included.
+TEST_F(ClusterRedis, ATcpRedisOnIpv6Loopback) {
+    const int port = 20000 + getpid() % 20000;
+    RedisServer tcp("--port " + std::to_string(port) + " --bind ::1 127.0.0.1");
+    XK_START_REDIS(tcp);
+    policy::Cluster c6 = over_unix(tcp.endpoint(), "gw-a"), c4 = over_unix(tcp.endpoint(), "gw-b");
+    c6.unix_path.clear();
+    c6.host = "::1";
+    c6.port = static_cast<uint16_t>(port);
+    c4.unix_path.clear();
+    c4.host = "127.0.0.1";
+    c4.port = static_cast<uint16_t>(port);
+    Gateway a(c6), b(c4);
+    ASSERT_TRUE(eventually([&] { return a.cluster->connected() && b.cluster->connected(); }));
+    EXPECT_EQ(a.cluster->state().redis, "[::1]:" + std::to_string(port));
+    ASSERT_EQ(a.store->grant(kClient, {&kSsh, 1}, 30, 0, 0), 0);
+    EXPECT_TRUE(eventually([&] { return b.holds(kClient); }));
+}
+
+// The password is a secret: its file must be private, one line, and an error names the key.
+TEST(ClusterConfig, APasswordFileIsCheckedLikeTheConfig) {
+    RedisServer scratch;  // only for its private folder
+    policy::Cluster c;
+    c.redis = "unix:/run/redis.sock";
+    c.unix_path = "/run/redis.sock";
+    c.node = "gw-a";
+    c.password_file = scratch.dir() + "/pw";
+    std::ofstream(c.password_file) << "s3cret\n";
+    chmod(c.password_file.c_str(), 0644);
+    auto message = [&] {
+        try {
+            Cluster cluster(c, 0);
+        } catch (const policy::ConfigError &e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_EQ(message().rfind("cluster.password_file: ", 0), 0u) << message();
+    chmod(c.password_file.c_str(), 0600);
+    EXPECT_EQ(message(), "");
+    std::ofstream(c.password_file) << "two\nlines\n";
+    EXPECT_EQ(message(), "cluster.password_file: must hold one line, the password");
+    EXPECT_EQ(message().find("two"), std::string::npos);
 }
 
 }  // namespace

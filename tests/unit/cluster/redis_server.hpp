@@ -52,7 +52,7 @@ class RedisServer {
             _exit(127);
         }
         for (int i = 0; i < 500; ++i) {  // up to 5 s for the socket
-            RedisLink probe(parse_endpoint("unix:" + socket_), "", std::chrono::milliseconds(100));
+            RedisLink probe(Endpoint{"", 0, socket_}, "", std::chrono::milliseconds(100));
             if (probe.connect().empty() || probe.error().find("NOAUTH") != std::string::npos)
                 return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -69,6 +69,7 @@ class RedisServer {
     void pause() { kill(pid_, SIGSTOP); }
     void resume() { kill(pid_, SIGCONT); }
     std::string endpoint() const { return "unix:" + socket_; }
+    const std::string &socket() const { return socket_; }
     const std::string &dir() const { return dir_; }
 
   private:

@@ -81,6 +81,9 @@ TEST(ConfigChange, WhatIsFixedForTheDaemonsLifeNeedsARestart) {
               "config.umem_frames");
     EXPECT_EQ(key_for(R"("log_level")", R"("metrics": {"listen": "127.0.0.1:9642"}, "log_level")"),
               "metrics.listen");
+    EXPECT_EQ(key_for(R"("log_level")",
+                      R"("cluster": {"redis": "127.0.0.1:6379", "node": "a"}, "log_level")"),
+              "config.cluster");
 }
 
 // The replay cache keeps digests for the retention it started with: a longer time window

@@ -341,6 +341,36 @@ TEST(Config, Metrics) {
     expect_error(top(R"("metrics": "127.0.0.1:9642")"), "config.metrics");
 }
 
+// A cluster is off unless asked for; every key is checked and named when wrong.
+TEST(Config, Cluster) {
+    EXPECT_FALSE(parse_config(kGood).cluster.enabled());
+    auto top = [](const std::string &kv) { return with("\"ranges\":", kv + ", \"ranges\":"); };
+    auto tcp = parse_config(top(R"("cluster": {"redis": "127.0.0.1:6379", "node": "gw-a"})"));
+    EXPECT_TRUE(tcp.cluster.enabled());
+    EXPECT_EQ(tcp.cluster.node, "gw-a");
+    EXPECT_EQ(tcp.cluster.prefix, "xdpknock");
+    EXPECT_EQ(tcp.cluster.timeout_ms, 5u);
+    auto unix_ = parse_config(top(
+        R"("cluster": {"redis": "unix:/run/redis/redis.sock", "prefix": "site1", "timeout_ms": 20,
+                       "password_file": "/etc/xdpknock/redis.pw", "tls": false})"));
+    EXPECT_EQ(unix_.cluster.redis, "unix:/run/redis/redis.sock");
+    EXPECT_EQ(unix_.cluster.password_file, "/etc/xdpknock/redis.pw");
+    EXPECT_FALSE(unix_.cluster.node.empty());  // the host name
+    EXPECT_EQ(unix_.cluster.timeout_ms, 20u);
+
+    expect_error(top(R"("cluster": {"node": "gw-a"})"), "cluster.redis");
+    expect_error(top(R"("cluster": {"redis": "unix:redis.sock"})"), "cluster.redis");
+    expect_error(top(R"("cluster": {"redis": "127.0.0.1"})"), "cluster.redis");
+    expect_error(top(R"("cluster": {"redis": "::1:6379"})"), "cluster.redis");
+    expect_error(top(R"("cluster": {"redis": "127.0.0.1:6379", "node": "gw a"})"), "cluster.node");
+    expect_error(top(R"("cluster": {"redis": "127.0.0.1:6379", "prefix": "a:b"})"),
+                 "cluster.prefix");
+    expect_error(top(R"("cluster": {"redis": "127.0.0.1:6379", "timeout_ms": 0})"),
+                 "cluster.timeout_ms");
+    expect_error(top(R"("cluster": {"redis": "127.0.0.1:6379", "tls": true})"), "cluster.tls");
+    expect_error(top(R"("cluster": {"redis": "127.0.0.1:6379", "password": "x"})"), "cluster");
+}
+
 // Default quotas: every range a share of authorized_max / (ranges + 1), in sources,
 // divided by the entries one source takes; one share stays free for the others.
 TEST(Config, MaxSourcesDefaultsLeaveAShareFree) {

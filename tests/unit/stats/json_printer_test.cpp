@@ -37,7 +37,12 @@ const char *const kExpected = R"J({
     "probed_at": 1700000000, "wakes": 1, "already_awake": 2, "coalesced": 3,
     "last_wake": {"at": 1700000000, "trigger": "authorized SYN from 10.0.0.2 to tcp/22",
                   "source": "10.0.0.2", "service": "tcp/22 (ssh)", "range": "home",
-                  "secret": "laptop", "result": "woke", "magic_packets": 4, "ms": 1500}}]
+                  "secret": "laptop", "result": "woke", "magic_packets": 4, "ms": 1500}}],
+  "cluster": {"node": "gw-a", "redis": "unix:/run/redis/redis-server.sock", "connected": true,
+              "down_since": 0, "outages": 1, "published": 40, "queued": 2, "dropped": 3,
+              "applied": 38, "replay_remote": 5, "replay_local_only": 6, "lag_samples": 38,
+              "lag_p50_us": 310, "lag_p99_us": 1250, "lag_max_us": 2100,
+              "peers": ["gw-b", "gw-c"]}
 })J";
 
 TEST(StatsJson, KnownSnapshotRendersTheExpectedDocument) {

@@ -45,6 +45,10 @@ TEST(StatsReader, RoundTripsEveryField) {
     ASSERT_TRUE(i.ranges);
     EXPECT_EQ(i.ranges->at(0).accepted, s.interfaces[0].ranges->at(0).accepted);
     EXPECT_EQ(i.ranges->at(0).range_full, 5u);
+    ASSERT_TRUE(back->cluster);
+    EXPECT_EQ(back->cluster->peers, s.cluster->peers);
+    EXPECT_EQ(back->cluster->replay_local_only, 6u);
+    EXPECT_EQ(back->cluster->lag_p99_us, 1250u);
 }
 
 // Absent stays absent: status must not invent queues or hosts for a daemon that has none.
@@ -55,6 +59,7 @@ TEST(StatsReader, AbsentStaysAbsent) {
     EXPECT_FALSE(back->interfaces.at(0).counters);
     EXPECT_FALSE(back->interfaces.at(0).authorized);
     EXPECT_FALSE(back->hosts);
+    EXPECT_FALSE(back->cluster);
 }
 
 TEST(StatsReader, RefusesWhatIsNotASnapshot) {

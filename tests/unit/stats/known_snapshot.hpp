@@ -46,6 +46,23 @@ inline Snapshot known_snapshot() {
                                  "woke",     4,
                                  1500};
     s.hosts = std::vector<wake::HostStatus>{h};
+    ClusterState c;
+    c.node = "gw-a";
+    c.redis = "unix:/run/redis/redis-server.sock";
+    c.connected = true;
+    c.outages = 1;
+    c.published = 40;
+    c.queued = 2;
+    c.dropped = 3;
+    c.applied = 38;
+    c.replay_remote = 5;
+    c.replay_local_only = 6;
+    c.lag_samples = 38;
+    c.lag_p50_us = 310;
+    c.lag_p99_us = 1250;
+    c.lag_max_us = 2100;
+    c.peers = {"gw-b", "gw-c"};
+    s.cluster = c;
     return s;
 }
 

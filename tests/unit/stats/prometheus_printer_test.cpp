@@ -193,6 +193,26 @@ TEST(PrometheusPrinter, RangesQueuesHostsAndReplay) {
     EXPECT_EQ(value(p, "xdpknock_replay_cache_entries", {}), "17");
 }
 
+TEST(PrometheusPrinter, TheClusterAsThisGatewaySeesIt) {
+    const Parsed p = parse(to_prometheus(test::known_snapshot(), kBuild));
+    const std::map<std::string, std::string> node{{"node", "gw-a"}};
+    auto with = [](auto labels, const char *k, const char *v) {
+        labels[k] = v;
+        return labels;
+    };
+    EXPECT_EQ(value(p, "xdpknock_cluster_connected", node), "1");
+    EXPECT_EQ(value(p, "xdpknock_cluster_outages_total", node), "1");
+    EXPECT_EQ(value(p, "xdpknock_cluster_events_total", with(node, "event", "published")), "40");
+    EXPECT_EQ(value(p, "xdpknock_cluster_events_total", with(node, "event", "dropped")), "3");
+    EXPECT_EQ(value(p, "xdpknock_cluster_events_total", with(node, "event", "applied")), "38");
+    EXPECT_EQ(value(p, "xdpknock_cluster_queued", node), "2");
+    EXPECT_EQ(value(p, "xdpknock_cluster_replay_total", with(node, "decided", "remote")), "5");
+    EXPECT_EQ(value(p, "xdpknock_cluster_replay_total", with(node, "decided", "local_only")), "6");
+    EXPECT_EQ(value(p, "xdpknock_cluster_peers", node), "2");
+    EXPECT_EQ(value(p, "xdpknock_cluster_lag_seconds", with(node, "quantile", "0.99")), "0.00125");
+    EXPECT_EQ(p.type.at("xdpknock_cluster_connected"), "gauge");
+}
+
 // Cumulative, ascending, +Inf last and equal to _count; the known snapshot's three knocks
 // (1, 2 and 5 us) land under the bounds that hold them.
 TEST(PrometheusPrinter, LatencyHistogramIsCumulative) {
