@@ -45,8 +45,11 @@ bool is_array(const redisReply *r, size_t at_least = 0) {
     return r && r->type == REDIS_REPLY_ARRAY && r->elements >= at_least;
 }
 
+// A string, status or error reply's text ("" for others).
 std::string text_of(const redisReply *r) {
-    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)) return "";
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS &&
+               r->type != REDIS_REPLY_ERROR))
+        return "";
     return std::string(r->str, r->len);
 }
 
@@ -105,15 +108,13 @@ void Cluster::stop() {
 
 bool Cluster::wait(milliseconds d) {
     std::unique_lock lock(wake_mu_);
-    wake_.wait_for(lock, d, [&] {
-        return stopping_.load() || (up_.load() && (outbox_.size() || digests_.size()));
-    });
+    wake_.wait_for(lock, d, [&] { return stopping_.load() || (up_.load() && outbox_.size()); });
     return !stopping_;
 }
 
 // ---- The knock path
 
-Cluster::Claim Cluster::claim(const spa::ReplayDigest &d, int64_t expires_unix) {
+Cluster::Claim Cluster::claim(const spa::ReplayDigest &d, int64_t ttl_s) {
     if (!up_.load(std::memory_order_acquire)) {
         replay_local_only_.fetch_add(1, std::memory_order_relaxed);
         return Claim::unknown;
@@ -134,7 +135,8 @@ Cluster::Claim Cluster::claim(const spa::ReplayDigest &d, int64_t expires_unix) 
     }
     char key[256], exp[24];
     const size_t key_len = replay_key(config_.prefix, d, key);
-    const auto exp_end = std::to_chars(exp, exp + sizeof(exp), expires_unix).ptr;
+    // Relative: Redis's clock, not ours, counts it down.
+    const auto exp_end = std::to_chars(exp, exp + sizeof(exp), std::max<int64_t>(ttl_s, 1)).ptr;
     Reply r;
     const uint64_t gen = generation_.load(std::memory_order_acquire);
     if (lane->generation != gen) lane->link.close();
@@ -144,7 +146,7 @@ Cluster::Claim Cluster::claim(const spa::ReplayDigest &d, int64_t expires_unix) 
                                 {key, key_len},
                                 config_.node,
                                 "NX",
-                                "EXAT",
+                                "EX",
                                 {exp, static_cast<size_t>(exp_end - exp)}});
     }
     if (!r || r->type == REDIS_REPLY_ERROR) {
@@ -160,8 +162,9 @@ Cluster::Claim Cluster::claim(const spa::ReplayDigest &d, int64_t expires_unix) 
     return Claim::first;
 }
 
-void Cluster::unclaimed(const spa::ReplayDigest &d, int64_t expires_unix) {
-    if (!digests_.push({d, expires_unix})) dropped_.fetch_add(1, std::memory_order_relaxed);
+void Cluster::unclaimed(const spa::ReplayDigest &d, int64_t ttl_s) {
+    if (!digests_.push({d, time(nullptr) + ttl_s}))
+        dropped_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Cluster::published_grant(const policy::Address &addr, std::span<const policy::PortRef> ports,
@@ -188,14 +191,14 @@ std::string publish_now(const policy::Cluster &config, const Event &e) {
     return "";
 }
 
-void Cluster::attach(auth::AuthorizationStore *local) {
+void Cluster::attach(Member *member) {
     std::lock_guard lock(stores_mu_);
-    stores_.push_back(local);
+    stores_.push_back(member);
 }
 
-void Cluster::detach(auth::AuthorizationStore *local) {
+void Cluster::detach(Member *member) {
     std::lock_guard lock(stores_mu_);
-    std::erase(stores_, local);
+    std::erase(stores_, member);
 }
 
 // ---- Up and down
@@ -215,12 +218,12 @@ void Cluster::note_outage(const std::string &why) {
         state_.redis.c_str(), why.c_str());
 }
 
-void Cluster::note_up(size_t loaded) {
+void Cluster::note_up(size_t loaded, uint64_t generation) {
     std::lock_guard lock(state_mu_);
     const int64_t down = state_.down_since ? time(nullptr) - state_.down_since : -1;
     state_.down_since = 0;
     said_down_ = false;
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.store(generation, std::memory_order_release);
     up_.store(true, std::memory_order_release);
     XK_INFO(
         "cluster: connected to Redis at %s as node %s: %zu live grant(s) of the cluster loaded%s",
@@ -285,8 +288,6 @@ void Cluster::publisher() {
 void Cluster::publish_queued(RedisLink &link) {
     while (up_.load() && outbox_.size() && send_events(link)) {
     }
-    while (up_.load() && digests_.size() && send_digests(link)) {
-    }
 }
 
 bool Cluster::send_events(RedisLink &link) {
@@ -299,12 +300,17 @@ bool Cluster::send_events(RedisLink &link) {
         note_outage(link.error());
         return false;
     }
-    for (const Reply &r : replies) {
-        if (r->type == REDIS_REPLY_ERROR)  // a script Redis refuses will not pass later either
-            XK_ERROR("cluster: Redis refused an event: %s", text_of(r.get()).c_str());
+    // A refusal (out of memory, a read-only replica) is an outage: the events stay queued, in
+    // order, for when Redis takes them (a revoke must not be lost).
+    size_t done = 0;
+    while (done < n && replies[done]->type != REDIS_REPLY_ERROR) ++done;
+    outbox_.pop(done);
+    published_.fetch_add(done, std::memory_order_relaxed);
+    if (done < n) {
+        note_outage("Redis refused an event: " + text_of(replies[done].get()));
+        link.close();
+        return false;
     }
-    outbox_.pop(n);
-    published_.fetch_add(n, std::memory_order_relaxed);
     return true;
 }
 
@@ -317,13 +323,12 @@ bool Cluster::send_digests(RedisLink &link) {
     for (const Digest &d : batch) {
         char key[256];
         const size_t len = replay_key(config_.prefix, d.d, key);
-        cmds.push_back(
-            {"SET", std::string(key, len), config_.node, "NX", "EXAT", std::to_string(d.expires)});
+        const int64_t ttl = d.expires - time(nullptr);
+        if (ttl > 0)
+            cmds.push_back(
+                {"SET", std::string(key, len), config_.node, "NX", "EX", std::to_string(ttl)});
     }
-    if (link.pipeline(cmds).size() != n) {
-        note_outage(link.error());
-        return false;
-    }
+    if (link.pipeline(cmds).size() != cmds.size()) return false;
     digests_.pop(n);
     return true;
 }
@@ -353,7 +358,7 @@ void Cluster::heartbeat(RedisLink &link) {
 void Cluster::subscriber() {
     RedisLink link(endpoint_, password_,
                    std::max(milliseconds(config_.timeout_ms), milliseconds(kBlock_ms + 1000)));
-    std::string last_id;
+    std::string &last_id = stream_id_;  // kept across a stop and start too
     while (!stopping_.load()) {
         if (resync_.exchange(false) || !link.connected()) {
             if (!sync(link, last_id)) {
@@ -366,55 +371,97 @@ void Cluster::subscriber() {
     }
 }
 
-// The stream's end first, then the grants: an event landing in between is read twice at
-// worst (grants only extend).
+// At each (re)connect, before knocks ask Redis again: Redis is 7.0 or later (the scripts
+// use PEXPIRETIME); the stream is followed from where this gateway left it, so a revoke made
+// meanwhile still arrives (at the first connect: from its end); the live grants are loaded
+// (an event landing meanwhile is read twice at worst); the outage's digests are sent before
+// any knock is judged by Redis again; the knock lanes are connected.
 bool Cluster::sync(RedisLink &link, std::string &last_id) {
-    if (std::string why = link.connect(); !why.empty()) {
+    std::string why = link.connect();
+    if (why.empty()) why = check_version(link);
+    if (why.empty() && last_id.empty()) why = stream_end(link, last_id);
+    if (!why.empty()) {
         note_outage(why);
+        link.close();
         return false;
     }
-    Reply info = link.command({"XREVRANGE", config_.prefix + ":events", "+", "-", "COUNT", "1"});
-    if (!is_array(info.get())) {
-        note_outage(info ? "XREVRANGE: " + text_of(info.get()) : link.error());
-        return false;
-    }
-    last_id = info->elements && is_array(info->element[0], 1)
-                  ? text_of(info->element[0]->element[0])
-                  : "0-0";
     const size_t loaded = load_grants(link);
+    while (link.connected() && digests_.size() && send_digests(link)) {
+    }
     if (!link.connected()) {
         note_outage(link.error());
         return false;
     }
-    note_up(loaded);
+    const uint64_t generation = generation_.load() + 1;
+    connect_lanes(generation);
+    note_up(loaded, generation);
     wake_.notify_all();  // the publisher sends what queued meanwhile
     return true;
 }
 
+std::string Cluster::check_version(RedisLink &link) {
+    Reply info = link.command({"INFO", "server"});
+    const std::string text = text_of(info.get());
+    const size_t at = text.find("redis_version:");
+    if (!info) return link.error();
+    if (at == std::string::npos) return "INFO server: " + text.substr(0, 80);
+    int major = 0;
+    std::from_chars(text.data() + at + 14, text.data() + text.size(), major);
+    if (major >= 7) return "";
+    return "Redis " + text.substr(at + 14, text.find_first_of("\r\n", at) - at - 14) +
+           " is older than 7.0 (the cluster's scripts need PEXPIRETIME)";
+}
+
+std::string Cluster::stream_end(RedisLink &link, std::string &last_id) {
+    Reply end = link.command({"XREVRANGE", config_.prefix + ":events", "+", "-", "COUNT", "1"});
+    if (!end) return link.error();
+    if (!is_array(end.get())) return "XREVRANGE: " + text_of(end.get());
+    last_id = end->elements && is_array(end->element[0], 1) ? text_of(end->element[0]->element[0])
+                                                            : "0-0";
+    return "";
+}
+
+// Each lane's link from this connect: its old socket died with the outage even if it never
+// failed a command. A lane that cannot connect now tries again at its next knock.
+void Cluster::connect_lanes(uint64_t generation) {
+    for (auto &lane : lanes_) {
+        std::lock_guard lock(lane->mu);
+        if (lane->link.connect().empty()) lane->generation = generation;
+    }
+}
+
+// The addresses with grants are the members of <prefix>:grants: no walk over the keyspace
+// (replay keys, other clusters). A member whose hash has expired is dropped on the way.
 size_t Cluster::load_grants(RedisLink &link) {
     size_t loaded = 0;
     std::string cursor = "0";
-    const std::string match = config_.prefix + ":grant:*";
+    const std::string set = config_.prefix + ":grants";
     do {
-        Reply page = link.command({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
+        Reply page = link.command({"SSCAN", set, cursor, "COUNT", "1000"});
         if (!is_array(page.get(), 2) || !is_array(page->element[1])) {
             link.close();
             return loaded;
         }
         cursor = text_of(page->element[0]);
-        for (size_t i = 0; i < page->element[1]->elements; ++i) {
-            const std::string key = text_of(page->element[1]->element[i]);
-            auto addr = grant_key_address(config_.prefix, key);
-            Reply all = addr ? link.command({"HGETALL", key}) : nullptr;
-            if (addr && !all) return loaded;
-            for (const auto &[port, value] : fields_of(all.get())) {
-                if (auto r = parse_stored_grant(*addr, port, value)) {
-                    apply(*r, true);
-                    ++loaded;
-                }
-            }
+        for (size_t i = 0; i < page->element[1]->elements && link.connected(); ++i)
+            loaded += load_address(link, set, text_of(page->element[1]->element[i]));
+    } while (cursor != "0" && link.connected() && !stopping_.load());
+    return loaded;
+}
+
+size_t Cluster::load_address(RedisLink &link, const std::string &set, const std::string &key) {
+    auto addr = grant_key_address(config_.prefix, key);
+    Reply all = link.command({"HGETALL", key});
+    if (!all) return 0;
+    const Fields fields = fields_of(all.get());
+    if (!addr || fields.empty()) link.command({"SREM", set, key});
+    size_t loaded = 0;
+    for (const auto &[port, value] : fields) {
+        if (auto r = addr ? parse_stored_grant(*addr, port, value) : std::nullopt) {
+            apply(*r, true);
+            ++loaded;
         }
-    } while (cursor != "0" && !stopping_.load());
+    }
     return loaded;
 }
 
@@ -443,10 +490,11 @@ bool Cluster::follow(RedisLink &link, std::string &last_id) {
                         static_cast<unsigned long long>(n));
             continue;
         }
-        if (ev->node == config_.node) continue;
+        // Its own revokes too: a grant loaded back at a reconnect, before the outage's
+        // revoke reached Redis, or one granted before it elsewhere, is ended here as well.
         if (ev->event.op == Event::Op::revoke) {
             apply_revoke(*ev, link);
-        } else {
+        } else if (ev->node != config_.node) {
             apply(*ev, false);
             lag_sample(wall_us() - ev->event.at_us);
         }
@@ -459,8 +507,7 @@ void Cluster::apply(const RemoteEvent &r, bool quiet) {
     if (secs == 0) return;
     {
         std::lock_guard lock(stores_mu_);
-        for (auto *s : stores_)
-            s->grant(r.event.addr, r.event.port_list(), secs, auth::kClusterRange, 0);
+        for (Member *m : stores_) m->remote_grant(r.event.addr, r.event.port_list(), secs);
     }
     applied_.fetch_add(1, std::memory_order_relaxed);
     if (!quiet) {
@@ -476,11 +523,14 @@ void Cluster::apply_revoke(const RemoteEvent &r, RedisLink &link) {
     size_t removed = 0;
     {
         std::lock_guard lock(stores_mu_);
-        for (auto *s : stores_) removed += s->revoke(r.event.addr);
+        for (Member *m : stores_) removed += m->remote_revoke(r.event.addr);
     }
-    applied_.fetch_add(1, std::memory_order_relaxed);
-    XK_INFO("cluster: %s revoked %s: %zu entr%s removed here", r.node.c_str(),
-            policy::format_address(r.event.addr).c_str(), removed, removed == 1 ? "y" : "ies");
+    const bool own = r.node == config_.node;  // done here already, unless undone since
+    if (!own) applied_.fetch_add(1, std::memory_order_relaxed);
+    if (!own || removed) {
+        XK_INFO("cluster: %s revoked %s: %zu entr%s removed here", r.node.c_str(),
+                policy::format_address(r.event.addr).c_str(), removed, removed == 1 ? "y" : "ies");
+    }
     Reply all = link.command({"HGETALL", grant_key(config_.prefix, r.event.addr)});
     for (const auto &[port, value] : fields_of(all.get())) {
         auto g = parse_stored_grant(r.event.addr, port, value);

@@ -12,8 +12,8 @@
 //   stream and writes the other gateways' grants into the attached local stores with the
 //   time they have left (never more than their own timeout).
 // - Redis down: logged once, counted; each gateway goes on alone; its grants, revokes and
-//   digests queue (bounded) and are sent when Redis is back, after the live grants are
-//   loaded again.
+//   digests queue (bounded) and are sent when Redis is back: the digests and the missed
+//   stream first, then the queued events.
 
 #include <atomic>
 #include <chrono>
@@ -34,6 +34,17 @@
 
 namespace xk::cluster {
 
+// Where the cluster writes the other gateways' grants and revokes: a gate's store
+// (cluster_store.hpp), which hands what a revoke removed to its next sweep (for the ranges'
+// on_expire hooks, on the daemon's thread).
+class Member {
+  public:
+    virtual ~Member() = default;
+    virtual void remote_grant(const policy::Address &addr, std::span<const policy::PortRef> ports,
+                              uint32_t seconds) = 0;
+    virtual size_t remote_revoke(const policy::Address &addr) = 0;
+};
+
 class Cluster {
   public:
     enum class Claim { first, seen, unknown };  // unknown: Redis did not answer in time
@@ -48,19 +59,18 @@ class Cluster {
     void start();
     void stop();
 
-    // Knock path, any thread: first sight of d cluster-wide? expires_unix: when Redis may
-    // forget it. On unknown the caller judges locally and hands the digest to unclaimed().
-    Claim claim(const spa::ReplayDigest &d, int64_t expires_unix);
-    void unclaimed(const spa::ReplayDigest &d, int64_t expires_unix);
+    // Knock path, any thread: first sight of d cluster-wide? ttl_s: how long Redis keeps it.
+    // On unknown the caller judges locally and hands the digest to unclaimed().
+    Claim claim(const spa::ReplayDigest &d, int64_t ttl_s);
+    void unclaimed(const spa::ReplayDigest &d, int64_t ttl_s);
 
     // A local grant or revoke, for the other gateways: queued, never waits.
     void published_grant(const policy::Address &addr, std::span<const policy::PortRef> ports,
                          uint32_t timeout_s);
     void published_revoke(const policy::Address &addr);
 
-    // Where the other gateways' grants and revokes are written (local stores, not wrappers).
-    void attach(auth::AuthorizationStore *local);
-    void detach(auth::AuthorizationStore *local);
+    void attach(Member *member);
+    void detach(Member *member);
 
     bool connected() const { return up_.load(std::memory_order_acquire); }
     stats::ClusterState state() const;
@@ -77,16 +87,20 @@ class Cluster {
     void publisher();
     void publish_queued(RedisLink &link);
     bool send_events(RedisLink &link);
-    bool send_digests(RedisLink &link);
+    bool send_digests(RedisLink &link);  // subscriber thread, in sync()
     void heartbeat(RedisLink &link);
     void subscriber();
     bool sync(RedisLink &link, std::string &last_id);
+    std::string check_version(RedisLink &link);
+    std::string stream_end(RedisLink &link, std::string &last_id);
+    void connect_lanes(uint64_t generation);
     size_t load_grants(RedisLink &link);
+    size_t load_address(RedisLink &link, const std::string &set, const std::string &key);
     bool follow(RedisLink &link, std::string &last_id);
     void apply(const RemoteEvent &r, bool quiet);
     void apply_revoke(const RemoteEvent &r, RedisLink &link);
     void note_outage(const std::string &why);
-    void note_up(size_t loaded);
+    void note_up(size_t loaded, uint64_t generation);
     void lag_sample(int64_t us);
     bool wait(std::chrono::milliseconds d);
 
@@ -110,7 +124,7 @@ class Cluster {
     std::thread publisher_, subscriber_;
 
     std::mutex stores_mu_;
-    std::vector<auth::AuthorizationStore *> stores_;
+    std::vector<Member *> stores_;
 
     mutable std::mutex state_mu_;
     bool said_down_ = false;
@@ -118,6 +132,7 @@ class Cluster {
     std::vector<uint32_t> lags_;  // a ring of the last samples, µs
     size_t lag_next_ = 0;
     uint64_t malformed_ = 0;  // subscriber thread only
+    std::string stream_id_;   // subscriber thread: the last event read ("" before the first)
     std::atomic<uint64_t> published_{0}, dropped_{0}, applied_{0}, replay_remote_{0},
         replay_local_only_{0};
 };

@@ -11,8 +11,9 @@ policy::ReplayStore::Insert ClusterReplay::insert(const spa::ReplayDigest &d, in
                                                   int64_t stamp_unix) {
     const Insert local = local_.insert(d, now_unix, stamp_unix);
     if (local != Insert::added) return local;
-    const int64_t expires = std::max(now_unix, stamp_unix) + retention_s_;
-    switch (cluster_.claim(d, expires)) {
+    // As long as the local cache keeps it: from the later of now and the packet's stamp.
+    const int64_t ttl = std::max(now_unix, stamp_unix) - now_unix + retention_s_;
+    switch (cluster_.claim(d, ttl)) {
         case Cluster::Claim::seen:
             return Insert::present;
         case Cluster::Claim::first:
@@ -20,7 +21,7 @@ policy::ReplayStore::Insert ClusterReplay::insert(const spa::ReplayDigest &d, in
         case Cluster::Claim::unknown:
             break;
     }
-    cluster_.unclaimed(d, expires);
+    cluster_.unclaimed(d, ttl);
     return Insert::added;
 }
 

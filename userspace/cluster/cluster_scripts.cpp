@@ -3,7 +3,8 @@
 namespace xk::cluster {
 namespace {
 
-// KEYS: the address's grant hash, its revoke mark, the stream. ARGV: at_us, expires_ms,
+// KEYS: the address's grant hash, its revoke mark, the stream, the set of grant hashes (what a
+// gateway loads at a reconnect). ARGV: at_us, expires_ms,
 // the hash value, stream MAXLEN, ports, then the stream entry's fields. A grant made before
 // a revoke of its address (a late one from an outage's backlog) is dropped; an entry that
 // lasts longer is kept (extend-only, as in every store).
@@ -18,6 +19,7 @@ for port in string.gmatch(ARGV[5], '[^,]+') do
   end
 end
 if redis.call('PEXPIRETIME', KEYS[1]) < exp then redis.call('PEXPIREAT', KEYS[1], exp) end
+redis.call('SADD', KEYS[4], KEYS[1])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 6))
 return 1
 )lua";
@@ -33,6 +35,7 @@ for i = 1, #all, 2 do
   local made = tonumber(string.match(all[i + 1], '^%d+ %d+ (%d+)'))
   if not made or made <= at then redis.call('HDEL', KEYS[1], all[i]) end
 end
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[4], KEYS[1]) end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
 return 1
 )lua";
@@ -45,10 +48,11 @@ std::vector<std::string> event_command(const Event &e, const std::string &node,
     const std::string addr = policy::format_address(e.addr);
     std::vector<std::string> argv{"EVAL",
                                   grant ? kGrantScript : kRevokeScript,
-                                  "3",
+                                  "4",
                                   grant_key(prefix, e.addr),
                                   prefix + ":revoked:" + addr,
                                   prefix + ":events",
+                                  prefix + ":grants",
                                   std::to_string(e.at_us)};
     if (grant) {
         argv.insert(argv.end(), {std::to_string(e.expires_ms), grant_value(e, node),

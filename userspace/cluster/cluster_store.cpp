@@ -4,11 +4,11 @@ namespace xk::cluster {
 
 ClusterStore::ClusterStore(std::unique_ptr<auth::AuthorizationStore> local, Cluster &cluster)
     : local_(std::move(local)), cluster_(cluster) {
-    cluster_.attach(local_.get());
+    cluster_.attach(this);
 }
 
 ClusterStore::~ClusterStore() {
-    cluster_.detach(local_.get());
+    cluster_.detach(this);
 }
 
 int ClusterStore::grant(const policy::Address &addr, std::span<const policy::PortRef> ports,
@@ -21,6 +21,29 @@ int ClusterStore::grant(const policy::Address &addr, std::span<const policy::Por
 size_t ClusterStore::revoke(const policy::Address &addr) {
     const size_t n = local_->revoke(addr);
     cluster_.published_revoke(addr);
+    return n;
+}
+
+std::vector<auth::Entry> ClusterStore::sweep(uint64_t now_ns) {
+    std::vector<auth::Entry> gone = local_->sweep(now_ns);
+    std::lock_guard lock(revoked_mu_);
+    gone.insert(gone.end(), revoked_.begin(), revoked_.end());
+    revoked_.clear();
+    return gone;
+}
+
+void ClusterStore::remote_grant(const policy::Address &addr, std::span<const policy::PortRef> ports,
+                                uint32_t seconds) {
+    local_->grant(addr, ports, seconds, auth::kClusterRange, 0);
+}
+
+size_t ClusterStore::remote_revoke(const policy::Address &addr) {
+    std::vector<auth::Entry> held;
+    for (const auto &e : local_->list())
+        if (e.addr == addr) held.push_back(e);
+    const size_t n = local_->revoke(addr);
+    std::lock_guard lock(revoked_mu_);
+    revoked_.insert(revoked_.end(), held.begin(), held.end());
     return n;
 }
 

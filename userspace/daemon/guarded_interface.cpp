@@ -186,10 +186,12 @@ void GuardedInterface::apply(Staged staged) {
 }
 
 void GuardedInterface::sweep() {
-    std::vector<auth::Entry> gone = store_->sweep(monotonic_ns());
-    for (const auto &e : gone)
-        XK_INFO("%s: authorization of %s for %s expired", name_.c_str(),
-                policy::format_address(e.addr).c_str(), policy::format_port(e.port).c_str());
+    const uint64_t now = monotonic_ns();
+    std::vector<auth::Entry> gone = store_->sweep(now);
+    for (const auto &e : gone)  // a cluster's store also returns what a peer's revoke ended
+        XK_INFO("%s: authorization of %s for %s %s", name_.c_str(),
+                policy::format_address(e.addr).c_str(), policy::format_port(e.port).c_str(),
+                e.value.expires_ns <= now ? "expired" : "ended by a revoke");
     run_expire_hooks(gone);
 }
 

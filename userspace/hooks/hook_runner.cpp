@@ -38,7 +38,14 @@ int spawn(const std::vector<std::string> &argv, pid_t &pid) {
     sigset_t none;
     sigemptyset(&none);
     posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+    // The daemon ignores SIGPIPE (a Redis or gpg gone away must not kill it); an ignored
+    // signal would be inherited, and a hook's `cmd | head` would then loop on EPIPE.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attr, &pipe);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     int rc = posix_spawn(&pid, args[0], &fa, &attr, args.data(), env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);

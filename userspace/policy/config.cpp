@@ -378,6 +378,9 @@ void parse_redis_endpoint(Cluster &k) {
         port == 0 || port > 65535)
         fail("cluster.redis", "must be HOST:PORT, [IPV6]:PORT or unix:/PATH, e.g. 127.0.0.1:6379");
     k.port = static_cast<uint16_t>(port);
+    if (!parse_address(k.host))
+        fail("cluster.redis",
+             "the host must be an IP address (a name would be looked up by knocks, unbounded)");
 }
 
 // "cluster": {"redis": "127.0.0.1:6379" | "unix:/run/redis/redis.sock", "node": "gw-a",

@@ -122,8 +122,9 @@ TEST(ClusterEvent, TheScriptCallCarriesTheStreamFields) {
     EXPECT_EQ(argv[3], "xk:grant:10.0.0.2");
     EXPECT_EQ(argv[4], "xk:revoked:10.0.0.2");
     EXPECT_EQ(argv[5], "xk:events");
+    EXPECT_EQ(argv[6], "xk:grants");
     Fields tail;
-    for (size_t i = 11; i + 1 < argv.size(); i += 2) tail.emplace_back(argv[i], argv[i + 1]);
+    for (size_t i = 12; i + 1 < argv.size(); i += 2) tail.emplace_back(argv[i], argv[i + 1]);
     EXPECT_EQ(tail, event_fields(e, "gw-a"));
 }
 

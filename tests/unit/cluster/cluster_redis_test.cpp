@@ -193,6 +193,78 @@ TEST_F(ClusterRedis, AfterAnOutageTheFirstKnockIsStillDecidedByRedis) {
     EXPECT_TRUE(b.cluster->connected());
 }
 
+// Redis refusing writes (here: out of memory) is an outage: the grant stays queued, in
+// order, and reaches the others once Redis takes writes again.
+TEST_F(ClusterRedis, ARefusedEventStaysQueuedUntilRedisTakesIt) {
+    XK_START_REDIS(redis);
+    Gateway a(redis.endpoint(), "gw-a"), b(redis.endpoint(), "gw-b");
+    ASSERT_TRUE(eventually([&] { return a.cluster->connected() && b.cluster->connected(); }));
+    RedisLink admin(Endpoint{"", 0, redis.socket()}, "", std::chrono::milliseconds(500));
+    ASSERT_EQ(admin.connect(), "");
+    admin.command({"CONFIG", "SET", "maxmemory", "1"});
+    ASSERT_EQ(a.store->grant(kClient, {&kSsh, 1}, 30, 0, 0), 0);
+    ASSERT_TRUE(eventually([&] { return a.cluster->state().outages == 1; }));
+    EXPECT_GE(a.cluster->state().queued, 1u);
+    EXPECT_FALSE(b.holds(kClient));
+    admin.command({"CONFIG", "SET", "maxmemory", "0"});
+    EXPECT_TRUE(eventually([&] { return b.holds(kClient); }));
+    EXPECT_TRUE(eventually([&] { return a.cluster->state().queued == 0; }));
+}
+
+// A revoke this gateway made while cut off from Redis: at the reconnect it loads the grant
+// back from Redis (the revoke is not there yet), then its own revoke, sent after, ends it
+// here too.
+TEST_F(ClusterRedis, ARevokeMadeDuringAnOutageIsNotUndoneByTheReconnect) {
+    XK_START_REDIS(redis);
+    Gateway a(redis.endpoint(), "gw-a"), b(redis.endpoint(), "gw-b");
+    ASSERT_TRUE(eventually([&] { return a.cluster->connected() && b.cluster->connected(); }));
+    ASSERT_EQ(b.store->grant(kClient, {&kSsh, 1}, 60, 0, 0), 0);
+    ASSERT_TRUE(eventually([&] { return a.holds(kClient); }));
+    redis.pause();  // Redis keeps its data: the grant is still there when it answers again
+    ASSERT_TRUE(eventually([&] { return !a.cluster->connected(); }));
+    EXPECT_EQ(a.store->revoke(kClient), 1u);
+    redis.resume();
+    ASSERT_TRUE(
+        eventually([&] { return a.cluster->connected() && a.cluster->state().queued == 0; }));
+    EXPECT_TRUE(eventually([&] { return !a.holds(kClient) && !b.holds(kClient); }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_FALSE(a.holds(kClient));
+}
+
+// A peer's revoke while this gateway was away from the stream (here: its cluster stopped and
+// started again): it follows the stream from where it was, so the revoke still arrives.
+TEST_F(ClusterRedis, APeersRevokeWhileAwayStillArrives) {
+    XK_START_REDIS(redis);
+    Gateway a(redis.endpoint(), "gw-a"), b(redis.endpoint(), "gw-b");
+    ASSERT_TRUE(eventually([&] { return a.cluster->connected() && b.cluster->connected(); }));
+    ASSERT_EQ(a.store->grant(kClient, {&kSsh, 1}, 60, 0, 0), 0);
+    ASSERT_TRUE(eventually([&] { return b.holds(kClient); }));
+    b.cluster->stop();
+    EXPECT_EQ(a.store->revoke(kClient), 1u);
+    ASSERT_TRUE(eventually([&] { return a.cluster->state().queued == 0; }));
+    ASSERT_EQ(a.store->grant(*policy::parse_address("10.0.0.3"), {&kSsh, 1}, 60, 0, 0), 0);
+    ASSERT_TRUE(eventually([&] { return a.cluster->state().queued == 0; }));
+    b.cluster->start();
+    EXPECT_TRUE(eventually([&] { return b.holds(*policy::parse_address("10.0.0.3")); }));
+    EXPECT_TRUE(eventually([&] { return !b.holds(kClient); }));
+}
+
+// What a peer's revoke removed comes back from the next sweep, for the ranges' on_expire.
+TEST_F(ClusterRedis, WhatAPeersRevokeEndedGoesToTheNextSweep) {
+    XK_START_REDIS(redis);
+    Gateway a(redis.endpoint(), "gw-a"), b(redis.endpoint(), "gw-b");
+    ASSERT_TRUE(eventually([&] { return a.cluster->connected() && b.cluster->connected(); }));
+    ASSERT_EQ(b.store->grant(kClient, {&kSsh, 1}, 60, 3, 1), 0);  // b's own range 3
+    ASSERT_TRUE(eventually([&] { return a.holds(kClient); }));
+    EXPECT_EQ(a.store->revoke(kClient), 1u);
+    ASSERT_TRUE(eventually([&] { return !b.holds(kClient); }));
+    const auto gone = b.store->sweep(monotonic_ns());
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0].value.range_id, 3u);
+    EXPECT_EQ(gone[0].value.secret_id, 1u);
+    EXPECT_TRUE(b.store->sweep(monotonic_ns()).empty());
+}
+
 // A Redis that stops answering costs a knock at most the timeout, then nothing.
 TEST_F(ClusterRedis, AHungRedisIsAnOutageNotAHang) {
     XK_START_REDIS(redis);

@@ -95,6 +95,24 @@ TEST_F(HookDir, RunsWithTheArgumentsAsGivenNoShellNoEnvNoFds) {
     EXPECT_EQ(slurp(out + ".fd"), "clean\n") << "no daemon descriptor reaches a hook";
 }
 
+// The daemon ignores SIGPIPE; its hooks must not inherit that (SigIgn bit 13 = signal 14 - 1).
+TEST_F(HookDir, AHookGetsSigpipeBackToDefault) {
+    struct sigaction old {};
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &old);
+    HookRunner runner;
+    const std::string out = dir + "/sigign";
+    ASSERT_TRUE(runner.submit({"/bin/sh", "-c", "grep '^SigIgn:' /proc/self/status > " + out}, 5,
+                              "sigpipe"));
+    runner.drain();
+    sigaction(SIGPIPE, &old, nullptr);
+    const std::string line = slurp(out);
+    ASSERT_EQ(line.rfind("SigIgn:", 0), 0u) << line;
+    const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+    EXPECT_EQ(mask & (1ull << (SIGPIPE - 1)), 0u) << line;
+}
+
 TEST_F(HookDir, AHookPastItsTimeoutIsKilledWithItsChildren) {
     HookRunner runner;
     const std::string pidfile = dir + "/pid";

@@ -362,6 +362,8 @@ TEST(Config, Cluster) {
     expect_error(top(R"("cluster": {"redis": "unix:redis.sock"})"), "cluster.redis");
     expect_error(top(R"("cluster": {"redis": "127.0.0.1"})"), "cluster.redis");
     expect_error(top(R"("cluster": {"redis": "::1:6379"})"), "cluster.redis");
+    expect_error(top(R"("cluster": {"redis": "redis.example:6379"})"), "cluster.redis");
+    EXPECT_EQ(parse_config(top(R"("cluster": {"redis": "[::1]:6380"})")).cluster.host, "::1");
     expect_error(top(R"("cluster": {"redis": "127.0.0.1:6379", "node": "gw a"})"), "cluster.node");
     expect_error(top(R"("cluster": {"redis": "127.0.0.1:6379", "prefix": "a:b"})"),
                  "cluster.prefix");
