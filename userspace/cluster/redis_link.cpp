@@ -16,11 +16,6 @@ std::string Endpoint::describe() const {
            std::to_string(port);
 }
 
-std::string_view reply_text(const redisReply *r) {
-    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)) return {};
-    return {r->str, r->len};
-}
-
 RedisLink::RedisLink(Endpoint endpoint, std::string password, std::chrono::milliseconds timeout)
     : endpoint_(std::move(endpoint)), password_(std::move(password)), timeout_(timeout) {}
 

@@ -59,7 +59,4 @@ class RedisLink {
     std::string error_;
 };
 
-// Text of a string or status reply ("" for others).
-std::string_view reply_text(const redisReply *r);
-
 }  // namespace xk::cluster
