@@ -14,6 +14,7 @@ std::string interfaces_key(const policy::Config &a, const policy::Config &b) {
         const std::string at = "interfaces[" + std::to_string(i) + "]";
         if (a.interfaces[i].name != b.interfaces[i].name) return at + ".name";
         if (a.interfaces[i].mode != b.interfaces[i].mode) return at + ".xdp_mode";
+        if (a.interfaces[i].gate != b.interfaces[i].gate) return at + ".gate";
     }
     return "";
 }

@@ -27,6 +27,7 @@ class FkoJudge final : public RangeJudge {
   private:
     Reject record(PacketReplay &replay, const spa::FkoKeyContext &ctx);
     Reject open(uint32_t secret, const Knock &knock, bool authenticated);
+    Reject client_nat(const spa::FkoMessage &m, Decision &d) const;
     Reject judge_message(const Knock &knock, Decision &d) const;
 
     const policy::Range &range_;
@@ -133,6 +134,20 @@ Reject FkoJudge::record(PacketReplay &replay, const spa::FkoKeyContext &ctx) {
     return replay.record({reinterpret_cast<const uint8_t *>(text.data()), len}, m.timestamp);
 }
 
+// fwknop -N "ADDR,PORT": honoured where the range allows it, to its nat_targets only. A host
+// name is refused (a lookup on the knock path is unbounded), as is LOCAL_NAT (--nat-local).
+Reject FkoJudge::client_nat(const spa::FkoMessage &m, Decision &d) const {
+    const policy::Nat &nat = range_.nat;
+    if (!nat.allow_client || spa::msg_is_local_nat(m.type) || m.nat_port == 0)
+        return Reject::nat_refused;
+    auto addr = policy::parse_address(m.nat_host());
+    if (!addr || std::none_of(nat.targets.begin(), nat.targets.end(),
+                              [&](const policy::Cidr &c) { return c.contains(*addr); }))
+        return Reject::nat_refused;
+    d.nat = policy::Endpoint{*addr, m.nat_port};
+    return Reject::ok;
+}
+
 Reject FkoJudge::judge_message(const Knock &knock, Decision &d) const {
     const spa::FkoMessage &m = message_;
     if (range_.proof_time_s) {
@@ -143,7 +158,10 @@ Reject FkoJudge::judge_message(const Knock &knock, Decision &d) const {
         std::find(range_.users.begin(), range_.users.end(), m.user.view()) == range_.users.end())
         return Reject::user_not_allowed;
     if (m.type == spa::MsgType::command) return Reject::command_refused;
-    if (spa::msg_has_nat(m.type)) return Reject::nat_refused;
+    d.nat.reset();
+    if (spa::msg_has_nat(m.type)) {
+        if (Reject r = client_nat(m, d); r != Reject::ok) return r;
+    }
 
     if (range_.proof_ip) {
         std::array<uint8_t, 16> allow;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "policy/address.hpp"
@@ -32,6 +33,9 @@ struct Decision {
     std::array<policy::PortRef, kMaxGrantPorts> ports{};
     size_t nports = 0;
     const spa::FkoMessage *fko = nullptr;  // the decoded message (fko), valid until the next check
+    // NAT access: the grant's first port is forwarded here (the range's "nat", or a client's
+    // request it allows).
+    std::optional<policy::Endpoint> nat;
 
     bool accepted() const { return reason == spa::Reject::ok; }
     std::span<const policy::PortRef> grant() const { return {ports.data(), nports}; }

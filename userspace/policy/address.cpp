@@ -77,4 +77,32 @@ std::optional<Cidr> parse_cidr(std::string_view text) {
     return c;
 }
 
+std::optional<Endpoint> parse_endpoint(std::string_view text, std::string *problem) {
+    auto refuse = [&](const char *why) -> std::optional<Endpoint> {
+        if (problem) *problem = why;
+        return std::nullopt;
+    };
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return refuse("needs a port after a ':'");
+    std::string_view host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        return refuse("write an IPv6 address in brackets: [::1]:22");
+    }
+    unsigned port = 0;
+    const std::string_view digits = text.substr(colon + 1);
+    auto [at, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc() || at != digits.data() + digits.size() || port == 0 || port > 65535)
+        return refuse("the port must be 1..65535");
+    auto addr = parse_address(host);
+    if (!addr) return refuse("the host must be an IP address");
+    return Endpoint{*addr, static_cast<uint16_t>(port)};
+}
+
+std::string format_endpoint(const Endpoint &e) {
+    const std::string host = format_address(e.addr);
+    return (e.addr.is_v4() ? host : "[" + host + "]") + ":" + std::to_string(e.port);
+}
+
 }  // namespace xk::policy

@@ -32,4 +32,17 @@ struct Cidr {
 
 std::optional<Cidr> parse_cidr(std::string_view text);
 
+// An IP literal and a port: "192.0.2.1:22" or "[2001:db8::1]:22" (an IPv6 address only in
+// brackets, so the port is never ambiguous).
+struct Endpoint {
+    Address addr;
+    uint16_t port = 0;
+    bool operator==(const Endpoint &) const = default;
+};
+
+// Why text is no endpoint: nullopt with problem set ("write an IPv6 address in brackets",
+// "the host must be an IP address", "the port must be 1..65535").
+std::optional<Endpoint> parse_endpoint(std::string_view text, std::string *problem = nullptr);
+std::string format_endpoint(const Endpoint &e);  // brackets around IPv6
+
 }  // namespace xk::policy

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "policy/config_gate.hpp"
 #include "policy/config_hosts.hpp"
 #include "policy/config_json.hpp"
 #include "policy/json_secret_fields.hpp"
@@ -176,6 +177,8 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
     if (m.judged_by_workers())
         keys.insert(keys.end(), {"port", "transports", "secrets", "proof_ip", "proof_time",
                                  "max_client_timeout", "expires_at", "destinations"});
+    if (m.judged_by_workers())
+        keys.insert(keys.end(), std::begin(config_gate::kNatKeys), std::end(config_gate::kNatKeys));
     for (const char *k : m.range_keys()) keys.push_back(k);
     only_keys(j, path, keys);
 
@@ -192,6 +195,7 @@ Range parse_range(const json &j, const std::string &path, const std::vector<Serv
     r.hooks = parse_hooks(j, path);
     if (m.judged_by_workers()) parse_worker_keys(j, path, r);
     m.parse_range(JsonSecretFields(j, path), r);
+    if (m.judged_by_workers()) config_gate::parse_nat(j, path, r);
     if (!r.sequence.revoke) {
         r.open = parse_open(j, path, services);
     } else if (j.contains("open")) {
@@ -321,29 +325,18 @@ void parse_metrics(const json &root, Config &c) {
     only_keys(m, "metrics", {"listen", "allow_remote"});
     const std::string listen = get_string(m, "metrics", "listen", "", true);
     c.metrics.allow_remote = get_bool(m, "metrics", "allow_remote", false);
-    const auto colon = listen.rfind(':');
-    std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    } else if (host.find(':') != std::string::npos) {
-        fail("metrics.listen", "write an IPv6 address in brackets: [::1]:9642");
-    }
-    const auto addr = parse_address(host);
-    unsigned port = 0;
-    const char *digits = listen.c_str() + colon + 1, *end = listen.c_str() + listen.size();
-    auto [at, ec] = std::from_chars(digits, end, port);
-    if (!addr || colon == std::string::npos || ec != std::errc() || at != end || port == 0 ||
-        port > 65535) {
-        fail("metrics.listen", "must be ADDRESS:PORT, e.g. 127.0.0.1:9642 or [::1]:9642");
-    }
-    const bool loopback = addr->is_v4() ? addr->bytes[12] == 127 : *addr == *parse_address("::1");
+    std::string problem;
+    const auto at = parse_endpoint(listen, &problem);
+    if (!at) fail("metrics.listen", problem + " (ADDRESS:PORT, e.g. 127.0.0.1:9642 or [::1]:9642)");
+    const Address &addr = at->addr;
+    const bool loopback = addr.is_v4() ? addr.bytes[12] == 127 : addr == *parse_address("::1");
     if (!loopback && !c.metrics.allow_remote) {
         fail("metrics.listen",
              "not a loopback address: metrics reveal traffic figures; set "
              "\"allow_remote\": true to serve them to the network");
     }
-    c.metrics.host = host;
-    c.metrics.port = static_cast<uint16_t>(port);
+    c.metrics.host = format_address(at->addr);
+    c.metrics.port = at->port;
 }
 
 // A node or prefix name: it goes into Redis keys and logs, so a plain word.
@@ -364,23 +357,15 @@ void parse_redis_endpoint(Cluster &k) {
             fail("cluster.redis", "a unix socket needs an absolute path: unix:/run/redis.sock");
         return;
     }
-    const size_t colon = k.redis.rfind(':');
-    k.host = colon == std::string::npos ? "" : k.redis.substr(0, colon);
-    if (k.host.size() > 2 && k.host.front() == '[' && k.host.back() == ']') {
-        k.host = k.host.substr(1, k.host.size() - 2);
-    } else if (k.host.find(':') != std::string::npos) {
-        fail("cluster.redis", "write an IPv6 address in brackets: [::1]:6379");
-    }
-    unsigned port = 0;
-    const char *digits = k.redis.c_str() + colon + 1, *end = k.redis.c_str() + k.redis.size();
-    auto [at, ec] = std::from_chars(digits, end, port);
-    if (k.host.empty() || colon == std::string::npos || ec != std::errc() || at != end ||
-        port == 0 || port > 65535)
-        fail("cluster.redis", "must be HOST:PORT, [IPV6]:PORT or unix:/PATH, e.g. 127.0.0.1:6379");
-    k.port = static_cast<uint16_t>(port);
-    if (!parse_address(k.host))
+    std::string problem;
+    const auto at = parse_endpoint(k.redis, &problem);
+    if (!at)
         fail("cluster.redis",
-             "the host must be an IP address (a name would be looked up by knocks, unbounded)");
+             problem +
+                 " (HOST:PORT, [IPV6]:PORT or unix:/PATH; the host an IP address: a name "
+                 "would be looked up by knocks, unbounded)");
+    k.host = format_address(at->addr);
+    k.port = at->port;
 }
 
 // "cluster": {"redis": "127.0.0.1:6379" | "unix:/run/redis/redis.sock", "node": "gw-a",
@@ -534,8 +519,9 @@ void parse_runtime(const json &root, Config &c) {
 }
 
 Interface parse_interface(const json &j, const std::string &p) {
-    only_keys(j, p, {"name", "xdp_mode"});
+    only_keys(j, p, {"name", "xdp_mode", "gate"});
     Interface iface;
+    iface.gate = config_gate::parse_gate(j, p);
     iface.name = get_string(j, p, "name", "", true);
     if (const char *problem = interface_name_problem(iface.name)) fail(p + ".name", problem);
     std::string mode = get_string(j, p, "xdp_mode", "auto");
@@ -619,6 +605,7 @@ Config parse_config(std::string_view json_text) {
     check_services_are_not_knock_ports(c);
     check_http_ports(c);
     check_sequences(c);
+    config_gate::check_gates(c);
     assign_quotas(c);
     return c;
 }

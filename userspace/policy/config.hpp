@@ -22,12 +22,27 @@ namespace xk::policy {
 // (userspace/methods); methods/registry.cpp maps the ids and the config's names to them.
 enum class Method { plain, fko, sequence };
 enum class XdpMode { automatic, native, generic };
+// What drops packets to protected services until a grant: the XDP program at the NIC, or a
+// chain of our own nftables table (where XDP can't or shouldn't run).
+enum class GateKind { xdp, nftables };
 
 // proto 0 / port 0 means "every protected port".
 struct PortRef {
     uint8_t proto = 0;
     uint16_t port = 0;
     bool operator==(const PortRef &) const = default;
+};
+
+// fwknop's NAT access: a grant also forwards its first port to an inner host, for the
+// grant's time (nftables DNAT, on either gate).
+enum class Snat { none, masquerade, address };
+struct Nat {
+    std::optional<Endpoint> to;       // "nat": {"to": "ADDR:PORT"}: every grant (FORCE_NAT)
+    Snat snat = Snat::none;           // "snat": "masquerade" | "ADDR" (FORCE_MASQUERADE/SNAT)
+    Address snat_address;             // Snat::address
+    bool allow_client = false;        // "allow_client_nat": honour fwknop -N requests
+    std::vector<Cidr> targets;        // "nat_targets": where a client may ask to go
+    bool enabled() const { return to || allow_client; }
 };
 
 // Parsed by the range's method (methods/), which fills its own part.
@@ -101,6 +116,7 @@ struct Range {
     uint32_t max_sources = 0;
     RangeHooks hooks;
     PortSequence sequence;  // method "sequence" only
+    Nat nat;
 };
 
 // A host behind the gateway that sleeps until an authorized SYN wants one of its services
@@ -132,6 +148,7 @@ struct Service {
 struct Interface {
     std::string name;
     XdpMode mode = XdpMode::automatic;
+    GateKind gate = GateKind::xdp;
 };
 
 // The XDP pre-filter's per-source token bucket on knock ports ("knock_rate").

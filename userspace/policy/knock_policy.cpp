@@ -81,6 +81,7 @@ Decision KnockPolicy::check(const Knock &knock) {
         d.reason = r;
         if (r == Reject::ok) {
             d.range_id = it->second;
+            if (range.nat.to) d.nat = range.nat.to;  // fwknop's FORCE_NAT: over any request
             return d;
         }
     }

@@ -307,3 +307,63 @@ TEST(FkoMethod, ProofIpJudgesAnIpv6AllowIpLikeAnIpv4One) {
     EXPECT_TRUE(m.has_allow_ip6);
     EXPECT_EQ(m.port_count, 2u);
 }
+
+// fwknop's NAT access: a -N request is honoured only where the range allows client NAT and
+// only to its nat_targets (never a name, never LOCAL_NAT); a range's "nat" (FORCE_NAT) sets
+// the target whatever the client asked, and no NAT request stays refused without
+// allow_client_nat.
+TEST(FkoMethod, NatAccessIsDecidedByTheRange) {
+    struct Verdict {
+        spa::Reject reason;
+        std::optional<policy::Endpoint> nat;
+    };
+    auto verdict = [](const std::string &extra, spa::MsgType type, std::string_view nat_access) {
+        auto c = fko_config(extra, "\"tcp/22\"");
+        policy::ReplayCache cache("", policy::KnockPolicy::replay_retention(c));
+        policy::KnockPolicy p(c, &cache);
+        std::string error;
+        auto ctx = spa::FkoKeyContext::create(c.ranges[0].secrets[0].fko, error);
+        spa::FkoRequest req;
+        req.timestamp = 1000;
+        req.type = type;
+        req.message = "0.0.0.0,tcp/22";
+        req.nat_access = nat_access;
+        std::string out(spa::kMaxEncoded, '\0');
+        size_t n = 0;
+        EXPECT_EQ(spa::fko_encode(*ctx, req, out, n), spa::Reject::ok);
+        out.resize(n);
+        methods::Knock k;
+        k.source = *policy::parse_address("10.1.0.1");
+        k.port = 62201;
+        k.now = 1000;
+        k.payload = {reinterpret_cast<const uint8_t *>(out.data()), out.size()};
+        auto d = p.check(k);
+        return Verdict{d.reason, d.nat};
+    };
+    using spa::MsgType;
+    using R = spa::Reject;
+    const std::string client = R"(, "allow_client_nat": true, "nat_targets": ["192.168.1.0/24"])";
+    auto ok = verdict(client, MsgType::nat_access, "192.168.1.100,22");
+    EXPECT_EQ(ok.reason, R::ok);
+    ASSERT_TRUE(ok.nat);
+    EXPECT_EQ(policy::format_endpoint(*ok.nat), "192.168.1.100:22");
+    EXPECT_EQ(verdict(client, MsgType::client_timeout_nat_access, "192.168.1.7,3389").reason,
+              R::ok);
+    EXPECT_EQ(verdict(client, MsgType::nat_access, "192.168.2.100,22").reason, R::nat_refused);
+    EXPECT_EQ(verdict(client, MsgType::nat_access, "nas.lan,22").reason, R::nat_refused);
+    EXPECT_EQ(verdict(client, MsgType::local_nat_access, "192.168.1.100,22").reason,
+              R::nat_refused);
+    EXPECT_EQ(verdict("", MsgType::nat_access, "192.168.1.100,22").reason, R::nat_refused);
+    // A plain access knock carries no NAT: none is decided.
+    auto plain = verdict(client, MsgType::access, "");
+    EXPECT_EQ(plain.reason, R::ok);
+    EXPECT_FALSE(plain.nat);
+    // FORCE_NAT: every grant of the range goes to its target, a client's request or not.
+    const std::string forced = R"(, "nat": {"to": "192.168.1.50:2222"})";
+    auto f = verdict(forced, MsgType::access, "");
+    ASSERT_TRUE(f.nat);
+    EXPECT_EQ(policy::format_endpoint(*f.nat), "192.168.1.50:2222");
+    auto both = verdict(forced + client, MsgType::nat_access, "192.168.1.100,22");
+    ASSERT_TRUE(both.nat);
+    EXPECT_EQ(policy::format_endpoint(*both.nat), "192.168.1.50:2222");
+}

@@ -12,6 +12,7 @@
 
 using xk::policy::ConfigError;
 using xk::policy::parse_config;
+using namespace xk::policy;
 
 namespace {
 
@@ -463,4 +464,76 @@ TEST(Config, RangeHooks) {
         parse_config(hook(R"({"on_expire": ["/bin/true", "fw_%IP%_%PORT%", "100%"]})")));
     expect_error(hook(R"({"on_expire": ["/bin/true"], "timeout_s": 0})"),
                  "ranges[0].hooks.timeout_s");
+}
+
+TEST(Config, Gate) {
+    EXPECT_EQ(parse_config(kGood).interfaces[0].gate, GateKind::xdp);
+    auto nft = parse_config(with("\"xdp_mode\": \"generic\"", "\"gate\": \"nftables\""));
+    EXPECT_EQ(nft.interfaces[0].gate, GateKind::nftables);
+    expect_error(with("\"xdp_mode\": \"generic\"", "\"gate\": \"iptables\""),
+                 "interfaces[0].gate: must be xdp or nftables");
+    // What only the XDP gate does is refused on nftables, naming the key and the range.
+    const std::string nft_gate = with("\"xdp_mode\": \"generic\"", "\"gate\": \"nftables\"");
+    auto swap = [&](const std::string &from, const std::string &to) {
+        std::string s = nft_gate;
+        return s.replace(s.find(from), from.size(), to);
+    };
+    expect_error(swap("\"ranges\": [", R"("ranges": [
+        {"name": "seq", "method": "sequence", "sequence": ["tcp/7000", "tcp/8000"], "open": ["tcp/22"]},)"),
+                 "interfaces[0].gate: nftables: range seq is a port sequence");
+    expect_error(swap("\"open\": [\"*\"],", "\"open\": [\"*\"], \"transports\": [\"http\"],"),
+                 "interfaces[0].gate: nftables: range fko takes http knocks");
+    expect_error(swap("\"services\":", R"("hosts": [{"name": "nas", "mac": "02:00:00:00:00:01",
+        "ipv4": "192.0.2.9", "interface": "eth1"}], "services":)"),
+                 "interfaces[0].gate: nftables: Wake-on-LAN");
+}
+
+TEST(Config, NatAccess) {
+    auto fko = [](const std::string &keys) {
+        return with("\"open\": [\"*\"],", "\"open\": [\"*\"], " + keys + ",");
+    };
+    auto c = parse_config(fko(R"("nat": {"to": "192.168.1.100:22"}, "snat": "masquerade")"));
+    const Nat &nat = c.ranges[1].nat;
+    ASSERT_TRUE(nat.to);
+    EXPECT_EQ(format_endpoint(*nat.to), "192.168.1.100:22");
+    EXPECT_EQ(nat.snat, Snat::masquerade);
+    EXPECT_FALSE(c.ranges[0].nat.enabled());
+    auto v6 = parse_config(fko(R"("nat": {"to": "[fd00::5]:3389"}, "snat": "198.51.100.1")"));
+    EXPECT_EQ(format_endpoint(*v6.ranges[1].nat.to), "[fd00::5]:3389");
+    EXPECT_EQ(v6.ranges[1].nat.snat, Snat::address);
+    EXPECT_EQ(format_address(v6.ranges[1].nat.snat_address), "198.51.100.1");
+    auto client = parse_config(
+        fko(R"("allow_client_nat": true, "nat_targets": ["192.168.1.0/24", "fd00::/64"])"));
+    EXPECT_TRUE(client.ranges[1].nat.allow_client);
+    EXPECT_EQ(client.ranges[1].nat.targets.size(), 2u);
+
+    expect_error(fko(R"("nat": {"to": "192.168.1.100"})"), "ranges[1].nat.to: needs a port");
+    expect_error(fko(R"("nat": {"to": "nas.lan:22"})"), "ranges[1].nat.to: the host must be an IP");
+    expect_error(fko(R"("nat": {"to": "fd00::5:22"})"), "ranges[1].nat.to: write an IPv6");
+    expect_error(fko(R"("nat": {"to": "192.168.1.100:0"})"), "ranges[1].nat.to: the port");
+    expect_error(fko(R"("nat": {"to": "10.0.0.1:22", "via": 1})"), "ranges[1].nat.via: unknown");
+    expect_error(fko(R"("snat": "masquerade")"), "ranges[1].snat: translates the source");
+    expect_error(fko(R"("nat": {"to": "10.0.0.1:22"}, "snat": "eth0")"),
+                 "ranges[1].snat: must be \"masquerade\" or an IP address");
+    expect_error(fko(R"("allow_client_nat": true)"), "ranges[1].nat_targets: allow_client_nat");
+    expect_error(fko(R"("nat_targets": ["10.0.0.0/8"])"), "ranges[1].nat_targets: only used");
+    expect_error(fko(R"("allow_client_nat": true, "nat_targets": ["10.0.0.0/33"])"),
+                 "ranges[1].nat_targets[0]");
+    // A client's NAT request is an fko message: a plain range cannot carry one.
+    expect_error(with("\"open\": [\"tcp/22\"],", R"("open": ["tcp/22"], "allow_client_nat": true,
+                      "nat_targets": ["10.0.0.0/8"],)"),
+                 "ranges[0].allow_client_nat: NAT access requests come in fko knocks only");
+}
+
+TEST(Config, Endpoint) {
+    EXPECT_EQ(parse_endpoint("10.1.2.3:80")->port, 80);
+    EXPECT_EQ(format_endpoint(*parse_endpoint("[::1]:9642")), "[::1]:9642");
+    std::string why;
+    EXPECT_FALSE(parse_endpoint("10.1.2.3:65536", &why));
+    EXPECT_EQ(why, "the port must be 1..65535");
+    EXPECT_FALSE(parse_endpoint("10.1.2.3:22x", &why));
+    EXPECT_FALSE(parse_endpoint("::1:22", &why));
+    EXPECT_EQ(why, "write an IPv6 address in brackets: [::1]:22");
+    EXPECT_FALSE(parse_endpoint("host:22", &why));
+    EXPECT_EQ(why, "the host must be an IP address");
 }
