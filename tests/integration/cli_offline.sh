@@ -196,10 +196,18 @@ xk import-fwknop "$WORK/access-user.conf" -i gw-out -o "$WORK/user.json" 2>/dev/
 check_eq "import-fwknop: REQUIRE_USERNAME becomes the range's users" '["bob"]' \
     "$(jq -c '.ranges[0].users' "$WORK/user.json")"
 
+# FORCE_NAT / FORCE_MASQUERADE are carried: the range's NAT access.
+{ cat "$WORK/access.conf"; printf 'FORCE_NAT              192.168.1.100 22\nFORCE_MASQUERADE Y\n'; } \
+    >"$WORK/access-fnat.conf"
+xk import-fwknop "$WORK/access-fnat.conf" -i gw-out -o "$WORK/fnat.json" 2>/dev/null
+check_eq "import-fwknop: FORCE_NAT becomes the range's nat.to, FORCE_MASQUERADE its snat" \
+    '{"to":"192.168.1.100:22"} "masquerade"' \
+    "$(jq -c '.ranges[0].nat, .ranges[0].snat' "$WORK/fnat.json" | tr '\n' ' ' | sed 's/ $//')"
+
 # A restriction it cannot carry: refused whole, nothing written.
-{ cat "$WORK/access.conf"; echo "FORCE_NAT              192.168.1.100 22"; } >"$WORK/access-nat.conf"
+{ cat "$WORK/access.conf"; echo "DISABLE_DNAT           Y"; } >"$WORK/access-nat.conf"
 err=$(xk import-fwknop "$WORK/access-nat.conf" -i gw-out -o "$WORK/nat.json" 2>&1)
-check "import-fwknop: FORCE_NAT is refused (non-zero exit)" test "$?" -ne 0
+check "import-fwknop: DISABLE_DNAT is refused (non-zero exit)" test "$?" -ne 0
 check "import-fwknop: ... naming the line and the key" \
-    grep -qF "access.conf:9: FORCE_NAT has no xdpknock equivalent" <<<"$err"
+    grep -qF "access.conf:9: DISABLE_DNAT has no xdpknock equivalent" <<<"$err"
 check "import-fwknop: ... and writes no file" test ! -e "$WORK/nat.json" -a ! -e "$WORK/nat.json.tmp"

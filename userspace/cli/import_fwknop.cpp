@@ -280,6 +280,11 @@ DaemonSettings read_fwknopd_conf(const std::string &text) {
         if (l.key == "UDPSERV_PORT") udp_server_port = number("fwknopd.conf", l, 1, 65535);
         if (l.key == "ENABLE_SPA_OVER_HTTP") http_line = yes(l.value) ? l.number : 0;
         if (l.key == "ENABLE_X_FORWARDED_FOR") xff = yes(l.value);
+        if ((l.key == "ENABLE_IPT_FORWARDING" || l.key == "ENABLE_IPT_LOCAL_NAT") && yes(l.value))
+            d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) + ": " + l.key +
+                                 " Y: clients' NAT requests (fwknop -N) not carried over; a "
+                                 "range takes them with \"allow_client_nat\": true and the "
+                                 "\"nat_targets\" they may reach (FORCE_NAT lines are carried)");
         read_gpg_default(l, d);
         if (l.key == "ALLOW_ANY_USER_AGENT" && yes(l.value))
             d.warnings.push_back("fwknopd.conf:" + std::to_string(l.number) +
@@ -710,8 +715,7 @@ void finish_stanza(Stanza &s, json &ranges, ImportResult &r) {
 
 // Keywords that would open more (or something else) than fwknopd did if dropped.
 bool cannot_carry(const std::string &key) {
-    static const char *const kRefused[] = {"FORCE_NAT",    "FORCE_SNAT",      "FORCE_MASQUERADE",
-                                           "DISABLE_DNAT", "FORWARD_ALL",     "SERVICE_LIST",
+    static const char *const kRefused[] = {"DISABLE_DNAT", "FORWARD_ALL",     "SERVICE_LIST",
                                            "%include",     "%include_folder", "%include_keys"};
     return std::any_of(std::begin(kRefused), std::end(kRefused),
                        [&](const char *k) { return key == k; });
@@ -823,6 +827,30 @@ bool cycle_keyword(Stanza &s, const Line &l) {
     return true;
 }
 
+// FORCE_NAT "IP PORT", FORCE_SNAT "IP", FORCE_MASQUERADE Y: the range's NAT access. A
+// source translation needs a FORCE_NAT before it (the config's "snat" translates NAT access).
+bool nat_keyword(Stanza &s, const Line &l) {
+    if (l.key == "FORCE_NAT") {
+        std::istringstream words(l.value);
+        std::string ip, port, extra;
+        words >> ip >> port >> extra;
+        const std::string endpoint =
+            (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + port;
+        if (port.empty() || !extra.empty() || !policy::parse_endpoint(endpoint))
+            refuse(s, l.number, "FORCE_NAT " + l.value + " is not \"IP PORT\"");
+        s.range["nat"] = {{"to", endpoint}};
+    } else if (l.key == "FORCE_SNAT" || (l.key == "FORCE_MASQUERADE" && yes(l.value))) {
+        if (!s.range.contains("nat"))
+            refuse(s, l.number, l.key + " without a FORCE_NAT line before it");
+        if (l.key == "FORCE_SNAT" && !policy::parse_address(l.value))
+            refuse(s, l.number, "FORCE_SNAT " + l.value + " is not an IP address");
+        s.range["snat"] = l.key == "FORCE_SNAT" ? l.value : "masquerade";
+    } else {
+        return l.key == "FORCE_MASQUERADE";  // N: nothing to carry
+    }
+    return true;
+}
+
 // One keyword inside a stanza; false when it is not a stanza keyword at all.
 bool stanza_keyword(Stanza &s, const Line &l, std::vector<std::string> &service_ports) {
     const std::string &k = l.key;
@@ -850,7 +878,7 @@ bool stanza_keyword(Stanza &s, const Line &l, std::vector<std::string> &service_
         else
             s.range.erase("destinations");
     } else {
-        return access_keyword(s, l) || cycle_keyword(s, l);
+        return access_keyword(s, l) || cycle_keyword(s, l) || nat_keyword(s, l);
     }
     return true;
 }

@@ -669,3 +669,36 @@ TEST(ImportFwknop, DebiansShippedAccessConfAndItsGpgExample) {
     EXPECT_EQ(secrets[1]["hmac_key_base64"], "aG1hYy1rZXk=");
     EXPECT_TRUE(xk::policy::parse_config(r.config.dump()).ranges[0].secrets[1].fko.gpg);
 }
+
+// fwknopd's NAT access: FORCE_NAT "IP PORT" is the range's nat.to (IPv6 in brackets),
+// FORCE_SNAT / FORCE_MASQUERADE its snat; a translation without FORCE_NAT, a bad address and
+// DISABLE_DNAT / FORWARD_ALL stay refused; ENABLE_IPT_FORWARDING's client requests are said,
+// not carried (they need nat_targets).
+TEST(ImportFwknop, ForceNatBecomesTheRangesNatAccess) {
+    auto r = import_fwknop(
+        "SOURCE ANY\nKEY k\nOPEN_PORTS tcp/22\nFORCE_NAT 192.168.1.100 22\n"
+        "FORCE_SNAT 198.51.100.1\n",
+        "ENABLE_IPT_FORWARDING Y\n", "eth0");
+    const auto &range = r.config["ranges"][0];
+    EXPECT_EQ(range["nat"], nlohmann::json({{"to", "192.168.1.100:22"}}));
+    EXPECT_EQ(range["snat"], "198.51.100.1");
+    EXPECT_NO_THROW(xk::policy::parse_config(r.config.dump()));
+    ASSERT_FALSE(r.warnings.empty());
+    EXPECT_NE(r.warnings[0].find("fwknopd.conf:1: ENABLE_IPT_FORWARDING Y: clients' NAT"),
+              std::string::npos)
+        << r.warnings[0];
+    auto v6 = import_fwknop("SOURCE ANY\nKEY k\nFORCE_NAT fd00::5 3389\nFORCE_MASQUERADE Y\n", "",
+                            "eth0");
+    EXPECT_EQ(v6.config["ranges"][0]["nat"]["to"], "[fd00::5]:3389");
+    EXPECT_EQ(v6.config["ranges"][0]["snat"], "masquerade");
+    auto off =
+        import_fwknop("SOURCE ANY\nKEY k\nFORCE_NAT 10.0.0.1 22\nFORCE_MASQUERADE N\n", "", "eth0");
+    EXPECT_FALSE(off.config["ranges"][0].contains("snat"));
+    expect_refused("SOURCE ANY\nKEY k\nFORCE_NAT nas.lan 22\n", "", "access.conf:3:", "FORCE_NAT");
+    expect_refused("SOURCE ANY\nKEY k\nFORCE_NAT 10.0.0.1\n", "", "access.conf:3:", "FORCE_NAT");
+    expect_refused("SOURCE ANY\nKEY k\nFORCE_NAT 10.0.0.1 0\n", "", "access.conf:3:", "FORCE_NAT");
+    expect_refused("SOURCE ANY\nKEY k\nFORCE_MASQUERADE Y\n", "",
+                   "access.conf:3:", "FORCE_MASQUERADE");
+    expect_refused("SOURCE ANY\nKEY k\nFORCE_NAT 10.0.0.1 22\nFORCE_SNAT eth0\n", "",
+                   "access.conf:4:", "FORCE_SNAT");
+}
