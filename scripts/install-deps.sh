@@ -11,7 +11,7 @@ packages=(
   libclang-rt-14-dev libfko3-dev fwknop-client fwknop-server knockd
   iproute2 iputils-ping netcat-openbsd nmap hping3 tcpreplay tshark procps jq gnuplot-nox
   libsystemd-dev libcpp-httplib-dev scdoc man-db dpkg-dev fakeroot systemd util-linux libcap2-bin python3
-  curl libgpgme-dev gnupg libhiredis-dev redis-server
+  curl libgpgme-dev gnupg libhiredis-dev redis-server libnftables-dev nftables
 )
 
 missing=()

@@ -27,9 +27,9 @@ uint64_t monotonic_ns() {
 
 }  // namespace
 
-void WorkerPool::start(std::vector<std::unique_ptr<xsk::XskSocket>> sockets,
+void WorkerPool::start(std::vector<std::unique_ptr<FrameSource>> sources,
                        const PoolOptions &options) {
-    sockets_ = std::move(sockets);
+    sockets_ = std::move(sources);
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned ncpu = online > 0 ? static_cast<unsigned>(online) : 1;
     size_t n = options.workers ? options.workers : ncpu;
@@ -102,21 +102,23 @@ void WorkerPool::adopt(Worker &w) {
     w.gen = std::move(g);
 }
 
-void WorkerPool::judge(Worker &w, const xsk::Frame *frames, size_t n) {
+void WorkerPool::judge(Worker &w, const Frame *frames, size_t n) {
     // A reload applies from the next batch: one atomic load per batch, never per packet.
     if (generation_.load(std::memory_order_acquire) != w.seen) adopt(w);
     int64_t now = time(nullptr);
     for (size_t i = 0; i < n; ++i) {
         if (w.handler->handle_frame(frames[i].data, frames[i].len, now) != spa::Reject::ok)
             continue;
-        // Timed from XDP to after the map write: what a client waits for before its SYN.
-        uint64_t rx = xsk::XskSocket::rx_ns(frames[i]);
-        if (rx) w.latency.record(monotonic_ns() - rx);
+        // Timed from arrival (XDP's stamp, the packet ring's) to after the grant: what a
+        // client waits for before its SYN.
+        // A stamp converted from the wall clock may lead ours by a hair: never a negative.
+        const uint64_t rx = frames[i].rx_ns, done = rx ? monotonic_ns() : 0;
+        if (rx) w.latency.record(done > rx ? done - rx : 0);
     }
 }
 
-// Takes an extra worker's finished batches back into the fill ring (poller only).
-void WorkerPool::reclaim(Worker &x, xsk::XskSocket &sock) {
+// Takes an extra worker's finished batches back to the source (poller only).
+void WorkerPool::reclaim(Worker &x, FrameSource &sock) {
     while (FrameBatch *b = x.done.front()) {
         sock.recycle(b->frames.data(), b->n);
         x.lent -= b->n;
@@ -139,10 +141,10 @@ FrameBatch *WorkerPool::lend_slot(Worker &x, size_t n, uint32_t lent, uint32_t l
 // them in the fill ring, which has a single producer.
 void WorkerPool::poll_loop(size_t index) {
     Worker &self = *workers_[index];
-    xsk::XskSocket &sock = *sockets_[self.info.socket];
+    FrameSource &sock = *sockets_[self.info.socket];
     const std::vector<size_t> &extras = extras_[self.info.socket];
     pin_to_cpu(self.info.cpu);
-    xsk::Frame frames[kBatch];
+    Frame frames[kBatch];
     size_t next = 0;
     // At least half the socket's frames stay with the kernel and this thread.
     const uint32_t lend_max = sock.ring_frames() / 2;

@@ -1,9 +1,12 @@
 #pragma once
-// The knock workers: one pinned poller thread per AF_XDP socket (rx queue), plus extra
-// pinned workers when the config asks for more workers than there are queues; a poller
-// hands whole batches to its extras through SPSC rings and alone refills its fill ring.
+// The knock workers: one pinned poller thread per frame source (an AF_XDP socket on an rx
+// queue, or an AF_PACKET fanout member), plus extra pinned workers when the config asks for
+// more workers than there are sources; a poller hands whole batches to its extras through
+// SPSC rings and alone recycles its source's frames.
 
 #include <atomic>
+#include <concepts>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,9 +14,9 @@
 #include <vector>
 
 #include "workers/batch_ring.hpp"
+#include "workers/frame_source.hpp"
 #include "workers/knock_handler.hpp"
 #include "workers/latency_histogram.hpp"
-#include "xsk/xsk_socket.hpp"
 
 namespace xk::workers {
 
@@ -51,8 +54,14 @@ class WorkerPool {
         : config_(std::move(config)), replay_(replay), sink_(std::move(sink)) {}
     ~WorkerPool() { stop(); }
 
-    void start(std::vector<std::unique_ptr<xsk::XskSocket>> sockets,
-               const PoolOptions &options = {});
+    void start(std::vector<std::unique_ptr<FrameSource>> sources, const PoolOptions &options = {});
+    // A vector of one kind of source (the daemon's AF_XDP sockets, a test's PacketSockets).
+    template <std::derived_from<FrameSource> S>
+    void start(std::vector<std::unique_ptr<S>> sources, const PoolOptions &options = {}) {
+        start(std::vector<std::unique_ptr<FrameSource>>(std::make_move_iterator(sources.begin()),
+                                                        std::make_move_iterator(sources.end())),
+              options);
+    }
     void stop();
 
     // A reload: prepare() builds the policies (throws on a key the methods refuse, and
@@ -63,8 +72,8 @@ class WorkerPool {
     void swap(std::shared_ptr<const Generation> next);
     uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
-    size_t size() const { return sockets_.size(); }  // sockets
-    const xsk::XskSocket &socket(size_t i) const { return *sockets_[i]; }
+    size_t size() const { return sockets_.size(); }  // sources
+    const FrameSource &socket(size_t i) const { return *sockets_[i]; }
     size_t workers() const { return workers_.size(); }
     const WorkerInfo &info(size_t w) const { return workers_[w]->info; }
     const HandlerStats &stats(size_t w) const { return workers_[w]->stats; }
@@ -90,11 +99,11 @@ class WorkerPool {
     };
 
     void poll_loop(size_t w);
-    void reclaim(Worker &x, xsk::XskSocket &sock);
+    void reclaim(Worker &x, FrameSource &sock);
     FrameBatch *lend_slot(Worker &x, size_t n, uint32_t lent, uint32_t lend_max);
     void extra_loop(size_t w);
     void adopt(Worker &w);
-    void judge(Worker &w, const xsk::Frame *frames, size_t n);
+    void judge(Worker &w, const Frame *frames, size_t n);
 
     std::shared_ptr<const policy::Config> config_;  // the first generation's
     policy::ReplayStore &replay_;
@@ -107,7 +116,7 @@ class WorkerPool {
     bool busy_poll_ = false;
     bool raw_ip_ = false;
     std::atomic<bool> running_{false};
-    std::vector<std::unique_ptr<xsk::XskSocket>> sockets_;
+    std::vector<std::unique_ptr<FrameSource>> sockets_;
     std::vector<std::unique_ptr<Worker>> workers_;  // the first size() are the pollers
     std::vector<std::vector<size_t>> extras_;       // per socket: its extra workers
     std::vector<std::thread> threads_;

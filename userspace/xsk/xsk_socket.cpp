@@ -209,6 +209,7 @@ size_t XskSocket::receive(Frame *out, size_t max, int timeout_ms) {
         out[i].addr = xsk_umem__extract_addr(d->addr);
         out[i].data = static_cast<const uint8_t *>(xsk_umem__get_data(area_, d->addr));
         out[i].len = d->len;
+        out[i].rx_ns = rx_ns(out[i]);
     }
     xsk_ring_cons__release(&rings_->rx, static_cast<uint32_t>(n));
     if (spin_ns_) last_rx_ns_ = monotonic_ns();

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "workers/frame_source.hpp"
+
 struct xsk_socket;
 struct xsk_umem;
 
@@ -19,18 +21,9 @@ class XskError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-struct Frame {
-    const uint8_t *data;
-    uint32_t len;
-    uint64_t addr;  // UMEM address: what recycle() hands back to the fill ring
-};
-
-struct RingStats {
-    uint64_t rx_dropped = 0;    // dropped by the kernel: no room in the rx ring, etc.
-    uint64_t rx_ring_full = 0;  // frames lost because our rx ring was full
-    uint64_t fill_empty = 0;    // times the fill ring had no buffer
-    uint64_t rx_invalid = 0;
-};
+// Frame::addr is the UMEM address: what recycle() hands back to the fill ring.
+using Frame = workers::Frame;
+using RingStats = workers::RingStats;
 
 struct XskOptions {
     // UMEM frames (a power of two, config "umem_frames"): every one waits in the fill ring,
@@ -49,34 +42,35 @@ struct XskOptions {
     uint32_t idle_spin_us = 50;
 };
 
-class XskSocket {
+class XskSocket final : public workers::FrameSource {
   public:
     // Binds to ifname/queue (zero-copy where the driver offers it, copy otherwise),
     // with need-wakeup, and registers itself in xsks[queue].
     static std::unique_ptr<XskSocket> open(const std::string &ifname, uint32_t queue,
                                            int xsks_map_fd, const XskOptions &options = {});
-    ~XskSocket();
+    ~XskSocket() override;
     XskSocket(const XskSocket &) = delete;
     XskSocket &operator=(const XskSocket &) = delete;
 
     // Up to max frames, waiting up to timeout_ms for the first (busy poll: never waits).
     // The rx slots are freed at once; the frames stay ours in UMEM until recycle() puts
     // them back in the fill ring, so a batch may be handed to another thread meanwhile.
-    size_t receive(Frame *out, size_t max, int timeout_ms);
+    // Frame::rx_ns is XDP's stamp (rx_ns()), 0 for a knock XDP did not stamp.
+    size_t receive(Frame *out, size_t max, int timeout_ms) override;
     // Only the thread that calls receive() may call it: the fill ring has one producer.
     // A frame goes back without its XDP stamp (rx_ns() then reads 0 until XDP stamps it again).
-    void recycle(const Frame *frames, size_t n);
+    void recycle(const Frame *frames, size_t n) override;
     void recycle(const uint64_t *addrs, size_t n);
     // The XDP timestamp in front of a frame, 0 when it carries none.
     static uint64_t rx_ns(const Frame &f);
 
     int fd() const;
-    uint32_t queue() const { return queue_; }
+    uint32_t queue() const override { return queue_; }
     uint32_t frame_size() const { return frame_size_; }
     // Frames in circulation: the fill (and rx) ring's size.
-    uint32_t ring_frames() const { return ring_frames_; }
+    uint32_t ring_frames() const override { return ring_frames_; }
     size_t umem_bytes() const { return area_size_; }
-    RingStats stats() const;
+    RingStats stats() const override;
     int busy_poll_error() const { return busy_poll_error_; }
 
   private:
