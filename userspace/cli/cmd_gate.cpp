@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +15,8 @@
 #include "log/clock.hpp"
 #include "cli/status.hpp"
 #include "gate/gate.hpp"
+#include "nft/nft_nat.hpp"
+#include "nft/nft_store.hpp"
 #include "xdpknock/maps.h"
 
 namespace xk::cli {
@@ -45,16 +48,24 @@ int share(const HandEdit &e, const cluster::Event &event) {
     return 0;
 }
 
-// Runs fn on the interface's store (the pinned authorized map), which the CLI owns only
-// for this call. Hand-made entries carry no range or secret.
-int with_store(const Globals &g, const HandEdit &e,
-               const std::function<int(auth::AuthorizationStore &, const policy::Address &)> &fn) {
+using StoreEdit = std::function<int(auth::AuthorizationStore &, const policy::Address &)>;
+
+// Runs fn on the interface's store (the pinned authorized map, or an nftables gate's sets),
+// which the CLI owns only for this call. Hand-made entries carry no range or secret.
+int with_store(const Globals &g, const HandEdit &e, const StoreEdit &fn) {
     auto addr = policy::parse_address(e.address);
     if (!addr) throw CLI::ValidationError("address", e.address + " is not an IPv4/IPv6 address");
     std::string path = gate::pin_dir_for(g.pin_root, e.ifname) + "/" + XK_MAP_AUTHORIZED;
     int fd = bpf_obj_get(path.c_str());
+    if (fd < 0 && nft::NftGate::present(e.ifname)) {
+        nft::NftStore store(e.ifname);
+        return fn(store, *addr);
+    }
     if (fd < 0) {
-        fprintf(stderr, "xdpknock: %s: not pinned (is the gate attached?)\n", path.c_str());
+        fprintf(stderr,
+                "xdpknock: %s: not pinned, and no nftables gate on %s (is the gate "
+                "attached?)\n",
+                path.c_str(), e.ifname.c_str());
         return 1;
     }
     auth::Authorized store(fd);
@@ -68,6 +79,18 @@ int with_store(const Globals &g, const HandEdit &e,
     int rc = fn(store, *addr);
     close(fd);
     return rc;
+}
+
+// Whatever gates ifname comes off: its XDP program and pins, or its nftables chain and sets,
+// and its NAT access either way.
+int detach_one(const Globals &g, const std::string &ifname) {
+    const bool nft_gate = nft::NftGate::present(ifname);
+    if (nft_gate) printf("%s\n", nft::NftGate::detach(ifname).c_str());
+    if (std::string nat = nft::NatAccess::detach(ifname); !nat.empty()) printf("%s\n", nat.c_str());
+    std::error_code ec;
+    if (!nft_gate || std::filesystem::exists(gate::pin_dir_for(g.pin_root, ifname), ec))
+        printf("%s\n", gate::detach(g.pin_root, ifname).c_str());
+    return 0;
 }
 
 void add_edit_flags(CLI::App *c, HandEdit &e) {
@@ -137,17 +160,15 @@ void add_detach(CLI::App &app, Globals &g) {
         for (const auto &d : std::filesystem::directory_iterator(g.pin_root, ec)) {
             if (all && d.is_directory()) ifnames.push_back(d.path().filename());
         }
+        for (const auto &ifname : all ? nft::NftGate::gated_interfaces() : ifnames)
+            if (std::find(ifnames.begin(), ifnames.end(), ifname) == ifnames.end())
+                ifnames.push_back(ifname);
         if (ifnames.empty()) {
             fprintf(stderr, "xdpknock: name an interface or --all (no gate found)\n");
             g.rc = all ? 0 : 2;
             return;
         }
-        for (const auto &ifname : ifnames) {
-            g.rc |= guarded([&] {
-                printf("%s\n", gate::detach(g.pin_root, ifname).c_str());
-                return 0;
-            });
-        }
+        for (const auto &ifname : ifnames) g.rc |= guarded([&] { return detach_one(g, ifname); });
     });
 }
 

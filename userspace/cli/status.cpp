@@ -10,6 +10,8 @@
 
 #include "auth/authorized.hpp"
 #include "gate/gate.hpp"
+#include "nft/nft_counters.hpp"
+#include "nft/nft_store.hpp"
 #include "stats/json_printer.hpp"
 #include "stats/stats_file.hpp"
 #include "stats/table_printer.hpp"
@@ -28,9 +30,8 @@ struct Fd {
 };
 
 // Longest-lasting first.
-std::vector<stats::Authorization> authorizations(int map_fd) {
+std::vector<stats::Authorization> authorizations(std::vector<auth::Entry> entries) {
     const uint64_t now = auth::monotonic_ns();
-    auto entries = auth::Authorized(map_fd).list();
     std::sort(entries.begin(), entries.end(),
               [](const auto &a, const auto &b) { return a.value.expires_ns > b.value.expires_ns; });
     std::vector<stats::Authorization> out;
@@ -53,8 +54,28 @@ stats::Interface pinned_interface(const fs::path &dir) {
     if (counters.fd >= 0) i.counters = gate::read_counters(counters.fd);
     Fd authorized((dir / XK_MAP_AUTHORIZED).string());
     i.authorized.emplace();
-    if (authorized.fd >= 0) i.authorized = authorizations(authorized.fd);
+    if (authorized.fd >= 0) i.authorized = authorizations(auth::Authorized(authorized.fd).list());
     return i;
+}
+
+// An nftables gate as its table shows it: the same counters and authorizations.
+stats::Interface nft_interface(const std::string &ifname) {
+    stats::Interface i;
+    i.name = ifname;
+    i.mode = "nftables";
+    i.counters = nft::gate_counters(nft::NftGate::counters_of(ifname));
+    i.authorized = authorizations(nft::NftStore(ifname).list());
+    return i;
+}
+
+// Merges what only the daemon knows into an interface read from the kernel.
+void add_daemon_view(stats::Interface &i, const std::optional<stats::Snapshot> &daemon) {
+    for (const auto &d : daemon ? daemon->interfaces : std::vector<stats::Interface>{}) {
+        if (d.name != i.name) continue;
+        if (i.mode.empty()) i.mode = d.mode;
+        i.pipeline = d.pipeline;
+        i.ranges = d.ranges;
+    }
 }
 
 }  // namespace
@@ -64,8 +85,11 @@ stats::Interface pinned_interface(const fs::path &dir) {
 // cluster.
 int run_status(const std::string &pin_root, const std::string &run_dir, bool as_json) {
     std::error_code ec;
-    if (!fs::is_directory(pin_root, ec)) {
-        fprintf(stderr, "xdpknock: no gate pinned under %s (is xdpknockd running?)\n",
+    const std::vector<std::string> nft_gates = nft::NftGate::gated_interfaces();
+    if (!fs::is_directory(pin_root, ec) && nft_gates.empty()) {
+        fprintf(stderr,
+                "xdpknock: no gate pinned under %s and no nftables gate (is xdpknockd "
+                "running?)\n",
                 pin_root.c_str());
         return 1;
     }
@@ -73,15 +97,10 @@ int run_status(const std::string &pin_root, const std::string &run_dir, bool as_
     stats::Snapshot all;
     for (const auto &dir : fs::directory_iterator(pin_root, ec)) {
         if (!dir.is_directory()) continue;
-        stats::Interface i = pinned_interface(dir.path());
-        for (const auto &d : daemon ? daemon->interfaces : std::vector<stats::Interface>{}) {
-            if (d.name != i.name) continue;
-            i.mode = d.mode;
-            i.pipeline = d.pipeline;
-            i.ranges = d.ranges;
-        }
-        all.interfaces.push_back(std::move(i));
+        all.interfaces.push_back(pinned_interface(dir.path()));
     }
+    for (const auto &ifname : nft_gates) all.interfaces.push_back(nft_interface(ifname));
+    for (auto &i : all.interfaces) add_daemon_view(i, daemon);
     if (daemon) all.hosts = daemon->hosts;
     if (daemon) all.cluster = daemon->cluster;
     if (as_json) {

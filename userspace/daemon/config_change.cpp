@@ -32,17 +32,35 @@ std::string retention_key(const policy::Config &next, int64_t replay_retention_s
     return "config.ranges";
 }
 
-// The gate is loaded with its sequence code only when the config has a sequence range
-// (rodata, so the verifier prunes it otherwise): the first one added needs a new load.
-std::string sequence_key(const policy::Config &a, const policy::Config &b) {
-    auto first = [](const policy::Config &c) {
+// "ranges[i].<key> (<what>)" for the first range of b that needs something a has no range
+// for ("" if a has one, or b none): turning such a feature on needs a restart.
+template <typename Needs>
+std::string first_added(const policy::Config &a, const policy::Config &b, Needs needs,
+                        const char *key, const char *what) {
+    auto first = [&](const policy::Config &c) {
         for (size_t i = 0; i < c.ranges.size(); ++i)
-            if (!methods::method_of(c.ranges[i]).judged_by_workers()) return i;
+            if (needs(c.ranges[i])) return i;
         return c.ranges.size();
     };
     const size_t in_b = first(b);
     if (first(a) < a.ranges.size() || in_b == b.ranges.size()) return "";
-    return "ranges[" + std::to_string(in_b) + "].method (the first sequence range)";
+    return "ranges[" + std::to_string(in_b) + "]." + key + " (" + what + ")";
+}
+
+// The gate is loaded with its sequence code only when the config has a sequence range
+// (rodata, so the verifier prunes it otherwise): the first one added needs a new load.
+std::string sequence_key(const policy::Config &a, const policy::Config &b) {
+    return first_added(
+        a, b, [](const policy::Range &r) { return !methods::method_of(r).judged_by_workers(); },
+        "method", "the first sequence range");
+}
+
+// NAT access hooks nftables' NAT chains in at start, only when a range forwards (they cost
+// every new connection a NAT lookup): the first forwarding range needs a restart.
+std::string nat_key(const policy::Config &a, const policy::Config &b) {
+    return first_added(
+        a, b, [](const policy::Range &r) { return r.nat.enabled(); }, "nat",
+        "the first range with NAT access");
 }
 
 bool same_host(const policy::Host &a, const policy::Host &b) {
@@ -86,6 +104,7 @@ std::string restart_key(const policy::Config &running, const policy::Config &nex
         if (!same) return key;
     }
     if (std::string key = sequence_key(a, b); !key.empty()) return key;
+    if (std::string key = nat_key(a, b); !key.empty()) return key;
     return retention_key(next, replay_retention_s);
 }
 

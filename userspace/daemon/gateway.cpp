@@ -115,7 +115,8 @@ void start(const GatewayOptions &options, Gateway &gw) {
         gw.ifaces.push_back(std::make_unique<GuardedInterface>(
             gw.config, replay, iface, options.pin_root, &gw.hooks, gw.sequences->currents(config),
             gw.cluster.get()));
-        if (gw.wake) gw.wake->watch(gw.ifaces.back()->wake_events_fd());
+        if (gw.wake && gw.ifaces.back()->wake_events_fd() >= 0)
+            gw.wake->watch(gw.ifaces.back()->wake_events_fd());
         gw.sequences->watch(*gw.ifaces.back(), *gw.events);
         gw.http->watch(*gw.ifaces.back(), *gw.events);
     }
@@ -184,7 +185,8 @@ Staged stage(const Gateway &gw, const ConfigPtr &next) {
     s.new_wake = !same_wake_inputs(*gw.wake_config, *next);
     if (s.new_wake && !next->hosts.empty()) {
         s.wake = std::make_unique<wake::WakeService>(*next);  // opens the links: may throw
-        for (const auto &i : gw.ifaces) s.wake->watch(i->wake_events_fd());
+        for (const auto &i : gw.ifaces)
+            if (i->wake_events_fd() >= 0) s.wake->watch(i->wake_events_fd());
     }
     return s;
 }

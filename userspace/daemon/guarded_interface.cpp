@@ -2,6 +2,8 @@
 
 #include "hooks/hook_args.hpp"
 
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -21,6 +23,9 @@
 #include "gate/flow_seed.hpp"
 #include "gate/ports.hpp"
 #include "log/log.hpp"
+#include "nft/nft_counters.hpp"
+#include "nft/nft_store.hpp"
+#include "packet/packet_socket.hpp"
 
 namespace xk::daemon {
 
@@ -92,6 +97,33 @@ int claim_interface(const std::string &ifname) {
                              " already gates this interface; refused, its gate left as it is");
 }
 
+// The nftables gate's ports: the protected services, and the knock ports its chain drops
+// after the AF_PACKET tap copied them (so nothing, not even an ICMP error, answers one).
+nft::GateSpec nft_spec(const policy::Config &config, const std::string &ifname) {
+    nft::GateSpec spec{ifname, {}, {}};
+    for (const auto &svc : config.services) spec.services.push_back(svc.port);
+    const packet::KnockPorts knocks = packet::knock_ports(config);
+    for (uint16_t p : knocks.udp) spec.knocks.push_back({IPPROTO_UDP, p});
+    for (uint16_t p : knocks.tcp) spec.knocks.push_back({IPPROTO_TCP, p});
+    return spec;
+}
+
+// One AF_PACKET fanout member per worker: the kernel spreads knocks over them by flow.
+std::vector<std::unique_ptr<workers::FrameSource>> open_packet_sockets(const policy::Config &config,
+                                                                       const std::string &ifname) {
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    const unsigned n =
+        config.workers ? config.workers : static_cast<unsigned>(std::max(1L, online));
+    const packet::KnockPorts ports = packet::knock_ports(config);
+    const uint16_t group = packet::fanout_group_id(if_nametoindex(ifname.c_str()));
+    packet::PacketOptions options;
+    options.pool_frames = config.umem_frames;
+    std::vector<std::unique_ptr<workers::FrameSource>> sockets;
+    for (unsigned m = 0; m < n; ++m)
+        sockets.push_back(packet::PacketSocket::open(ifname, m, group, ports, options));
+    return sockets;
+}
+
 }  // namespace
 
 GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
@@ -101,6 +133,29 @@ GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
                                    cluster::Cluster *cluster)
     : name_(iface.name), claim_fd_(claim_interface(iface.name)), hooks_(hooks) {
     const policy::Config &config = *shared;
+    std::vector<std::unique_ptr<workers::FrameSource>> sources;
+    if (iface.gate == policy::GateKind::nftables) {
+        nft_ = nft::NftGate::attach(nft_spec(config, name_));
+        store_ =
+            std::make_unique<nft::NftStore>(name_, auth::quotas_for(config), config.authorized_max);
+        sources = open_packet_sockets(config, name_);
+    } else {
+        sources = attach_xdp(config, iface, pin_root, sequences);
+    }
+    if (nft::nat_wanted(config)) nat_ = nft::NatAccess::open(name_, config);
+    if (cluster) store_ = std::make_unique<cluster::ClusterStore>(std::move(store_), *cluster);
+    sink_ =
+        std::make_shared<StoreGrantSink>(shared, *store_, iface.name, nullptr, hooks_, nat_.get());
+    pool_ = std::make_unique<workers::WorkerPool>(shared, replay, sink_);
+    const size_t nsources = sources.size();
+    pool_->start(std::move(sources), {config.workers, config.cpus, !gate_ || gate_->raw_ip()});
+    log_started(config, nsources);
+}
+
+// The XDP gate, its maps filled between load and attach, and one AF_XDP socket per rx queue.
+std::vector<std::unique_ptr<workers::FrameSource>> GuardedInterface::attach_xdp(
+    const policy::Config &config, const policy::Interface &iface, const std::string &pin_root,
+    const std::vector<gate::SeqCurrent> &sequences) {
     gate::GateOptions options{iface.name, iface.mode, pin_root, config.authorized_max,
                               config.flow_idle_timeout_s};
     options.udp_idle_s = config.udp_timeout_s;
@@ -112,17 +167,15 @@ GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
         std::make_unique<auth::Authorized>(gate_->authorized_fd(), auth::quotas_for(config));
     // The gate's pre-filter of this map: this store owns it (builds it, rebuilds it on sweep).
     store->use_filter(auth::AuthFilter::open(gate_->auth_filter_fd()), true);
-    if (cluster) {
-        store_ = std::make_unique<cluster::ClusterStore>(std::move(store), *cluster);
-    } else {
-        store_ = std::move(store);
-    }
-    sink_ = std::make_shared<StoreGrantSink>(shared, *store_, iface.name, nullptr, hooks_);
+    store_ = std::move(store);
+    std::vector<std::unique_ptr<workers::FrameSource>> sources;
+    for (auto &s :
+         open_sockets(config, iface.name, gate_->xsks_fd(), xsk::rx_queue_count(iface.name)))
+        sources.push_back(std::move(s));
+    return sources;
+}
 
-    uint32_t queues = xsk::rx_queue_count(iface.name);
-    pool_ = std::make_unique<workers::WorkerPool>(shared, replay, sink_);
-    pool_->start(open_sockets(config, iface.name, gate_->xsks_fd(), queues),
-                 {config.workers, config.cpus, gate_->raw_ip()});
+void GuardedInterface::log_started(const policy::Config &config, size_t sources) const {
     std::string cpus;
     for (size_t w = 0; w < pool_->workers(); ++w) {
         const auto &info = pool_->info(w);
@@ -130,12 +183,21 @@ GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
                 std::to_string(pool_->socket(info.socket).queue());
     }
     const size_t live = store_->count(monotonic_ns());
+    const std::string nat = nat_ ? ", NAT access on" : "";
+    if (nft_) {
+        XK_INFO(
+            "%s: gate attached (nftables, table inet %s), %zu AF_PACKET fanout member(s), %zu "
+            "worker(s) [cpu/member: %s], %zu live authorization(s) kept from before%s",
+            name_.c_str(), std::string(nft::kTable).c_str(), sources, pool_->workers(),
+            cpus.c_str(), live, nat.c_str());
+        return;
+    }
     XK_INFO(
-        "%s: gate attached (%s XDP, %s link), %u rx queue(s), %zu worker(s) [cpu/queue: %s]%s, "
-        "%zu live authorization(s) kept from before, maps in %s",
-        name_.c_str(), gate_->mode_name(), gate_->raw_ip() ? "raw-IP" : "Ethernet", queues,
+        "%s: gate attached (%s XDP, %s link), %zu rx queue(s), %zu worker(s) [cpu/queue: %s]%s, "
+        "%zu live authorization(s) kept from before, maps in %s%s",
+        name_.c_str(), gate_->mode_name(), gate_->raw_ip() ? "raw-IP" : "Ethernet", sources,
         pool_->workers(), cpus.c_str(), config.busy_poll ? ", busy poll" : "", live,
-        gate_->pin_dir().c_str());
+        gate_->pin_dir().c_str(), nat.c_str());
 }
 
 GuardedInterface::~GuardedInterface() {
@@ -162,21 +224,41 @@ GuardedInterface::Staged GuardedInterface::prepare(
     std::shared_ptr<const policy::Config> next) const {
     if (!pool_) throw std::logic_error(name_ + ": stopped");
     Staged s;
-    s.sink = std::make_shared<StoreGrantSink>(next, *store_, name_, sink_.get(), hooks_);
+    s.sink =
+        std::make_shared<StoreGrantSink>(next, *store_, name_, sink_.get(), hooks_, nat_.get());
     s.workers = pool_->prepare(std::move(next), s.sink);
     return s;
 }
 
 void GuardedInterface::write_maps(const policy::Config &config,
                                   const std::vector<gate::SeqCurrent> &sequences) {
+    if (nat_) nat_->write_rules(config);
+    if (nft_) {
+        nft_->write_ports(nft_spec(config, name_));
+        return;
+    }
     gate::write_sequences(*gate_, config, sequences);  // before a port is flagged as a step
     gate::write_ports(gate_->ports_fd(), config);
     gate::write_wake_targets(gate_->wake_targets_fd(), config);
 }
 
+std::string GuardedInterface::lost() const {
+    return gate_ ? gate_->lost() : nft_->lost();
+}
+
+const char *GuardedInterface::mode_name() const {
+    return gate_ ? gate_->mode_name() : "nftables";
+}
+
+gate::Counters GuardedInterface::counters() const {
+    return gate_ ? gate::read_counters(gate_->counters_fd()) : nft::gate_counters(nft_->counters());
+}
+
 void GuardedInterface::write_sequence(uint32_t seq_index, uint32_t range_id,
                                       const gate::SeqCurrent &current) {
-    gate::write_sequence(*gate_, seq_index, range_id, sink_->config().ranges[range_id], current);
+    if (gate_)  // an nftables gate has no sequence ranges (refused at load)
+        gate::write_sequence(*gate_, seq_index, range_id, sink_->config().ranges[range_id],
+                             current);
 }
 
 void GuardedInterface::apply(Staged staged) {
@@ -200,6 +282,7 @@ size_t GuardedInterface::revoke(const policy::Address &source) {
     for (auto &e : store_->list())
         if (e.addr == source) held.push_back(e);
     const size_t n = store_->revoke(source);
+    if (nat_) nat_->unmap(source);
     run_expire_hooks(held);
     return n;
 }

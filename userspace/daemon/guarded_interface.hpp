@@ -1,6 +1,7 @@
 #pragma once
-// Everything the daemon runs for one interface: the gate, its AF_XDP sockets and
-// workers, and the sink that writes grants into that interface's map.
+// Everything the daemon runs for one interface: the gate (XDP, or an nftables chain), where
+// its knocks arrive (AF_XDP sockets, or AF_PACKET fanout members), the workers, the store
+// and sink grants go through, and NAT access when a range forwards.
 
 #include <array>
 #include <cstdint>
@@ -11,7 +12,10 @@
 #include "auth/authorized.hpp"
 #include "daemon/store_grant_sink.hpp"
 #include "gate/gate.hpp"
+#include "gate/counters.hpp"
 #include "gate/sequences.hpp"
+#include "nft/nft_gate.hpp"
+#include "nft/nft_nat.hpp"
 #include "workers/worker_pool.hpp"
 
 namespace xk::cluster {
@@ -55,31 +59,42 @@ class GuardedInterface {
     size_t revoke(const policy::Address &source);
     const std::string &name() const { return name_; }
     // "" while the gate still runs on its interface; else why not (gate::Gate::lost).
-    std::string lost() const { return gate_->lost(); }
-    int wake_events_fd() const { return gate_->wake_events_fd(); }  // for wake::WakeService
+    std::string lost() const;
+    // The XDP gate's event rings (wake, sequences, http); -1 on an nftables gate, which has
+    // none (the config refuses what would need them there).
+    int wake_events_fd() const { return gate_ ? gate_->wake_events_fd() : -1; }
     // For SequenceService: completed sequences, a one-time range's next sequence, and the
     // grant of a completion through the current sink.
-    int seq_events_fd() const { return gate_->seq_events_fd(); }
-    int http_events_fd() const { return gate_->http_events_fd(); }
+    int seq_events_fd() const { return gate_ ? gate_->seq_events_fd() : -1; }
+    int http_events_fd() const { return gate_ ? gate_->http_events_fd() : -1; }
     void write_sequence(uint32_t seq_index, uint32_t range_id, const gate::SeqCurrent &current);
     spa::Reject grant(const policy::Knock &knock, const policy::Decision &d) {
         return sink_->grant(knock, d);
     }
-    // For stats::collect: the gate's maps, and the workers (null once stopped).
-    const gate::Gate &gate() const { return *gate_; }
+    // For stats::collect: the gate's kind and counters (an nftables gate's in the XDP
+    // counters' terms), and the workers (null once stopped).
+    const char *mode_name() const;
+    gate::Counters counters() const;
+    int authorized_fd() const { return gate_ ? gate_->authorized_fd() : -1; }
     const workers::WorkerPool *pool() const { return pool_.get(); }
     const auth::AuthorizationStore &store() const { return *store_; }
     const StoreGrantSink &sink() const { return *sink_; }
 
   private:
+    std::vector<std::unique_ptr<workers::FrameSource>> attach_xdp(
+        const policy::Config &config, const policy::Interface &iface, const std::string &pin_root,
+        const std::vector<gate::SeqCurrent> &sequences);
+    void log_started(const policy::Config &config, size_t sources) const;
     void run_expire_hooks(const std::vector<auth::Entry> &gone);
     void run_expire_hook(const std::array<uint8_t, 16> &addr, uint32_t range_id, uint32_t secret_id,
                          const std::vector<std::string> &ports) const;
 
     std::string name_;
     int claim_fd_;  // this interface's claim: one xdpknockd per interface per netns
-    std::unique_ptr<gate::Gate> gate_;
-    std::unique_ptr<auth::AuthorizationStore> store_;  // the gate's map; a cluster wraps it
+    std::unique_ptr<gate::Gate> gate_;                 // the XDP gate, or
+    std::unique_ptr<nft::NftGate> nft_;                // the nftables gate
+    std::unique_ptr<nft::NatAccess> nat_;              // null: no range forwards
+    std::unique_ptr<auth::AuthorizationStore> store_;  // the gate's; a cluster wraps it
     std::shared_ptr<StoreGrantSink> sink_;             // the current generation's
     std::unique_ptr<workers::WorkerPool> pool_;
     hooks::HookRunner *hooks_;

@@ -16,6 +16,7 @@ RingPoller::~RingPoller() {
 }
 
 void RingPoller::add(int fd, Handler handler, std::string what) {
+    if (fd < 0) return;  // a gate without that ring (nftables): nothing will come
     rings_.push_back(std::make_unique<Ring>(Ring{this, std::move(handler), std::move(what)}));
     Ring *ring = rings_.back().get();
     int err = rb_ ? ring_buffer__add(rb_, fd, on_record, ring)

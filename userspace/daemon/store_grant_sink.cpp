@@ -1,6 +1,7 @@
 #include "daemon/store_grant_sink.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -19,12 +20,14 @@ constexpr int64_t kRefusalLogInterval_s = 10;
 
 StoreGrantSink::StoreGrantSink(std::shared_ptr<const policy::Config> config,
                                auth::AuthorizationStore &store, std::string ifname,
-                               const StoreGrantSink *before, hooks::HookRunner *hooks)
+                               const StoreGrantSink *before, hooks::HookRunner *hooks,
+                               auth::NatTable *nat)
     : config_(std::move(config)),
       store_(store),
       ifname_(std::move(ifname)),
       last_refusal_log_(new std::atomic<int64_t>[config_->ranges.size()]),
-      hooks_(hooks) {
+      hooks_(hooks),
+      nat_(nat) {
     size_t slots = 0;
     for (size_t r = 0; r < config_->ranges.size(); ++r) {
         last_refusal_log_[r].store(INT64_MIN / 2, std::memory_order_relaxed);
@@ -70,11 +73,28 @@ spa::Reject StoreGrantSink::grant(const policy::Knock &knock, const policy::Deci
     for (const auto &p : d.grant()) ports += (ports.empty() ? "" : ",") + policy::format_port(p);
     std::string said;  // what the method adds, e.g. fko's user name
     methods::method_of(range).describe(d, said);
+    if (d.nat) said += forward(knock, d);
     XK_INFO("%s: authorized %s for %s for %us (range %s, secret %s%s)", ifname_.c_str(),
             policy::format_address(knock.source).c_str(), ports.c_str(), d.timeout_s,
             range.name.c_str(), range.secrets[d.secret_id].label.c_str(), said.c_str());
     if (hooks_ && !range.hooks.on_authorize.empty()) run_hook(knock, d);
     return spa::Reject::ok;
+}
+
+// NAT access: the grant's first port goes on to the target while the grant lasts. The grant
+// stands if the mapping fails (the gate passes the source; nothing is forwarded): said.
+std::string StoreGrantSink::forward(const policy::Knock &knock, const policy::Decision &d) {
+    const std::string to = policy::format_endpoint(*d.nat);
+    const policy::PortRef port = d.grant()[0];
+    const int err = nat_ ? nat_->map(knock.source, port, *d.nat, d.timeout_s) : -ENOSYS;
+    if (err == 0) return ", " + policy::format_port(port) + " forwarded to " + to;
+    XK_WARN("%s: %s for %s not forwarded to %s: %s", ifname_.c_str(),
+            policy::format_address(knock.source).c_str(), policy::format_port(port).c_str(),
+            to.c_str(),
+            err == -EAFNOSUPPORT ? "source and target are of different IP families"
+            : err == -EINVAL     ? "the grant names no single port"
+                                 : std::strerror(-err));
+    return ", not forwarded";
 }
 
 // Queued for the runner's thread: the worker never waits on a command.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "auth/authorization_store.hpp"
+#include "auth/nat_table.hpp"
 #include "hooks/hook_runner.hpp"
 #include "workers/knock_handler.hpp"
 
@@ -21,9 +22,10 @@ class StoreGrantSink : public workers::GrantSink {
     // before: the sink this one replaces on a reload; the grant counts of the ranges and
     // secrets both configs name (by range name and secret label) carry over.
     // hooks: where a range's on_authorize commands go (none: not run).
+    // nat: where a grant with a NAT target is forwarded (none: no range forwards).
     StoreGrantSink(std::shared_ptr<const policy::Config> config, auth::AuthorizationStore &store,
                    std::string ifname, const StoreGrantSink *before = nullptr,
-                   hooks::HookRunner *hooks = nullptr);
+                   hooks::HookRunner *hooks = nullptr, auth::NatTable *nat = nullptr);
 
     spa::Reject grant(const policy::Knock &knock, const policy::Decision &decision) override;
     const policy::Config &config() const { return *config_; }
@@ -37,6 +39,7 @@ class StoreGrantSink : public workers::GrantSink {
     spa::Reject refused(const policy::Knock &knock, const policy::Decision &d, int err);
     void carry_counts(const StoreGrantSink &before);
     void run_hook(const policy::Knock &knock, const policy::Decision &d);
+    std::string forward(const policy::Knock &knock, const policy::Decision &d);
 
     std::shared_ptr<const policy::Config> config_;
     auth::AuthorizationStore &store_;
@@ -46,6 +49,7 @@ class StoreGrantSink : public workers::GrantSink {
     std::vector<size_t> first_secret_;  // per range: its first slot in accepted_
     std::unique_ptr<std::atomic<uint64_t>[]> accepted_;
     hooks::HookRunner *hooks_;
+    auth::NatTable *nat_;
 };
 
 }  // namespace xk::daemon

@@ -89,13 +89,14 @@ Snapshot collect(const std::vector<std::unique_ptr<daemon::GuardedInterface>> &i
         const auto &gi = interfaces[n];
         Interface i;
         i.name = gi->name();
-        i.mode = gi->gate().mode_name();
-        i.counters = gate::read_counters(gi->gate().counters_fd());
+        i.mode = gi->mode_name();
+        i.counters = gi->counters();
         if (const workers::WorkerPool *pool = gi->pool()) i.pipeline = collect_pipeline(*pool);
         if (i.pipeline && http && takes_http(gi->sink().config()))
             add_judged(i.pipeline->http.emplace(), http->stats(n));
         i.ranges = collect_ranges(*gi);
-        i.authorized_max = map_max_entries(gi->gate().authorized_fd());
+        const int fd = gi->authorized_fd();
+        i.authorized_max = fd >= 0 ? map_max_entries(fd) : gi->sink().config().authorized_max;
         s.interfaces.push_back(std::move(i));
     }
     if (wake) s.hosts = wake->hosts();

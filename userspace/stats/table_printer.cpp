@@ -60,7 +60,11 @@ void add_pipeline(std::string &out, const Pipeline &p) {
 }
 
 void add_interface(std::string &out, const Interface &i) {
-    add(out, "%s  xdp: %s\n", i.name.c_str(), (i.xdp.empty() ? i.mode : i.xdp).c_str());
+    if (i.mode == "nftables") {
+        add(out, "%s  gate: nftables (table inet xdpknock)\n", i.name.c_str());
+    } else {
+        add(out, "%s  xdp: %s\n", i.name.c_str(), (i.xdp.empty() ? i.mode : i.xdp).c_str());
+    }
     if (i.counters) add_counters(out, *i.counters);
     if (i.pipeline) add_pipeline(out, *i.pipeline);
     for (const Range &r : i.ranges ? *i.ranges : std::vector<Range>{}) {
