@@ -24,7 +24,7 @@ nft_gw add rule inet admin input tcp dport 9 counter accept
 start_daemon <<EOF2
 {
   "interfaces": [{"name": "gw-out", "gate": "nftables"}], "state_dir": "$WORK/state",
-  "workers": 2,
+  "workers": 2, "metrics": {"listen": "127.0.0.1:9643"},
   "services": [{"name": "nas", "port": "tcp/8080"}, {"name": "ssh", "port": "tcp/22"},
                {"name": "dead", "port": "tcp/7443"}],
   "ranges": [{"name": "lab", "method": "plain", "timeout": 3, "open": ["tcp/8080", "tcp/7443"],
@@ -84,6 +84,24 @@ states=$(port_states -sA)
 check "nmap -sA: both filtered ($states)" test "$states" = "7443=filtered 8080=filtered "
 states=$(port_states -sS)
 check "nmap -sS: both filtered ($states)" test "$states" = "7443=filtered 8080=filtered "
+
+# Metrics read the same on both gates: the chain's counters under the XDP counters' names.
+scrape() { in_ns xk-gw curl -sS --max-time 3 "http://127.0.0.1:9643/metrics"; }
+metric() { scrape | awk -v s="$1" '$1 == s { print $2; found = 1 } END { exit !found }'; }
+check "metrics: syn_drop counts the chain's drops" at_least 3 1 \
+    metric 'xdpknock_xdp_packets_total{interface="gw-out",decision="syn_drop"}'
+check "metrics: the plain range's grants" at_least 3 2 \
+    metric 'xdpknock_knocks_total{interface="gw-out",range="lab",secret="lab-secret",result="accepted"}'
+
+# A reload rewrites the protected services in the same batch: tcp/5555 becomes protected.
+in_ns xk-gw sh -c "nc -4 -lk -p 5555 >/dev/null 2>&1 &" 9>&-
+check "before the reload tcp/5555 is not protected" connect_ok 10.99.0.1 5555
+jq '.services += [{"name": "new", "port": "tcp/5555"}]' "$WORK/config.json" >"$WORK/config.new"
+cp "$WORK/config.new" "$WORK/config.json"
+log_mark
+kill -HUP "$(pgrep -f "xdpknockd -c $WORK/config.json")"
+check "the daemon reloaded" log_since_mark "config reloaded"
+check "after the reload tcp/5555 is dropped by the chain" connect_dropped 10.99.0.1 5555
 
 # kill -9: the table stays, its grants too; nobody else gets in; the next start adopts them.
 client_alias 10.99.0.77/24
