@@ -281,13 +281,32 @@ step_detach() {
     check "the port answers a never-knocked source" connect_ok_from "$NEVER" "$GW" 22
 }
 
+# The nftables gate under the same capabilities (CAP_NET_ADMIN for the table, CAP_NET_RAW for
+# the AF_PACKET knock sockets), after the XDP gate came off.
+step_nftables() {
+    local n
+    jq '.interfaces[0].gate = "nftables"' "$WORK/config.json" >"$WORK/config.json.new"
+    chmod 600 "$WORK/config.json.new"
+    mv "$WORK/config.json.new" "$WORK/config.json"
+    n=$(datagrams)
+    start_packaged "${BOUNDING[@]}"
+    check "nftables gate under the unit's capabilities: READY=1" notified $((n + 1)) READY=1
+    check "... a never-knocked source is dropped by the chain" connect_dropped "$GW" 22 "$NEVER"
+    knock_from "$NEVER" "$SECRET2"
+    check "... a knock over AF_PACKET opens the port" connect_ok_from "$NEVER" "$GW" 22
+    stop_daemon
+    check "xdpknock detach (installed) removes the nftables gate" \
+        in_ns xk-gw /usr/bin/xdpknock --pin-root "$PIN_ROOT" detach gw-out
+}
+
 step_remove() {
     check "dpkg -r removes it" sh -c "dpkg -r '$PKG' >'$WORK/dpkg-r.log' 2>&1"
     check "no package left" not_installed
     check "binaries, unit and man pages gone" installed_files_gone
 }
 
-STEPS=(build_deb install man version verify_unit start knock metrics reload stop restart one_cap_less detach remove)
+STEPS=(build_deb install man version verify_unit start knock metrics reload stop restart one_cap_less detach
+    nftables remove)
 for step in "${STEPS[@]}"; do
     echo "--- $step"
     "step_$step"

@@ -84,6 +84,22 @@ TEST(ConfigChange, WhatIsFixedForTheDaemonsLifeNeedsARestart) {
     EXPECT_EQ(key_for(R"("log_level")",
                       R"("cluster": {"redis": "127.0.0.1:6379", "node": "a"}, "log_level")"),
               "config.cluster");
+    Config nft = kRunning;
+    nft.interfaces[0].gate = xk::policy::GateKind::nftables;
+    EXPECT_EQ(restart_key(kRunning, nft, kRetention), "interfaces[0].gate");
+}
+
+// NAT access hooks its chains in at start: the first range with it needs a restart; once
+// one forwards, another (or a changed target) reloads in place.
+TEST(ConfigChange, TheFirstRangeWithNatAccessNeedsARestart) {
+    const std::string nat = R"("open": ["tcp/22"], "nat": {"to": "10.99.1.2:2222"})";
+    EXPECT_EQ(key_for(R"("open": ["tcp/22"])", nat),
+              "ranges[0].nat (the first range with NAT access)");
+    Config forwarding = with(R"("open": ["tcp/22"])", nat);
+    Config moved =
+        with(R"("open": ["tcp/22"])", R"("open": ["tcp/22"], "nat": {"to": "10.99.1.3:22"})");
+    EXPECT_EQ(restart_key(forwarding, moved, kRetention), "");
+    EXPECT_EQ(restart_key(forwarding, kRunning, kRetention), "") << "dropping NAT reloads";
 }
 
 // The replay cache keeps digests for the retention it started with: a longer time window
