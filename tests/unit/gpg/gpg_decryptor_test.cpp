@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../../common/run_command.hpp"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -33,13 +35,9 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string run(const std::string &cmd) {
-    std::string out;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    EXPECT_EQ(pclose(p), 0) << cmd << "\n" << out;
+    int status = 0;
+    std::string out = test::run_command(cmd, &status);
+    EXPECT_EQ(status, 0) << cmd << "\n" << out;
     return out;
 }
 

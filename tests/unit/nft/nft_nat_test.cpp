@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "../../common/run_command.hpp"
 #include "nft/nft_nat.hpp"
 #include "policy/config.hpp"
 
@@ -30,14 +31,7 @@ policy::Config nat_config() {
 }
 
 std::string run(const std::string &cmd) {
-    std::string out;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-    pclose(p);
-    return out;
+    return test::run_command(cmd);
 }
 
 class NatAccessTest : public ::testing::Test {
@@ -113,7 +107,8 @@ TEST_F(NatAccessTest, SourceTranslationFollowsTheRangesAndDetachRemovesOnlyOurs)
     auto reload = nat_config();
     reload.ranges[0].nat.snat = policy::Snat::none;
     nat->write_rules(reload);
-    EXPECT_EQ(run("nft list chain inet xdpknock_nat source_nat").find("masquerade"), std::string::npos);
+    EXPECT_EQ(run("nft list chain inet xdpknock_nat source_nat").find("masquerade"),
+              std::string::npos);
     EXPECT_NE(nft::NatAccess::detach("lo"), "");
     EXPECT_EQ(run("nft list tables"), "table inet admin\n");
     EXPECT_NE(run("nft list chain inet admin post").find("masquerade"), std::string::npos);
