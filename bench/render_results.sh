@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Renders a bench/run.sh results file as markdown:
 #   render_results.sh RESULTS.json            → the full table on stdout
-#   render_results.sh --readme RESULTS.json README.md [KNOCKD.json [GPG.json [CLUSTER.json]]]
+#   render_results.sh --readme RESULTS.json README.md [KNOCKD.json [GPG.json [CLUSTER.json [NFT.json]]]]
 #                                             → rewrites README's Performance section
 # KNOCKD.json (a bench/knockd_compare.sh result) fills the knockd table when RESULTS has no
 # knockd_sequences (bench/run.sh skips them without knockd); the table names its own run.
 # GPG.json (a bench/gpg_compare.sh result) adds the GPG mode table, which names its own run;
-# CLUSTER.json (bench/cluster_propagation.sh) the cluster's propagation table.
+# CLUSTER.json (bench/cluster_propagation.sh) the cluster's propagation table; NFT.json
+# (bench/nft_compare.sh) the nftables gate vs XDP gate vs fwknopd table. "" skips a file.
 set -euo pipefail
 
 # table RESULTS [compact]: compact keeps one XDP row per kind of decision (README).
@@ -93,35 +94,46 @@ def e2e: .end_to_end;
   "", "**Cluster: grant propagation between two gateways through Redis** (`\(.command)`, \(.redis); lag = a grant on gw-a -> its entry in gw-b'"'"'s map, over gw-b'"'"'s last 4,096; goal p99 <= 5 ms)", "",
   "| knocks/s to gw-a | granted on gw-a | applied on gw-b | lag p50 | lag p99 | lag max | gw-a knock -> authorized p99 | propagated/s |", "|---:|---:|---:|---:|---:|---:|---:|---:|",
   (.points[] | "| \(.rate) | \(.gw_a.cluster.published) | \(.gw_b.applied) | \(.gw_b.lag_p50_us / 10 | round / 100) ms | \(.gw_b.lag_p99_us / 10 | round / 100) ms | \(.gw_b.lag_max_us / 10 | round / 100) ms | \(.gw_a.latency.p99_us / 10 | round / 100) ms | \(.gw_b.applied / .send_seconds | floor) |")
+ else empty end),
+(.nft_gate // null | if . then
+  def ms(x): if x >= 10000 then "\(x / 1000 | round) s" else "\(x * 10 | round / 10) ms" end;
+  def pt(g): .syn_path.points[] | select(.gate == g);
+  "", "**nftables gate vs XDP gate vs fwknopd'"'"'s iptables path, 10,000 grants** (`\(.command)`, \(.date[:10]); fwknopd forks iptables 4 times a grant and once a delete: its 10,000 figures are integrated from the first 1,000 measured and samples up to 10,000 rules)", "",
+  "| | XDP gate | nftables gate | fwknopd, iptables-nft | fwknopd, iptables-legacy |", "|---|---:|---:|---:|---:|",
+  "| apply 10,000 grants | \(ms(.apply.xdp_map.total_ms)) | \(ms(.apply.nft_many.total_ms)) in one batch, \(ms(.apply.nft_one.total_ms)) one by one | \(ms(.fwknopd.nft.apply_estimated_ms)) (est.) | \(ms(.fwknopd.legacy.apply_estimated_ms)) (est.) |",
+  "| expiry until all gone | \(ms(.expire.xdp_map.map_empty_ms)) | \(ms(.expire.nft.kernel_empty_ms)) | \(ms(.fwknopd.nft.expire_estimated_ms)) (est., one pass) | \(ms(.fwknopd.legacy.expire_estimated_ms)) (est., one pass) |",
+  "| connects/s of a granted source (× no gate: \(pt("none").connect.connects_per_s)/s) | \(pt("xdp").connect.connects_per_s) (\(pt("xdp").connect_ratio * 100 | round / 100)) | \(pt("nftables").connect.connects_per_s) (\(pt("nftables").connect_ratio * 100 | round / 100)) | \(pt("iptables_nft").connect.connects_per_s) (\(pt("iptables_nft").connect_ratio * 100 | round / 100)) | \(pt("iptables_legacy").connect.connects_per_s) (\(pt("iptables_legacy").connect_ratio * 100 | round / 100)) |",
+  "| ns per dropped SYN of a stranger (no gate: \(pt("none").syn.ns_per_syn | round) to reach TCP) | \(pt("xdp").syn.ns_per_syn | round) | \(pt("nftables").syn.ns_per_syn | round) | \(pt("iptables_nft").syn.ns_per_syn | round) | \(pt("iptables_legacy").syn.ns_per_syn | round) |"
  else empty end)
 ' "$1"
 }
 
 if [ "${1:-}" = --readme ]; then
-    results=$2 readme=$3 knockd=${4:-} gpg=${5:-} cluster=${6:-}
-    section=$(mktemp)
-    if [ -n "$knockd" ] && ! jq -e '.knockd_sequences.points | length > 0' "$results" >/dev/null; then
-        merged=$(mktemp)
-        jq --slurpfile k "$knockd" '. + {knockd_sequences: $k[0]}' "$results" >"$merged"
-    fi
-    if [ -n "$gpg" ]; then
-        with_gpg=$(mktemp)
-        jq --slurpfile g "$gpg" '. + {gpg_offline: $g[0]}' "${merged:-$results}" >"$with_gpg"
-    fi
-    if [ -n "$cluster" ]; then
-        with_cluster=$(mktemp)
-        jq --slurpfile c "$cluster" '. + {cluster: $c[0]}' "${with_gpg:-${merged:-$results}}" >"$with_cluster"
-    fi
+    results=$2 readme=$3 knockd=${4:-} gpg=${5:-} cluster=${6:-} nft=${7:-}
+    section=$(mktemp) merged=$(mktemp)
+    cp "$results" "$merged"
+    # add KEY FILE: FILE's results under KEY of the merged results (none when FILE is "").
+    add() {
+        [ -n "$2" ] || return 0
+        jq --arg k "$1" --slurpfile x "$2" '. + {($k): $x[0]}' "$merged" >"$merged.next"
+        mv "$merged.next" "$merged"
+    }
+    jq -e '.knockd_sequences.points | length > 0' "$results" >/dev/null || add knockd_sequences "$knockd"
+    jq -e '.knockd_sequences.points | length > 0' "$results" >/dev/null && knockd=
+    add gpg_offline "$gpg"
+    add cluster "$cluster"
+    add nft_gate "$nft"
     {
         echo "<!-- performance:begin (generated by bench/render_results.sh from $(basename "$results"); do not edit) -->"
-        table "${with_cluster:-${with_gpg:-${merged:-$results}}}" compact
+        table "$merged" compact
         echo
         png="bench/results/$(basename "$results" .json)-live.png"
         [ -f "$(dirname "$readme")/$png" ] && printf '![valid knocks authorized vs flood rate](%s)\n\n' "$png"
         others=()
-        [ -n "${merged:-}" ] && others+=("the knockd table: \`bench/knockd_compare.sh\` ($(basename "$knockd"))")
+        [ -n "$knockd" ] && others+=("the knockd table: \`bench/knockd_compare.sh\` ($(basename "$knockd"))")
         [ -n "$gpg" ] && others+=("the GPG table: \`bench/gpg_compare.sh\` ($(basename "$gpg"))")
         [ -n "$cluster" ] && others+=("the cluster table: \`bench/cluster_propagation.sh\` ($(basename "$cluster"))")
+        [ -n "$nft" ] && others+=("the nftables table: \`bench/nft_compare.sh\` ($(basename "$nft"))")
         if [ "${#others[@]}" -gt 0 ]; then
             local_list=$(printf '%s; ' "${others[@]}")
             echo "Reproduce: \`bench/run.sh\` (full) — every figure above is taken in that one run, but ${local_list%; }."
@@ -140,7 +152,7 @@ if [ "${1:-}" = --readme ]; then
         { cat "$readme"; printf '\n## Performance\n\n'; cat "$section"; } >"$readme.tmp"
     fi
     mv "$readme.tmp" "$readme"
-    rm -f "$section" "${merged:-}" "${with_gpg:-}" "${with_cluster:-}"
+    rm -f "$section" "$merged"
 else
     table "$1"
 fi

@@ -64,6 +64,17 @@ if "$(dirname "$0")/cluster_propagation.sh" --build "$build" --smoke --out "$out
 else
     fail=$((fail + 1)); echo "FAIL bench/cluster_propagation.sh exited non-zero"; tail -5 "$out/cluster.log"
 fi
+# nftables gate vs XDP gate vs fwknopd's iptables path (bench/nft_compare.sh): tiny.
+if "$(dirname "$0")/nft_compare.sh" --build "$build" --smoke --out "$out/nft" \
+    >"$out/nft.log" 2>&1; then
+    json=$(ls "$out"/nft/*-nft.json)
+    expect "nftables: every grant applied and expired on both gates, fwknopd's path timed" \
+        '.apply.nft_many.failed == 0 and .apply.nft_one.failed == 0 and .apply.xdp_map.failed == 0 and .expire.nft.swept == .expire.nft.grants and .expire.xdp_map.swept == .expire.xdp_map.grants and .fwknopd.nft.apply_estimated_ms > 0'
+    expect "nftables: SYN path for every gate, strangers' SYNs all dropped by each gate" \
+        '(.syn_path.points | length) >= 5 and all(.syn_path.points[]; .connect.connects_per_s > 0 and (.syn.dropped == null or .syn.dropped == .syn.sent))'
+else
+    fail=$((fail + 1)); echo "FAIL bench/nft_compare.sh exited non-zero"; tail -5 "$out/nft.log"
+fi
 [ -s "$out/smoke.md" ] && { pass=$((pass + 1)); echo "ok   markdown table written"; } || { fail=$((fail + 1)); echo "FAIL markdown table"; }
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -12,6 +12,7 @@ packages=(
   iproute2 iputils-ping netcat-openbsd nmap hping3 tcpreplay tshark procps jq gnuplot-nox
   libsystemd-dev libcpp-httplib-dev scdoc man-db dpkg-dev fakeroot systemd util-linux libcap2-bin python3
   curl libgpgme-dev gnupg libhiredis-dev redis-server libnftables-dev nftables
+  iptables
 )
 
 missing=()
