@@ -12,7 +12,7 @@ require_root
 trap 'in_ns xk-lan pkill -f lan_banner 2>/dev/null; finish' EXIT
 fwknop_key_pairs
 
-lab_up
+lab_up 2222  # the gateway's own tcp/2222: NAT access must never reach it
 # The LAN host's service: each connection gets one line naming the host, then its own lines
 # echoed back until the client closes.
 in_ns xk-lan python3 -c '
@@ -78,12 +78,24 @@ run_lab() {  # GATE: xdp | nftables
     check "$1: fwknop sends its knock" knock -A tcp/22
     check "$1: after the knock the gateway's tcp/22 reaches the LAN host's tcp/2222" reached
     check "$1: the log says where the grant is forwarded" \
-        grep -q "tcp/22 forwarded to 10.99.1.2:2222" "$WORK/daemon.log"
+        grep -q "authorized 10.99.0.2 for tcp/22 for 4s (range .*, forwarded to 10.99.1.2:2222)" \
+        "$WORK/daemon.log"
     check "$1: a connection made inside the grant outlives it (and its mapping)" outlives 4.5
     check "$1: after the grant's timeout a new connection is dropped again" connect_dropped 10.99.0.1 22
+    check "$1: ... and the kernel expired the mapping" \
+        sh -c "! '$LAB' exec xk-gw nft list map inet xdpknock_nat gw_2Dout_nat4 | grep -q '10.99.0.2 . tcp . 22'"
     check "$1: fwknop -N to a LAN address inside nat_targets is sent" \
         knock -A tcp/23 -N 10.99.1.2:2222 -p 62301
     check "$1: ... and forwards tcp/23 to it" reached 23
+    local out
+    out=$(in_ns xk-gw "$XDPKNOCK" --pin-root "$PIN_ROOT" revoke 10.99.0.2 -i gw-out 2>&1)
+    check "$1: xdpknock revoke ends the source's NAT mapping too ($out)" \
+        grep -q "ended 1 NAT mapping" <<<"$out"
+    check "$1: ... and tcp/23 is forwarded no more" connect_blocked 10.99.0.1 23
+    check "$1: fwknop -N to the gateway's own LAN address (inside nat_targets) is sent" \
+        knock -A tcp/23 -N 10.99.1.1:2222 -p 62301
+    check "$1: ... but reaches no service of the gateway itself (NAT access only forwards)" \
+        connect_blocked 10.99.0.1 23
     local refused
     refused=$(rejected nat_refused)
     knock -A tcp/23 -N 10.99.3.5:2222 -p 62301

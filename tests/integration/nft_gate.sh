@@ -30,6 +30,7 @@ start_daemon <<EOF2
   "ranges": [{"name": "lab", "method": "plain", "timeout": 3, "open": ["tcp/8080", "tcp/7443"],
               "secrets": [{"label": "lab-secret", "secret": "$SECRET"}]},
              {"name": "long", "method": "plain", "port": 62202, "timeout": 60, "open": ["tcp/22"],
+              "transports": ["udp", "icmp"],
               "secrets": [{"label": "long-secret", "secret": "$LONG"}]}]
 }
 EOF2
@@ -67,6 +68,9 @@ for addr in 10.99.0.1 fd99::1; do
     check "$addr: nmap sees the knock ports as open|filtered (no ICMP unreachable)" \
         sh -c "echo '$out' | grep -q '62201/udp open|filtered' && echo '$out' | grep -q '62202/udp open|filtered'"
 done
+check "a range takes knocks in ICMP echoes: pings get no reply either" \
+    sh -c "! '$LAB' exec xk-client ping -c 2 -W 1 10.99.0.1 >/dev/null 2>&1"
+check "... over IPv6 too" sh -c "! '$LAB' exec xk-client ping -6 -c 2 -W 1 fd99::1 >/dev/null 2>&1"
 out=$(in_ns xk-client hping3 --udp -p 62201 -c 3 -i u100000 10.99.0.1 2>&1)
 check "hping3 UDP probes of the knock port get no reply" sh -c "echo '$out' | grep -q '100% packet loss'"
 
@@ -140,3 +144,4 @@ check "detach removed our table" sh -c "! '$LAB' exec xk-gw nft list table inet 
 check "the admin's table and rule are untouched" \
     sh -c "'$LAB' exec xk-gw nft list chain inet admin input | grep -q 'tcp dport 9 counter'"
 check "after detach the service answers again" connect_ok 10.99.0.1 8080
+check "after detach pings are answered again" in_ns xk-client ping -c 1 -W 2 10.99.0.1

@@ -141,6 +141,8 @@ void add_revoke(CLI::App &app, Globals &g) {
         g.rc = guarded([&] {
             return with_store(g, e, [](auth::AuthorizationStore &s, const policy::Address &a) {
                 printf("revoked %zu authorization(s) of %s\n", s.revoke(a), e.address.c_str());
+                if (size_t n = nft::NatAccess::unmap_source(e.ifname, a))
+                    printf("ended %zu NAT mapping(s) of %s\n", n, e.address.c_str());
                 return share(e, cluster::revoke_event(a, wall_us()));
             });
         });

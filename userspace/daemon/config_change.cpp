@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "methods/registry.hpp"
+#include "packet/knock_filter.hpp"
 #include "policy/knock_policy.hpp"
 
 namespace xk::daemon {
@@ -63,6 +64,23 @@ std::string nat_key(const policy::Config &a, const policy::Config &b) {
         "the first range with NAT access");
 }
 
+// An nftables gate's knock sockets took their classic BPF filter at start: other knock
+// ports or transports there need a restart (the chain would drop knocks no worker sees).
+std::string nft_knocks_key(const policy::Config &a, const policy::Config &b) {
+    const bool nft = std::any_of(b.interfaces.begin(), b.interfaces.end(), [](const auto &i) {
+        return i.gate == policy::GateKind::nftables;
+    });
+    auto sorted = [](packet::KnockPorts k) {
+        std::sort(k.udp.begin(), k.udp.end());
+        std::sort(k.tcp.begin(), k.tcp.end());
+        k.udp.erase(std::unique(k.udp.begin(), k.udp.end()), k.udp.end());
+        k.tcp.erase(std::unique(k.tcp.begin(), k.tcp.end()), k.tcp.end());
+        return k;
+    };
+    if (!nft || sorted(packet::knock_ports(a)) == sorted(packet::knock_ports(b))) return "";
+    return "ranges (the knock ports and transports of an nftables gate)";
+}
+
 bool same_host(const policy::Host &a, const policy::Host &b) {
     return a.name == b.name && a.mac == b.mac && a.ipv4 == b.ipv4 && a.ipv6 == b.ipv6 &&
            a.interface == b.interface && a.wake_type == b.wake_type && a.wake_port == b.wake_port &&
@@ -105,6 +123,7 @@ std::string restart_key(const policy::Config &running, const policy::Config &nex
     }
     if (std::string key = sequence_key(a, b); !key.empty()) return key;
     if (std::string key = nat_key(a, b); !key.empty()) return key;
+    if (std::string key = nft_knocks_key(a, b); !key.empty()) return key;
     return retention_key(next, replay_retention_s);
 }
 

@@ -105,6 +105,8 @@ nft::GateSpec nft_spec(const policy::Config &config, const std::string &ifname) 
     const packet::KnockPorts knocks = packet::knock_ports(config);
     for (uint16_t p : knocks.udp) spec.knocks.push_back({IPPROTO_UDP, p});
     for (uint16_t p : knocks.tcp) spec.knocks.push_back({IPPROTO_TCP, p});
+    spec.icmp_knocks = knocks.icmp;
+    spec.ifindex = if_nametoindex(ifname.c_str());
     return spec;
 }
 
@@ -270,10 +272,13 @@ void GuardedInterface::apply(Staged staged) {
 void GuardedInterface::sweep() {
     const uint64_t now = monotonic_ns();
     std::vector<auth::Entry> gone = store_->sweep(now);
-    for (const auto &e : gone)  // a cluster's store also returns what a peer's revoke ended
+    for (const auto &e : gone) {  // also what a peer's or the CLI's revoke ended
+        const bool expired = e.value.expires_ns <= now;
         XK_INFO("%s: authorization of %s for %s %s", name_.c_str(),
                 policy::format_address(e.addr).c_str(), policy::format_port(e.port).c_str(),
-                e.value.expires_ns <= now ? "expired" : "ended by a revoke");
+                expired ? "expired" : "ended by a revoke");
+        if (!expired && nat_) nat_->unmap(e.addr);  // its forwarding ends with it
+    }
     run_expire_hooks(gone);
 }
 

@@ -65,44 +65,54 @@ uint64_t StoreGrantSink::accepted(uint32_t range_id, uint32_t secret_id) const {
 }
 
 spa::Reject StoreGrantSink::grant(const policy::Knock &knock, const policy::Decision &d) {
-    int err = store_.grant(knock.source, d.grant(), d.timeout_s, d.range_id, d.secret_id);
-    if (err) return refused(knock, d, err);
+    // NAT access forwards the first port and opens nothing on the gateway itself (as fwknopd
+    // adds no INPUT rule for it): the mapping first, then the grant that lets the SYN in.
+    std::span<const policy::PortRef> ports = d.grant();
+    if (d.nat) {
+        if (!forward(knock, d)) return spa::Reject::nat_refused;
+        ports = ports.first(1);
+    }
+    int err = store_.grant(knock.source, ports, d.timeout_s, d.range_id, d.secret_id);
+    if (err) {
+        if (d.nat && nat_) nat_->unmap(knock.source);
+        return refused(knock, d, err);
+    }
     accepted_[first_secret_[d.range_id] + d.secret_id].fetch_add(1, std::memory_order_relaxed);
     const policy::Range &range = config_->ranges[d.range_id];
-    std::string ports;
-    for (const auto &p : d.grant()) ports += (ports.empty() ? "" : ",") + policy::format_port(p);
     std::string said;  // what the method adds, e.g. fko's user name
     methods::method_of(range).describe(d, said);
-    if (d.nat) said += forward(knock, d);
+    if (d.nat) said += ", forwarded to " + policy::format_endpoint(*d.nat);
+    std::string text;
+    for (const auto &p : ports) text += (text.empty() ? "" : ",") + policy::format_port(p);
     XK_INFO("%s: authorized %s for %s for %us (range %s, secret %s%s)", ifname_.c_str(),
-            policy::format_address(knock.source).c_str(), ports.c_str(), d.timeout_s,
+            policy::format_address(knock.source).c_str(), text.c_str(), d.timeout_s,
             range.name.c_str(), range.secrets[d.secret_id].label.c_str(), said.c_str());
-    if (hooks_ && !range.hooks.on_authorize.empty()) run_hook(knock, d);
+    if (hooks_ && !range.hooks.on_authorize.empty()) run_hook(knock, d, ports);
     return spa::Reject::ok;
 }
 
-// NAT access: the grant's first port goes on to the target while the grant lasts. The grant
-// stands if the mapping fails (the gate passes the source; nothing is forwarded): said.
-std::string StoreGrantSink::forward(const policy::Knock &knock, const policy::Decision &d) {
-    const std::string to = policy::format_endpoint(*d.nat);
+// NAT access: the grant's first port goes on to the target while the grant lasts; a
+// mapping that cannot be made refuses the knock (nothing is opened instead), said.
+bool StoreGrantSink::forward(const policy::Knock &knock, const policy::Decision &d) {
     const policy::PortRef port = d.grant()[0];
     const int err = nat_ ? nat_->map(knock.source, port, *d.nat, d.timeout_s) : -ENOSYS;
-    if (err == 0) return ", " + policy::format_port(port) + " forwarded to " + to;
-    XK_WARN("%s: %s for %s not forwarded to %s: %s", ifname_.c_str(),
+    if (err == 0) return true;
+    XK_WARN("%s: knock from %s refused: %s not forwarded to %s: %s", ifname_.c_str(),
             policy::format_address(knock.source).c_str(), policy::format_port(port).c_str(),
-            to.c_str(),
+            policy::format_endpoint(*d.nat).c_str(),
             err == -EAFNOSUPPORT ? "source and target are of different IP families"
             : err == -EINVAL     ? "the grant names no single port"
                                  : std::strerror(-err));
-    return ", not forwarded";
+    return false;
 }
 
 // Queued for the runner's thread: the worker never waits on a command.
-void StoreGrantSink::run_hook(const policy::Knock &knock, const policy::Decision &d) {
+void StoreGrantSink::run_hook(const policy::Knock &knock, const policy::Decision &d,
+                              std::span<const policy::PortRef> ports) {
     const policy::Range &range = config_->ranges[d.range_id];
     hooks::HookEvent e;
     e.ip = policy::format_address(knock.source);
-    for (const auto &p : d.grant()) e.ports.push_back(policy::format_port(p));
+    for (const auto &p : ports) e.ports.push_back(policy::format_port(p));
     e.range = range.name;
     e.label = range.secrets[d.secret_id].label;
     if (d.fko) e.user = std::string(d.fko->user.view());

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,9 @@ class StoreGrantSink : public workers::GrantSink {
   private:
     spa::Reject refused(const policy::Knock &knock, const policy::Decision &d, int err);
     void carry_counts(const StoreGrantSink &before);
-    void run_hook(const policy::Knock &knock, const policy::Decision &d);
-    std::string forward(const policy::Knock &knock, const policy::Decision &d);
+    void run_hook(const policy::Knock &knock, const policy::Decision &d,
+                  std::span<const policy::PortRef> ports);
+    bool forward(const policy::Knock &knock, const policy::Decision &d);
 
     std::shared_ptr<const policy::Config> config_;
     auth::AuthorizationStore &store_;

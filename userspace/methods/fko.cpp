@@ -141,8 +141,10 @@ Reject FkoJudge::client_nat(const spa::FkoMessage &m, Decision &d) const {
     if (!nat.allow_client || spa::msg_is_local_nat(m.type) || m.nat_port == 0)
         return Reject::nat_refused;
     auto addr = policy::parse_address(m.nat_host());
-    if (!addr || std::none_of(nat.targets.begin(), nat.targets.end(),
-                              [&](const policy::Cidr &c) { return c.contains(*addr); }))
+    // Of the target's family: an IPv6 prefix up to /80 also holds the IPv4-mapped addresses.
+    if (!addr || std::none_of(nat.targets.begin(), nat.targets.end(), [&](const policy::Cidr &c) {
+            return c.base.is_v4() == addr->is_v4() && c.contains(*addr);
+        }))
         return Reject::nat_refused;
     d.nat = policy::Endpoint{*addr, m.nat_port};
     return Reject::ok;

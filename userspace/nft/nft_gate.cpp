@@ -1,5 +1,7 @@
 #include "nft/nft_gate.hpp"
 
+#include <net/if.h>
+
 #include <nftables/libnftables.h>
 #include <string.h>
 
@@ -121,6 +123,7 @@ std::unique_ptr<NftGate> NftGate::attach(const GateSpec &spec) {
         throw std::runtime_error(e.what());
     }
     std::unique_ptr<NftGate> gate(new NftGate(spec.ifname));
+    gate->ifindex_ = spec.ifindex;
     gate->nft_.run(script, spec.ifname + ": cannot attach the nftables gate");
     XK_INFO("%s: nftables gate attached (table %s, chain %s)", spec.ifname.c_str(),
             our_table().c_str(), chain_name(spec.ifname).c_str());
@@ -135,6 +138,12 @@ void NftGate::write_ports(const GateSpec &spec) {
 // while reading its rules loads it (~35 ms with 10,000 grants): the rules are checked at
 // most 5% of the time.
 std::string NftGate::lost() const {
+    // The AF_PACKET sockets are bound to the link's index: a recreated link gets no knock
+    // judged, a renamed one is gated by index while the name now means another link.
+    if (ifindex_ && if_nametoindex(ifname_.c_str()) != ifindex_)
+        return ifname_ +
+               ": the link was renamed, or removed and made again: its knocks no "
+               "longer reach the workers (the chain stays: closed)";
     const std::string chain = chain_name(ifname_);
     const std::vector<std::string> chains = our_chains(nft_);
     if (std::find(chains.begin(), chains.end(), chain) == chains.end())

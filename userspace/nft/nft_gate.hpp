@@ -89,6 +89,7 @@ class NftGate {
     std::string rules_check() const;
 
     std::string ifname_;
+    uint32_t ifindex_ = 0;  // GateSpec::ifindex at attach
     mutable NftContext nft_;
     mutable std::mutex lost_mu_;
     mutable std::string rules_lost_;               // the last rules check's verdict

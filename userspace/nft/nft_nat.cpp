@@ -15,6 +15,7 @@ using nlohmann::json;
 
 const std::string kObj = std::string(kFamily) + " " + std::string(kNatTable) + " ";
 constexpr const char *kSnatChain = "source_nat";  // "snat" is a keyword
+constexpr const char *kLocalChain = "local_guard";
 
 std::string map_name(std::string_view ifname, bool v6) {
     return encode_ifname(ifname) + (v6 ? "_nat6" : "_nat4");
@@ -81,8 +82,13 @@ bool nat_wanted(const policy::Config &config) {
 }
 
 std::string nat_snat_script(const policy::Config &config) {
+    // NAT access only ever forwards: a target that is the gateway itself (a client's -N to
+    // its LAN address) would reach a local service past the gate's port policy.
     std::string s = "add table " + std::string(kFamily) + " " + std::string(kNatTable) + "\n" +
-                    "add chain " + kObj + kSnatChain +
+                    "add chain " + kObj + kLocalChain +
+                    " { type filter hook input priority filter - 10; policy accept; }\n" +
+                    "flush chain " + kObj + kLocalChain + "\n" + "add rule " + kObj + kLocalChain +
+                    " ct mark " + mark() + " drop\n" + "add chain " + kObj + kSnatChain +
                     " { type nat hook postrouting priority srcnat - 10; policy accept; }\n" +
                     "flush chain " + kObj + kSnatChain + "\n";
     for (const auto &r : config.ranges) {
@@ -125,26 +131,49 @@ void NatAccess::write_rules(const policy::Config &config) {
     nft_.run(nat_snat_script(config), ifname_ + ": NAT source translation");
 }
 
-// The mappings a last run made, with the time they have left.
-void NatAccess::load() {
+// A map's mappings as the kernel holds them: element key -> target, time left. None when
+// the map is not there.
+std::map<std::string, NatAccess::Mapping> NatAccess::read(NftContext &nft,
+                                                          const std::string &ifname, bool v6) {
+    std::map<std::string, Mapping> out;
     const uint64_t now = monotonic_ns();
-    for (bool v6 : {false, true}) {
-        const json list = nft_.list_json("list map " + kObj + map_name(ifname_, v6));
-        for (const auto &item : list) {
-            if (!item.contains("map") || !item["map"].contains("elem")) continue;
-            for (const auto &pair : item["map"]["elem"]) {
-                const json &e = pair.at(0).at("elem");
-                const json &k = e.at("val").at("concat"), &v = pair.at(1).at("concat");
-                auto src = policy::parse_address(k.at(0).get<std::string>());
-                auto to = policy::parse_address(v.at(0).get<std::string>());
-                if (!src || !to) continue;
-                const policy::PortRef port{k.at(1).get<uint8_t>(), k.at(2).get<uint16_t>()};
-                mappings_[element_key(*src, port)] = {
-                    {*to, v.at(1).get<uint16_t>()},
-                    now + e.value("expires", uint64_t{0}) * 1000000000ull};
-            }
+    json list;
+    try {
+        list = nft.list_json("list map " + kObj + map_name(ifname, v6));
+    } catch (const NftError &) {
+        return out;
+    }
+    for (const auto &item : list) {
+        if (!item.contains("map") || !item["map"].contains("elem")) continue;
+        for (const auto &pair : item["map"]["elem"]) {
+            const json &e = pair.at(0).at("elem");
+            const json &k = e.at("val").at("concat"), &v = pair.at(1).at("concat");
+            auto src = policy::parse_address(k.at(0).get<std::string>());
+            auto to = policy::parse_address(v.at(0).get<std::string>());
+            if (!src || !to) continue;
+            const policy::PortRef port{k.at(1).get<uint8_t>(), k.at(2).get<uint16_t>()};
+            out[element_key(*src, port)] = {{*to, v.at(1).get<uint16_t>()},
+                                            now + e.value("expires", uint64_t{0}) * 1000000000ull};
         }
     }
+    return out;
+}
+
+// The mappings a last run made, with the time they have left.
+void NatAccess::load() {
+    for (bool v6 : {false, true}) mappings_.merge(read(nft_, ifname_, v6));
+}
+
+size_t NatAccess::unmap_source(const std::string &ifname, const policy::Address &src) {
+    NftContext nft;
+    const std::string prefix = policy::format_address(src) + " . ";
+    size_t n = 0;
+    for (const auto &[key, m] : read(nft, ifname, !src.is_v4())) {
+        if (key.rfind(prefix, 0) != 0) continue;
+        n += nft.try_run("delete element " + kObj + map_name(ifname, !src.is_v4()) + " { " + key +
+                         " }\n") == 0;
+    }
+    return n;
 }
 
 int NatAccess::map(const policy::Address &src, const policy::PortRef &port,
@@ -165,6 +194,10 @@ int NatAccess::map(const policy::Address &src, const policy::PortRef &port,
               nat_element(src, port, to, uint64_t{timeout_s} * 1000) + " }\n";
     if (int err = nft_.try_run(script)) return err;
     mappings_[key] = {to, expires};
+    if (++maps_ % 1024 == 0)
+        std::erase_if(mappings_, [&](const auto &m) {
+            return m.second.expires_ns <= now;
+        });  // the kernel expired them: keep the mirror as small as what is live
     return 0;
 }
 
@@ -220,8 +253,8 @@ std::string NatAccess::detach(const std::string &ifname) {
         const std::string name = item["chain"].value("name", "");
         if (name == dnat_chain(ifname))
             mine = true;
-        else if (name != kSnatChain)
-            others = true;
+        else if (name != kSnatChain && name != kLocalChain)
+            others = true;  // another interface's DNAT chain
     }
     if (!mine) return "";
     const std::string script =

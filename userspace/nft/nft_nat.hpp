@@ -4,8 +4,9 @@
 // inner host:port in a DNAT map, with the grant's timeout; the kernel expires the mapping,
 // conntrack keeps the connections it made. Its own table, `inet xdpknock_nat`, so an XDP
 // gate can use it too: per interface two maps and a prerouting chain at dstnat - 10, and one
-// postrouting chain with the ranges' source translation ("snat"). Flows it translates carry
-// ct mark 0x786b0000, for an admin's forward rules ("ct mark 0x786b0000 accept").
+// postrouting chain with the ranges' source translation ("snat"), and an input chain that
+// drops every flow it translated to the gateway itself (NAT access only forwards). Flows it
+// translates carry ct mark 0x786b0000, for an admin's forward rules.
 
 #include <cstdint>
 #include <map>
@@ -53,6 +54,8 @@ class NatAccess : public auth::NatTable {
     size_t unmap(const policy::Address &src) override;
     size_t size() const;
 
+    // From another process (`xdpknock revoke`): ends src's mappings on ifname; how many.
+    static size_t unmap_source(const std::string &ifname, const policy::Address &src);
     // Removes ifname's maps and chain (and the table with the last interface); a line for
     // the admin, "" when there was nothing.
     static std::string detach(const std::string &ifname);
@@ -63,12 +66,14 @@ class NatAccess : public auth::NatTable {
         uint64_t expires_ns = 0;  // CLOCK_MONOTONIC
     };
     explicit NatAccess(std::string ifname) : ifname_(std::move(ifname)) {}
+    static std::map<std::string, Mapping> read(NftContext &nft, const std::string &ifname, bool v6);
     void load();
 
     std::string ifname_;
     mutable NftContext nft_;
     mutable std::mutex mu_;
     std::map<std::string, Mapping> mappings_;  // by element key ("src . proto . port")
+    uint64_t maps_ = 0;                        // map() calls that wrote
 };
 
 }  // namespace xk::nft

@@ -96,16 +96,24 @@ std::string declarations(std::string_view ifname, bool hooked) {
 // Order matters: foreign interfaces and non-TCP/UDP leave first; knocks are dropped even
 // from granted sources; established flows outlive their grant; the rest is dropped
 // whatever its TCP flags (no RST, no ICMP: scans see nothing).
-std::string rules(std::string_view ifname) {
+// Established only, not related: an ICMP error passes anyway (not tcp/udp), and a helper's
+// expectation (FTP, SIP) must not open a protected port without a grant.
+std::string rules(const GateSpec &spec) {
+    const std::string_view ifname = spec.ifname;
     const std::string add = "add rule " + kObj + chain_name(ifname) + " ";
     const std::string passed = " counter name " + passed_counter(ifname) + " accept\n";
+    const std::string knocked = " counter name " + knocked_counter(ifname) + " drop\n";
     const std::string l4 = "meta l4proto . th dport";
+    const std::string iif = spec.ifindex ? "iif != " + std::to_string(spec.ifindex) + " " : "";
+    std::string echoes;
+    if (spec.icmp_knocks)
+        echoes = add + "icmp type { echo-request, echo-reply }" + knocked + add +
+                 "icmpv6 type { echo-request, echo-reply }" + knocked;
     return "flush chain " + kObj + chain_name(ifname) + "\n" +  //
-           add + "iifname != \"" + std::string(ifname) + "\" accept\n" + add +
-           "meta l4proto { tcp, udp } " + l4 + " @" + knocks_set(ifname) + " counter name " +
-           knocked_counter(ifname) + " drop\n" + add + "meta l4proto != { tcp, udp } accept\n" +
-           add + l4 + " != @" + services_set(ifname) + " accept\n" + add +
-           "ct state established,related accept\n" + add + "ip saddr . " + l4 + " @" +
+           add + iif + "iifname != \"" + std::string(ifname) + "\" accept\n" + add +
+           "meta l4proto { tcp, udp } " + l4 + " @" + knocks_set(ifname) + knocked + echoes + add +
+           "meta l4proto != { tcp, udp } accept\n" + add + l4 + " != @" + services_set(ifname) +
+           " accept\n" + add + "ct state established accept\n" + add + "ip saddr . " + l4 + " @" +
            set_name(ifname, GrantSet::allow4) + passed + add + "ip6 saddr . " + l4 + " @" +
            set_name(ifname, GrantSet::allow6) + passed + add + "ip saddr @" +
            set_name(ifname, GrantSet::any4) + passed + add + "ip6 saddr @" +
@@ -178,7 +186,7 @@ std::optional<std::string> ifname_of_chain(std::string_view chain) {
 
 std::string attach_script(const GateSpec &spec) {
     check_ifname(spec.ifname);
-    return declarations(spec.ifname, true) + ports_script(spec) + rules(spec.ifname);
+    return declarations(spec.ifname, true) + ports_script(spec) + rules(spec);
 }
 
 std::string ports_script(const GateSpec &spec) {

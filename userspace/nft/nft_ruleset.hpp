@@ -1,7 +1,8 @@
 #pragma once
 // The nftables gate's script text (pure: no I/O). One table, `inet xdpknock`, holds every
 // gated interface's objects, named after the interface: a base chain `<if>_gate` on
-// prerouting (priority -140: after conntrack, before DNAT and any admin filter), the
+// prerouting (priority -140: after conntrack and mangle, before DNAT and the admin's filter
+// chains), the
 // protected services and knock ports, four grant sets with per-element timeouts, and the
 // named counters a status reads. Grants carry "r<range> s<secret>" as the element's
 // comment, so a restart adopts them with the range they count to.
@@ -24,6 +25,12 @@ struct GateSpec {
     std::string ifname;
     std::vector<policy::PortRef> services;  // proto TCP/UDP; proto 0 entries are skipped
     std::vector<policy::PortRef> knocks;    // dropped whatever the grants (a tap saw them)
+    // A range takes knocks in ICMP echoes: every echo on the link is dropped after the tap,
+    // so no knock (nor a ping) is answered, as the XDP gate answers none.
+    bool icmp_knocks = false;
+    // The link's index at attach (0: by name only): the chain gates the link by index or by
+    // name, so a renamed link stays gated (index) and so does a recreated one (name).
+    uint32_t ifindex = 0;
 };
 
 // The grant sets: (source, proto, port) per family, and (source) for "every port".

@@ -11,7 +11,9 @@
 // - UDP to one of `udp`; a TCP SYN (SYN set, ACK clear) to one of `tcp` (fwknop's tcpraw);
 //   with `icmp`, an ICMP/ICMPv6 echo, request or reply, as parse.h takes for fwknop's -P icmp.
 // Never a packet this host sends (PACKET_OUTGOING): the socket is bound to ETH_P_ALL.
-// What XDP checks beyond that (shape per method, per-source rate) the handler judges anyway.
+// What XDP checks beyond that: the shape per method the handler judges anyway; the
+// per-source token bucket ("knock_rate") has no AF_PACKET form (the tap copies before
+// netfilter could limit): on an nftables gate a flood costs the workers its HMACs.
 
 #include <linux/filter.h>
 
@@ -28,6 +30,7 @@ struct KnockPorts {
     std::vector<uint16_t> udp;  // "udp" transport: a datagram to the range's port
     std::vector<uint16_t> tcp;  // "tcpraw": a SYN to the range's port
     bool icmp = false;          // "icmp": an echo carrying the knock
+    bool operator==(const KnockPorts &) const = default;
 };
 
 // The knock ports of a config's ranges, by transport; sequence ranges (judged by XDP only)

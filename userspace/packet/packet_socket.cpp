@@ -39,6 +39,13 @@ void attach_filter(int fd, const KnockPorts &ports) {
 
 }  // namespace
 
+void PacketSocket::clear_error() {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    socket_errors_.fetch_add(1, std::memory_order_relaxed);
+}
+
 uint16_t fanout_group_id(uint32_t ifindex) {
     return static_cast<uint16_t>((static_cast<uint32_t>(getpid()) * 31u + ifindex) & 0xffff);
 }
@@ -103,7 +110,7 @@ void PacketSocket::join(uint32_t ifindex, uint16_t fanout_group) {
     addr.sll_ifindex = static_cast<int>(ifindex);
     if (bind(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0)
         throw PacketError("cannot bind the packet socket: " + errstr());
-    // Hash: a source's packets (its knocks and their fragments, joined first) reach one member.
+    // Hash: a flow's packets (its fragments joined first) reach one member.
     const int arg = fanout_group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
     if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0)
         throw PacketError("cannot join fanout group " + std::to_string(fanout_group) + ": " +
@@ -149,7 +156,9 @@ size_t PacketSocket::receive(Frame *out, size_t max, int timeout_ms) {
             if (!(__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
                 if (n || waited) break;
                 pollfd p{fd_, POLLIN | POLLERR, 0};
-                poll(&p, 1, timeout_ms);
+                // A link going down leaves ENETDOWN pending: POLLERR until it is read, or
+                // every later poll returns at once and the worker spins.
+                if (poll(&p, 1, timeout_ms) > 0 && (p.revents & POLLERR)) clear_error();
                 waited = true;
                 continue;
             }
@@ -185,7 +194,8 @@ RingStats PacketSocket::stats() const {
     }
     RingStats out = kernel_;
     out.fill_empty = pool_empty_.load(std::memory_order_relaxed);
-    out.rx_invalid = too_long_.load(std::memory_order_relaxed);
+    out.rx_invalid = too_long_.load(std::memory_order_relaxed) +
+                     socket_errors_.load(std::memory_order_relaxed);
     return out;
 }
 

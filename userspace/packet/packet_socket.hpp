@@ -3,7 +3,8 @@
 // A SOCK_DGRAM socket on one interface (frames start at the IP header on every link type:
 // run the handler with raw_ip), filtered in the kernel to knock candidates (knock_filter),
 // with a TPACKET_V3 rx ring, joined to a PACKET_FANOUT_HASH group: one member per worker
-// poller, and a source's packets always reach the same member.
+// poller, and a flow's packets (addresses and ports) always reach the same member; the replay
+// cache, shared, makes one decision per packet whichever member took it.
 //
 // Each frame is copied out of the ring into a private pool, so the ring's block goes back
 // to the kernel at once and the frame stays valid until recycle(), as an AF_XDP frame does.
@@ -12,7 +13,8 @@
 //   rx_dropped   the kernel's drops: the ring was full (PACKET_STATISTICS tp_drops)
 //   rx_ring_full times the ring froze full (tp_freeze_q_cnt)
 //   fill_empty   frames dropped because every pool slot was lent out
-//   rx_invalid   frames dropped because they were longer than a pool slot
+//   rx_invalid   frames dropped because they were longer than a pool slot, and errors the
+//                link left pending on the socket (ENETDOWN when it went down), read
 
 #include <atomic>
 #include <cstdint>
@@ -68,6 +70,7 @@ class PacketSocket final : public workers::FrameSource {
     void join(uint32_t ifindex, uint16_t fanout_group);
     bool take(Frame &out, const uint8_t *pkt, uint64_t offset_ns);
     void release_block();
+    void clear_error();
 
     int fd_ = -1;
     uint32_t member_ = 0;
@@ -83,6 +86,7 @@ class PacketSocket final : public workers::FrameSource {
     std::vector<uint32_t> free_;
     uint32_t pool_frames_ = 0, frame_size_ = 0;
     std::atomic<uint64_t> pool_empty_{0}, too_long_{0};
+    std::atomic<uint64_t> socket_errors_{0};  // errors the link left pending (ENETDOWN), read
     // PACKET_STATISTICS resets the kernel's counters on each read: summed here.
     mutable std::mutex stats_mu_;
     mutable RingStats kernel_;

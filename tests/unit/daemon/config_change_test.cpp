@@ -145,3 +145,20 @@ TEST(ConfigChange, MinusVKeepsDebugWhateverTheReloadedLevel) {
     EXPECT_EQ(log_level_of(warn, true), Level::debug);
     EXPECT_EQ(log_level_of(kRunning, false), Level::info);
 }
+
+// An nftables gate's knock sockets took their filter at start: new knock ports need a
+// restart there, not on an XDP gate (whose maps a reload rewrites).
+TEST(ConfigChange, KnockPortsOfAnNftablesGateNeedARestart) {
+    Config xdp_moved = kRunning;
+    xdp_moved.ranges[0].port = 62999;
+    EXPECT_EQ(restart_key(kRunning, xdp_moved, kRetention), "");
+    Config nft = kRunning;
+    nft.interfaces[0].gate = xk::policy::GateKind::nftables;
+    Config moved = nft;
+    moved.ranges[0].port = 62999;
+    EXPECT_EQ(restart_key(nft, moved, kRetention),
+              "ranges (the knock ports and transports of an nftables gate)");
+    Config secret = nft;
+    secret.ranges[0].secrets[0].label = "rotated";
+    EXPECT_EQ(restart_key(nft, secret, kRetention), "");
+}
