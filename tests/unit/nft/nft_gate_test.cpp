@@ -1,6 +1,8 @@
 // The nftables gate in a scratch network namespace: attach, reload, loss, detach.
 #include "nft/nft_gate.hpp"
 
+#include <net/if.h>
+
 #include <netinet/in.h>
 
 #include <gtest/gtest.h>
@@ -10,13 +12,14 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "../../common/run_command.hpp"
+
 bool nft_test_netns();
 
 namespace xk::nft {
 namespace {
 
-#define NEED_NETNS() \
-    ASSERT_TRUE(nft_test_netns()) << "needs a network namespace of its own (root)"
+#define NEED_NETNS() ASSERT_TRUE(nft_test_netns()) << "needs a network namespace of its own (root)"
 
 class NftGateTest : public ::testing::Test {
   protected:
@@ -92,10 +95,33 @@ TEST_F(NftGateTest, LostNamesWhatHappened) {
     auto gate = NftGate::attach(spec("eth0"));
     EXPECT_EQ(gate->lost(), "");
     nft.run("flush chain inet xdpknock eth0_gate", "flush");
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the rules' check pause
+    // The rules are read again after a pause of 19 times the last read's cost.
+    for (int i = 0; i < 100 && gate->lost().empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_NE(gate->lost().find("lost its rules"), std::string::npos) << gate->lost();
     nft.run("delete chain inet xdpknock eth0_gate", "delete");
     EXPECT_NE(gate->lost().find("was removed"), std::string::npos) << gate->lost();
+}
+
+// The chain gates the link by index and by name: renamed, it stays gated (and lost() says
+// the knock sockets' link is gone from that name, so the daemon exits, closed).
+TEST_F(NftGateTest, ARenamedLinkStaysGatedAndIsReported) {
+    ASSERT_EQ(test::run_command("ip link add xkren0 type veth peer name xkpeer0 2>&1"), "");
+    GateSpec s = spec("xkren0");
+    s.ifindex = if_nametoindex("xkren0");
+    ASSERT_NE(s.ifindex, 0u);
+    auto gate = NftGate::attach(s);
+    EXPECT_EQ(gate->lost(), "");
+    const std::string rules = test::run_command("nft list chain inet xdpknock xkren0_gate");
+    EXPECT_NE(rules.find("iif != \"xkren0\" iifname != \"xkren0\" accept"), std::string::npos)
+        << rules;
+    ASSERT_EQ(test::run_command("ip link set xkren0 name xkren1 2>&1"), "");
+    EXPECT_NE(test::run_command("nft list chain inet xdpknock xkren0_gate")
+                  .find("iif != \"xkren1\" iifname != \"xkren0\" accept"),
+              std::string::npos)
+        << "the index still names the renamed link";
+    EXPECT_NE(gate->lost().find("xkren0: the link was renamed"), std::string::npos) << gate->lost();
+    test::run_command("ip link del xkren1");
 }
 
 TEST_F(NftGateTest, AttachErrorNamesTheInterfaceAndNft) {
