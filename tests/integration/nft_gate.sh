@@ -137,6 +137,17 @@ check "... lets that source in" connect_ok_from 10.99.0.77 10.99.0.1 8080
 check "revoke by hand ends its grants" sh -c "'$LAB' exec xk-gw '$XDPKNOCK' --pin-root '$PIN_ROOT' revoke 10.99.0.77 -i gw-out | grep -q 'revoked 1 authorization'"
 check "... and shuts it out" connect_blocked_from 10.99.0.77 10.99.0.1 8080
 
+# The config's "gate" changed without a detach: the start refuses, naming what is left.
+jq '.interfaces[0].gate = "xdp"' "$WORK/config.json" >"$WORK/config.xdp"
+chmod 600 "$WORK/config.xdp"
+out=$(in_ns xk-gw "$XDPKNOCKD" -c "$WORK/config.xdp" --pin-root "$PIN_ROOT" --run-dir "$WORK/run2" 2>&1)
+rc=$?
+check "a start with \"gate\": \"xdp\" over the nftables gate is refused (exit $rc)" test "$rc" -ne 0
+check "... naming the gate left and the way to remove it" \
+    grep -q "gw-out: an nftables gate (table inet xdpknock) is still there .*xdpknock detach gw-out" <<<"$out"
+check "... attaching nothing: no XDP program, the chain still loaded" \
+    sh -c "[ \"\$('$LAB' exec xk-gw ip -j link show gw-out | jq -r '.[0].xdp // empty')\" = '' ] && '$LAB' exec xk-gw nft list chain inet xdpknock gw_2Dout_gate >/dev/null"
+
 # Only detach removes the gate; the admin's table stays whole.
 out=$(gw_cli detach gw-out 2>&1)
 check "detach says the nftables gate came off ($out)" grep -q "nftables gate detached" <<<"$out"

@@ -1,8 +1,8 @@
 #pragma once
 // The grant backend seam: who may open which port until when, for one gate. The BPF map
 // store (auth/authorized.hpp) is what the gate reads; a dry run keeps grants in memory
-// (auth/memory_store.hpp); later stores (a cluster, nftables) wrap or replace them without
-// touching workers or policy.
+// (auth/memory_store.hpp); a cluster's wraps the gate's (cluster/cluster_store.hpp), an
+// nftables gate's replaces it (nft/nft_store.hpp), without touching workers or policy.
 
 #include <cerrno>
 #include <cstdint>

@@ -57,6 +57,14 @@ int with_store(const Globals &g, const HandEdit &e, const StoreEdit &fn) {
     if (!addr) throw CLI::ValidationError("address", e.address + " is not an IPv4/IPv6 address");
     std::string path = gate::pin_dir_for(g.pin_root, e.ifname) + "/" + XK_MAP_AUTHORIZED;
     int fd = bpf_obj_get(path.c_str());
+    if (fd >= 0 && nft::NftGate::present(e.ifname)) {
+        close(fd);
+        fprintf(stderr,
+                "xdpknock: %s has both an XDP gate's pins and an nftables gate (the config's "
+                "\"gate\" changed): `xdpknock detach %s` removes both\n",
+                e.ifname.c_str(), e.ifname.c_str());
+        return 1;
+    }
     if (fd < 0 && nft::NftGate::present(e.ifname)) {
         nft::NftStore store(e.ifname);
         return fn(store, *addr);
@@ -122,7 +130,8 @@ void add_allow(CLI::App &app, Globals &g) {
             return with_store(g, e, [](auth::AuthorizationStore &s, const policy::Address &a) {
                 policy::PortRef ref = policy::parse_port_ref(e.port);
                 if (int err = s.grant(a, {&ref, 1}, e.timeout, UINT32_MAX, UINT32_MAX)) {
-                    fprintf(stderr, "xdpknock: map write failed: %s\n", strerror(-err));
+                    fprintf(stderr, "xdpknock: %s: the grant was refused: %s\n", e.ifname.c_str(),
+                            strerror(-err));
                     return 1;
                 }
                 printf("authorized %s for %s for %us\n", e.address.c_str(),

@@ -72,7 +72,9 @@ stats::Interface nft_interface(const std::string &ifname) {
 void add_daemon_view(stats::Interface &i, const std::optional<stats::Snapshot> &daemon) {
     for (const auto &d : daemon ? daemon->interfaces : std::vector<stats::Interface>{}) {
         if (d.name != i.name) continue;
-        if (i.mode.empty()) i.mode = d.mode;
+        // A pinned row and an nftables row of one name (a "gate" changed, not detached):
+        // each keeps its own kind.
+        if (i.mode.empty() && d.mode != "nftables") i.mode = d.mode;
         i.pipeline = d.pipeline;
         i.ranges = d.ranges;
     }

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 #include "auth/auth_filter.hpp"
@@ -110,6 +111,28 @@ nft::GateSpec nft_spec(const policy::Config &config, const std::string &ifname) 
     return spec;
 }
 
+// A gate of the other kind left on the link (the config's "gate" changed since) would drop
+// what this one passes, or keep the knocks from it: refused, named, until detached.
+void refuse_the_other_gate(const policy::Interface &iface, const std::string &pin_root) {
+    std::string other;
+    if (iface.gate == policy::GateKind::nftables) {
+        const std::string xdp = gate::attach_state(iface.name);
+        std::error_code ec;
+        if (xdp != "not attached" && xdp != "other XDP program attached" &&
+            xdp != "no such interface here")
+            other = "an XDP gate (" + xdp + ")";
+        else if (std::filesystem::exists(gate::pin_dir_for(pin_root, iface.name), ec))
+            other = "an XDP gate's pinned maps (" + gate::pin_dir_for(pin_root, iface.name) + ")";
+    } else if (nft::NftGate::present(iface.name)) {
+        other = "an nftables gate (table inet xdpknock)";
+    }
+    if (other.empty()) return;
+    throw std::runtime_error(
+        iface.name + ": " + other +
+        " is still there from a run with the other \"gate\"; `xdpknock detach " + iface.name +
+        "` removes it (the link is open until xdpknockd starts again)");
+}
+
 // One AF_PACKET fanout member per worker: the kernel spreads knocks over them by flow.
 std::vector<std::unique_ptr<workers::FrameSource>> open_packet_sockets(const policy::Config &config,
                                                                        const std::string &ifname) {
@@ -119,7 +142,8 @@ std::vector<std::unique_ptr<workers::FrameSource>> open_packet_sockets(const pol
     const packet::KnockPorts ports = packet::knock_ports(config);
     const uint16_t group = packet::fanout_group_id(if_nametoindex(ifname.c_str()));
     packet::PacketOptions options;
-    options.pool_frames = config.umem_frames;
+    // A poller holds at most a batch (64) at once: twice that keeps one batch in reserve.
+    options.pool_frames = 128;
     std::vector<std::unique_ptr<workers::FrameSource>> sockets;
     for (unsigned m = 0; m < n; ++m)
         sockets.push_back(packet::PacketSocket::open(ifname, m, group, ports, options));
@@ -135,6 +159,7 @@ GuardedInterface::GuardedInterface(std::shared_ptr<const policy::Config> shared,
                                    cluster::Cluster *cluster)
     : name_(iface.name), claim_fd_(claim_interface(iface.name)), hooks_(hooks) {
     const policy::Config &config = *shared;
+    refuse_the_other_gate(iface, pin_root);
     std::vector<std::unique_ptr<workers::FrameSource>> sources;
     if (iface.gate == policy::GateKind::nftables) {
         nft_ = nft::NftGate::attach(nft_spec(config, name_));

@@ -1,9 +1,10 @@
 #pragma once
 // An nftables gate's counters in the XDP gate's terms, so status, stats.json and metrics read
 // the same on both gates: syn_drop counts every packet its chain dropped to a protected
-// service (scans of any flags included), syn_pass the packets a grant let through (the first
-// of each new flow: conntrack passes the rest), knock_redirect the knocks the AF_PACKET tap
-// took (the chain drops them after the copy).
+// service (scans of any flags included), syn_pass the packets a grant let through that
+// conntrack had not seen established (a TCP flow's first, a UDP flow's until its reply),
+// knock_redirect the packets to the knock ports (and echoes, with ICMP knocks) the chain
+// dropped after the AF_PACKET tap copied what its filter takes.
 
 #include <array>
 #include <cstdint>

@@ -61,7 +61,9 @@ std::optional<Entry> parse_element(const json &item, bool with_port, uint64_t li
     e.value = {UINT64_MAX, auth::kHandRange, UINT32_MAX};  // no timeout: lasts until deleted
     if (meta == nullptr) return e;
     if (meta->contains("expires") && (*meta)["expires"].is_number_unsigned())
-        e.value.expires_ns = listed_at + (*meta)["expires"].get<uint64_t>() * kNsPerSecond;
+        // Whole seconds, rounded down by nft: up, so a hook never runs before the kernel
+        // drops the element.
+        e.value.expires_ns = listed_at + ((*meta)["expires"].get<uint64_t>() + 1) * kNsPerSecond;
     if (meta->contains("comment") && (*meta)["comment"].is_string() &&
         !parse_grant_comment((*meta)["comment"].get<std::string>(), e.value.range_id,
                              e.value.secret_id))
@@ -285,12 +287,15 @@ void NftStore::commit(const std::vector<Pending *> &batch) noexcept {
             std::lock_guard lock(mu_);
             for (auto it = planned.rbegin(); it != planned.rend(); ++it) undo(*it);
         }
-        if (planned.size() == 1) {
+        if (batch.size() == 1) {
             XK_WARN("%s: nftables grant refused: %s", ifname_.c_str(), message.c_str());
             planned[0].pending->result = err == -ENOSPC || err == -E2BIG ? kMapFull : err;
             return;
         }
-        for (auto &pl : planned) pl.pending->result = commit_one(*pl.pending);
+        // Every grant again, not only the planned ones: one a failed grant covered (a
+        // longer one for its key) or crowded out of its range's quota was judged against
+        // a mirror that no longer holds.
+        for (Pending *p : batch) p->result = commit_one(*p);
     } catch (const std::exception &e) {
         XK_ERROR("%s: nftables grant batch failed: %s", ifname_.c_str(), e.what());
         for (Pending *p : batch) p->result = -EIO;  // the mirror may now claim too much
@@ -348,8 +353,14 @@ int NftStore::plan(Pending &p, Planned &out) {
         if (tracked) ++refused_map_full_[p.range_id];
         return kMapFull;
     }
-    std::vector<std::string> elements[std::size(kGrantSets)];
+    std::vector<std::string> elements[std::size(kGrantSets)], refreshed[std::size(kGrantSets)];
     for (const Undo &w : writes) {
+        // The kernel keeps an element's first comment (its range and secret) when an add
+        // only refreshes it: an existing one is deleted and added again, in the same batch
+        // (the add before the delete keeps the delete from failing on one just expired).
+        if (w.existed)
+            refreshed[static_cast<size_t>(set_for(w.key.addr, w.key.port))].push_back(
+                element_key(w.key.addr, w.key.port));
         if (!w.existed || w.old.range_id != v.range_id) {
             if (w.existed) count_out(w.key, w.old.range_id);
             count_in(w.key, v.range_id);
@@ -359,6 +370,12 @@ int NftStore::plan(Pending &p, Planned &out) {
             grant_element(w.key.addr, w.key.port, p.timeout_ms, p.range_id, p.secret_id));
     }
     for (GrantSet g : kGrantSets) {
+        const auto &r = refreshed[static_cast<size_t>(g)];
+        if (!r.empty()) {
+            std::vector<std::string> placeholders;
+            for (const auto &key : r) placeholders.push_back(key + " timeout 1s");
+            out.script += add_elements(ifname_, g, placeholders) + delete_elements(ifname_, g, r);
+        }
         const auto &e = elements[static_cast<size_t>(g)];
         if (!e.empty()) out.script += add_elements(ifname_, g, e);
     }
@@ -424,7 +441,7 @@ size_t NftStore::revoke(const policy::Address &addr) {
 }
 
 // The mirror's expired entries every time; the kernel listing (about 10 ms per 1,000
-// elements, nearly all of it in libnftables) at most kListingDuty of the time.
+// elements, nearly all of it in libnftables) at most 1 / (kListingPause + 1) of the time.
 std::vector<Entry> NftStore::sweep(uint64_t now_ns) {
     WriterTurn turn(*this);
     std::vector<Entry> gone;
@@ -442,6 +459,9 @@ std::vector<Entry> NftStore::sweep(uint64_t now_ns) {
         reconcile_after_ns_ = monotonic_ns() + (monotonic_ns() - start) * kListingPause;
     }
     std::lock_guard lock(mu_);
+    // The listing first: an element another process extended (`xdpknock allow`) is live,
+    // not expired, and its hook must not run.
+    if (listed) reconcile(kernel, std::max(listed_at, now_ns), gone);
     for (auto it = mirror_.begin(); it != mirror_.end();) {
         if (it->second.expires_ns > now_ns) {
             ++it;
@@ -451,7 +471,6 @@ std::vector<Entry> NftStore::sweep(uint64_t now_ns) {
         count_out(it->first, it->second.range_id);
         it = mirror_.erase(it);
     }
-    if (listed) reconcile(kernel, std::max(listed_at, now_ns), gone);
     return gone;
 }
 

@@ -6,8 +6,9 @@
 // poller, and a flow's packets (addresses and ports) always reach the same member; the replay
 // cache, shared, makes one decision per packet whichever member took it.
 //
-// Each frame is copied out of the ring into a private pool, so the ring's block goes back
-// to the kernel at once and the frame stays valid until recycle(), as an AF_XDP frame does.
+// Each frame is copied out of the ring into a private pool, so a block goes back to the
+// kernel as soon as it is read (one a batch ended in waits for the next receive()) and the
+// frame stays valid until recycle(), as an AF_XDP frame does.
 //
 // RingStats, as AF_PACKET fills them:
 //   rx_dropped   the kernel's drops: the ring was full (PACKET_STATISTICS tp_drops)

@@ -56,7 +56,9 @@ TEST(NftRuleset, ElementsByFamilyAndPort) {
     EXPECT_EQ(element_key(addr("10.0.0.1"), ssh), "10.0.0.1 . 6 . 22");
     EXPECT_EQ(element_key(addr("2001:db8::1"), any), "2001:db8::1");
     EXPECT_EQ(grant_element(addr("10.0.0.1"), ssh, 30000, 1, 0),
-              "10.0.0.1 . 6 . 22 timeout 30000ms comment \"r1 s0\"");
+              "10.0.0.1 . 6 . 22 timeout 30s comment \"r1 s0\"");
+    EXPECT_EQ(grant_element(addr("10.0.0.1"), ssh, 2500, 1, 0),
+              "10.0.0.1 . 6 . 22 timeout 2500ms comment \"r1 s0\"");
 }
 
 TEST(NftRuleset, ScriptsStayInOurTable) {

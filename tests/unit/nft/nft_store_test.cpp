@@ -229,5 +229,55 @@ TEST_F(NftStoreTest, TenThousandGrantsFigures) {
         ms(t4 - t3b) / singles, ms(t5 - t4), ms(t6 - t5));
 }
 
+// A grant a failed batch's grant covered (the same key, longer) was judged against a mirror
+// the failure rolled back: it is tried again, never reported granted with nothing written.
+TEST_F(NftStoreTest, AGrantCoveredByAFailedOneIsTriedAgain) {
+    NftStore store("eth0");
+    // The IPv6 "every port" set is gone: a "*" grant of the source fails, its tcp/22 lands.
+    nft.run("flush chain inet xdpknock eth0_gate\ndelete set inet xdpknock eth0_any6", "break");
+    std::vector<NftStore::GrantRequest> batch = {
+        {addr("2001:db8::1"), {kAny, kSsh}, 600, 0, 0},  // fails: any6 is missing
+        {addr("2001:db8::1"), {kSsh}, 30, 0, 0}};        // planned to nothing behind it
+    auto results = store.grant_many(batch);
+    EXPECT_EQ(results[0], -ENOENT);
+    EXPECT_EQ(results[1], 0);
+    EXPECT_NE(set_json("eth0_allow6").find("2001:db8::1"), std::string::npos)
+        << "reported granted, so in the kernel";
+}
+
+// The kernel keeps an element's first comment when an add only refreshes it: a refresh by
+// another range rewrites the element, so its range (and the quotas) follow the mirror.
+TEST_F(NftStoreTest, ARefreshByAnotherRangeCarriesThatRange) {
+    NftStore store("eth0", {{10, 10}, {10, 10}}, 100);
+    ASSERT_EQ(grant(store, "10.0.0.7", {kSsh}, 30, 0, 0), 0);
+    ASSERT_EQ(grant(store, "10.0.0.7", {kSsh}, 300, 1, 2), 0);
+    for (const auto &e : store.list()) {
+        if (e.addr != addr("10.0.0.7")) continue;
+        EXPECT_EQ(e.value.range_id, 1u);
+        EXPECT_EQ(e.value.secret_id, 2u);
+    }
+    EXPECT_GE(seconds_left(store, "10.0.0.7", kSsh), 290);
+    store.sweep(monotonic_ns());  // a listing: the mirror and the kernel agree
+    EXPECT_EQ(store.usage(0).entries, 0u);
+    EXPECT_EQ(store.usage(1).entries, 1u);
+}
+
+// An element another process extended is live: sweep must not return it as expired (its
+// on_expire hook would run while it still opens the port).
+TEST_F(NftStoreTest, SweepKeepsWhatAnotherProcessExtended) {
+    NftStore daemon("eth0", {{10, 10}}, 100);
+    ASSERT_EQ(grant(daemon, "10.0.0.8", {kSsh}, 1, 0, 0), 0);
+    NftStore hand("eth0");
+    ASSERT_EQ(grant(hand, "10.0.0.8", {kSsh}, 600, auth::kHandRange, UINT32_MAX), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    for (int i = 0; i < 40; ++i) {  // until a sweep has listed the kernel
+        for (const auto &e : daemon.sweep(monotonic_ns()))
+            ADD_FAILURE() << policy::format_address(e.addr) << " returned while it has "
+                          << seconds_left(hand, "10.0.0.8", kSsh) << " s left";
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_GE(seconds_left(daemon, "10.0.0.8", kSsh), 590);
+}
+
 }  // namespace
 }  // namespace xk::nft
