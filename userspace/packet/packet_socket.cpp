@@ -194,8 +194,8 @@ RingStats PacketSocket::stats() const {
     }
     RingStats out = kernel_;
     out.fill_empty = pool_empty_.load(std::memory_order_relaxed);
-    out.rx_invalid = too_long_.load(std::memory_order_relaxed) +
-                     socket_errors_.load(std::memory_order_relaxed);
+    out.rx_invalid =
+        too_long_.load(std::memory_order_relaxed) + socket_errors_.load(std::memory_order_relaxed);
     return out;
 }
 

@@ -37,11 +37,11 @@ struct PortRef {
 // grant's time (nftables DNAT, on either gate).
 enum class Snat { none, masquerade, address };
 struct Nat {
-    std::optional<Endpoint> to;       // "nat": {"to": "ADDR:PORT"}: every grant (FORCE_NAT)
-    Snat snat = Snat::none;           // "snat": "masquerade" | "ADDR" (FORCE_MASQUERADE/SNAT)
-    Address snat_address;             // Snat::address
-    bool allow_client = false;        // "allow_client_nat": honour fwknop -N requests
-    std::vector<Cidr> targets;        // "nat_targets": where a client may ask to go
+    std::optional<Endpoint> to;  // "nat": {"to": "ADDR:PORT"}: every grant (FORCE_NAT)
+    Snat snat = Snat::none;      // "snat": "masquerade" | "ADDR" (FORCE_MASQUERADE/SNAT)
+    Address snat_address;        // Snat::address
+    bool allow_client = false;   // "allow_client_nat": honour fwknop -N requests
+    std::vector<Cidr> targets;   // "nat_targets": where a client may ask to go
     bool enabled() const { return to || allow_client; }
 };
 
