@@ -37,21 +37,8 @@ std::string our_table() {
     return std::string(kFamily) + " " + std::string(kTable);
 }
 
-// The chains of table inet xdpknock; none when the table is absent.
 std::vector<std::string> our_chains(NftContext &nft) {
-    std::vector<std::string> out;
-    json list;
-    try {
-        list = nft.list_json("list chains " + std::string(kFamily));
-    } catch (const NftError &) {
-        return out;
-    }
-    for (const auto &item : list) {
-        if (!item.contains("chain")) continue;
-        const auto &c = item["chain"];
-        if (c.value("table", "") == kTable) out.push_back(c.value("name", ""));
-    }
-    return out;
+    return nft.chains(kTable);
 }
 
 // libnftables sets process-wide state (GMP's allocators, symbol tables) when a context
@@ -95,6 +82,23 @@ int NftContext::try_run(const std::string &script, std::string *error) {
 void NftContext::run(const std::string &script, const std::string &context) {
     std::string message;
     if (int err = try_run(script, &message)) throw NftError(context + ": " + message, -err);
+}
+
+// `list chains` skips nft's cache of set elements: cheap whatever the grants.
+std::vector<std::string> NftContext::chains(std::string_view table) {
+    std::vector<std::string> out;
+    json list;
+    try {
+        list = list_json("list chains " + std::string(kFamily));
+    } catch (const NftError &) {
+        return out;
+    }
+    for (const auto &item : list) {
+        if (!item.contains("chain")) continue;
+        const auto &c = item["chain"];
+        if (c.value("table", "") == table) out.push_back(c.value("name", ""));
+    }
+    return out;
 }
 
 json NftContext::list_json(const std::string &command) {

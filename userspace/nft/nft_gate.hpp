@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nft/nft_ruleset.hpp"
@@ -44,6 +45,8 @@ class NftContext {
     void run(const std::string &script, const std::string &context);
     // A list command's output as parsed JSON (its "nftables" array). Throws NftError.
     nlohmann::json list_json(const std::string &command);
+    // The chains of table `inet <table>`; none when it is absent.
+    std::vector<std::string> chains(std::string_view table);
 
   private:
     int run_locked(const std::string &script, std::string *error);

@@ -115,8 +115,8 @@ std::string nat_attach_script(std::string_view ifname, const policy::Config &con
 
 std::string nat_element(const policy::Address &src, const policy::PortRef &port,
                         const policy::Endpoint &to, uint64_t timeout_ms) {
-    return element_key(src, port) + " timeout " + std::to_string(timeout_ms) +
-           "ms : " + policy::format_address(to.addr) + " . " + std::to_string(to.port);
+    return element_key(src, port) + " timeout " + timeout_text(timeout_ms) + " : " +
+           policy::format_address(to.addr) + " . " + std::to_string(to.port);
 }
 
 std::unique_ptr<NatAccess> NatAccess::open(const std::string &ifname,
@@ -241,16 +241,8 @@ size_t NatAccess::size() const {
 
 std::string NatAccess::detach(const std::string &ifname) {
     NftContext nft;
-    json chains;
-    try {
-        chains = nft.list_json("list chains " + std::string(kFamily));
-    } catch (const NftError &) {
-        return "";
-    }
     bool mine = false, others = false;
-    for (const auto &item : chains) {
-        if (!item.contains("chain") || item["chain"].value("table", "") != kNatTable) continue;
-        const std::string name = item["chain"].value("name", "");
+    for (const std::string &name : nft.chains(kNatTable)) {
         if (name == dnat_chain(ifname))
             mine = true;
         else if (name != kSnatChain && name != kLocalChain)

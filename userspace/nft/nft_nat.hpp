@@ -31,7 +31,7 @@ bool nat_wanted(const policy::Config &config);
 // config's ranges (flushed and refilled: a reload).
 std::string nat_attach_script(std::string_view ifname, const policy::Config &config);
 std::string nat_snat_script(const policy::Config &config);
-// "<src> . <proto> . <port> timeout <ms>ms : <to> . <to port>"
+// "<src> . <proto> . <port> timeout <timeout_text> : <to> . <to port>"
 std::string nat_element(const policy::Address &src, const policy::PortRef &port,
                         const policy::Endpoint &to, uint64_t timeout_ms);
 

@@ -241,12 +241,15 @@ bool parse_grant_comment(std::string_view text, uint32_t &range_id, uint32_t &se
     return true;
 }
 
+// Whole seconds when they are: nft 1.0.6 refuses 100,000,000 ms and more.
+std::string timeout_text(uint64_t timeout_ms) {
+    return timeout_ms % 1000 == 0 ? std::to_string(timeout_ms / 1000) + "s"
+                                  : std::to_string(timeout_ms) + "ms";
+}
+
 std::string grant_element(const policy::Address &addr, const policy::PortRef &port,
                           uint64_t timeout_ms, uint32_t range_id, uint32_t secret_id) {
-    // Whole seconds when they are: nft 1.0.6 refuses 100,000,000 ms and more.
-    const std::string timeout = timeout_ms % 1000 == 0 ? std::to_string(timeout_ms / 1000) + "s"
-                                                       : std::to_string(timeout_ms) + "ms";
-    return element_key(addr, port) + " timeout " + timeout + " comment \"" +
+    return element_key(addr, port) + " timeout " + timeout_text(timeout_ms) + " comment \"" +
            grant_comment(range_id, secret_id) + "\"";
 }
 

@@ -73,7 +73,9 @@ std::string element_key(const policy::Address &addr, const policy::PortRef &port
 // "r<range_id> s<secret_id>", and back (false when absent or garbled).
 std::string grant_comment(uint32_t range_id, uint32_t secret_id);
 bool parse_grant_comment(std::string_view text, uint32_t &range_id, uint32_t &secret_id);
-// "<key> timeout <ms>ms comment \"r1 s0\"" (timeout_ms > 0: 0 would mean "never expires").
+// "30s", "2500ms": an element's timeout as nft takes it.
+std::string timeout_text(uint64_t timeout_ms);
+// "<key> timeout <timeout_text> comment \"r1 s0\"" (timeout_ms > 0: 0 would mean "never expires").
 std::string grant_element(const policy::Address &addr, const policy::PortRef &port,
                           uint64_t timeout_ms, uint32_t range_id, uint32_t secret_id);
 // "add element inet xdpknock <set> { <elements> }\n" / "delete element ..."
